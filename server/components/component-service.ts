@@ -1,0 +1,164 @@
+// The rules of stack components: registering, changing and deleting them.
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Database, Queryable } from '../db/database';
+import { IllegalOperationError, NameTakenError, NotFoundError } from '../errors';
+import { stackComponentAssignments, stacks } from '../stacks/stack-tables';
+import { validateLabels, validateName } from '../validation';
+import { stackComponents } from './component-tables';
+import { DEFAULT_NAME, REQUIRED_COMPONENT_TYPES, type ComponentType } from './component-types';
+import { requireFlavor, validateConfiguration } from './flavors';
+import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode } from '../db/database';
+
+export type ComponentRow = typeof stackComponents.$inferSelect;
+
+/** The default orchestrator and artifact store back the default stack and never change. */
+export function isDefaultComponent(type: ComponentType, name: string): boolean {
+  return name === DEFAULT_NAME && REQUIRED_COMPONENT_TYPES.includes(type);
+}
+
+export function typeLabel(type: ComponentType): string {
+  return type.replace(/_/g, ' ');
+}
+
+export async function findComponent(db: Queryable, type: ComponentType, name: string): Promise<ComponentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(stackComponents)
+    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())));
+  return row;
+}
+
+async function requireComponentForUpdate(db: Queryable, type: ComponentType, name: string): Promise<ComponentRow> {
+  const [row] = await db
+    .select()
+    .from(stackComponents)
+    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())))
+    .for('update');
+  if (!row) throw new NotFoundError(`No ${typeLabel(type)} named "${name}"`, 'name');
+  return row;
+}
+
+function refuseDefault(type: ComponentType, name: string, action: string): void {
+  if (isDefaultComponent(type, name)) {
+    throw new IllegalOperationError(`The default ${typeLabel(type)} cannot be ${action}`, 'name');
+  }
+}
+
+/** Turns the unique-constraint race between two writers of one name into the typed error. */
+export async function uniqueName<T>(message: string, field: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (postgresErrorCode(error) === UNIQUE_VIOLATION) throw new NameTakenError(message, field);
+    throw error;
+  }
+}
+
+export interface RegisterComponentInput {
+  type: ComponentType;
+  name: string;
+  flavor: string;
+  configuration?: Record<string, unknown> | null;
+  labels?: Record<string, string> | null;
+}
+
+export async function registerComponent(db: Queryable, input: RegisterComponentInput): Promise<ComponentRow> {
+  const name = validateName(input.name);
+  const flavor = requireFlavor(input.type, input.flavor);
+  const { configuration, secrets } = validateConfiguration(flavor, input.configuration ?? {});
+  const labels = validateLabels(input.labels ?? {});
+  const [row] = await uniqueName(`A ${typeLabel(input.type)} named "${name}" already exists`, 'name', () =>
+    db.insert(stackComponents).values({ type: input.type, name, flavor: flavor.name, configuration, secrets, labels }).returning(),
+  );
+  return row;
+}
+
+export interface UpdateComponentInput {
+  type: ComponentType;
+  name: string;
+  /** Merged into the current configuration; a key set to null is removed. */
+  configuration?: Record<string, unknown> | null;
+  /** Merged into the current labels; a key set to null is removed. */
+  labels?: Record<string, unknown> | null;
+}
+
+export async function updateComponent(db: Database, input: UpdateComponentInput): Promise<ComponentRow> {
+  refuseDefault(input.type, input.name, 'updated');
+  return db.transaction(async (tx) => {
+    const current = await requireComponentForUpdate(tx, input.type, input.name);
+    const flavor = requireFlavor(current.type, current.flavor);
+    const { configuration, secrets } = validateConfiguration(
+      flavor,
+      mergePatch({ ...current.configuration, ...current.secrets }, input.configuration),
+    );
+    const labels = validateLabels(mergePatch(current.labels, input.labels));
+    const [row] = await tx
+      .update(stackComponents)
+      .set({ configuration, secrets, labels, updatedAt: new Date() })
+      .where(eq(stackComponents.id, current.id))
+      .returning();
+    return row;
+  });
+}
+
+/** JSON merge patch, one level deep: keys set to null are removed, others replaced. */
+export function mergePatch<T>(current: Record<string, T>, patch?: Record<string, unknown> | null): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch ?? {})) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+export async function renameComponent(db: Database, type: ComponentType, name: string, newName: string): Promise<ComponentRow> {
+  refuseDefault(type, name, 'renamed');
+  const validName = validateName(newName, 'newName');
+  return db.transaction(async (tx) => {
+    const current = await requireComponentForUpdate(tx, type, name);
+    const [row] = await uniqueName(`A ${typeLabel(type)} named "${validName}" already exists`, 'newName', () =>
+      tx
+        .update(stackComponents)
+        .set({ name: validName, updatedAt: new Date() })
+        .where(eq(stackComponents.id, current.id))
+        .returning(),
+    );
+    return row;
+  });
+}
+
+export async function deleteComponent(db: Database, type: ComponentType, name: string): Promise<ComponentRow> {
+  refuseDefault(type, name, 'deleted');
+  return db.transaction(async (tx) => {
+    const current = await requireComponentForUpdate(tx, type, name);
+    const users = await stacksUsing(tx, [current.id]);
+    if (users.length > 0) {
+      throw new IllegalOperationError(
+        `The ${typeLabel(type)} "${current.name}" is used by stack${users.length > 1 ? 's' : ''} ${users.map((s) => `"${s}"`).join(', ')}`,
+        'name',
+      );
+    }
+    try {
+      await tx.delete(stackComponents).where(eq(stackComponents.id, current.id));
+    } catch (error) {
+      // A stack registered after the check above took the component first.
+      if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION) {
+        throw new IllegalOperationError(`The ${typeLabel(type)} "${current.name}" is used by a stack`, 'name');
+      }
+      throw error;
+    }
+    return current;
+  });
+}
+
+/** Names of the stacks that use any of these components. */
+export async function stacksUsing(db: Queryable, componentIds: string[]): Promise<string[]> {
+  if (componentIds.length === 0) return [];
+  const rows = await db
+    .selectDistinct({ name: stacks.name })
+    .from(stackComponentAssignments)
+    .innerJoin(stacks, eq(stacks.id, stackComponentAssignments.stackId))
+    .where(inArray(stackComponentAssignments.componentId, componentIds))
+    .orderBy(stacks.name);
+  return rows.map((row) => row.name);
+}

@@ -1,0 +1,284 @@
+// The built-in flavors. A flavor belongs to one component type and declares its configuration
+// as JSON Schema; settings with `writeOnly: true` are secrets, stored but never returned.
+import type { ValidateFunction } from 'ajv';
+import { ValidationError } from '../errors';
+import { ajv, assertValid } from '../validation';
+import type { ComponentType } from './component-types';
+
+export interface JsonSchemaObject {
+  type: 'object';
+  properties: Record<string, Record<string, unknown>>;
+  required?: string[];
+  additionalProperties: false;
+}
+
+export interface Flavor {
+  type: ComponentType;
+  name: string;
+  description: string;
+  configSchema: JsonSchemaObject;
+  /** Whether Stackyard's own SDK can run with it; other flavors are for code that runs elsewhere. */
+  local: boolean;
+}
+
+const string = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', description, ...extra });
+const secret = (description: string) => ({ type: 'string', description, writeOnly: true });
+const uri = (description: string) => string(description, { pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://' });
+const remotePath = (scheme: string, description: string) =>
+  string(description, { pattern: `^(${scheme})://`, minLength: 1 });
+
+function schema(properties: JsonSchemaObject['properties'], required: string[] = []): JsonSchemaObject {
+  return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
+}
+
+const definitions: Omit<Flavor, 'local'>[] = [
+  { type: 'orchestrator', name: 'local', description: 'Runs the steps in the calling process.', configSchema: schema({}) },
+  {
+    type: 'orchestrator',
+    name: 'kubernetes',
+    description: 'Runs each step as a pod in a Kubernetes cluster.',
+    configSchema: schema({
+      namespace: string('Namespace the step pods run in.', { default: 'stackyard' }),
+      context: string('Name of the kubeconfig context to use.'),
+      serviceAccountName: string('Service account the pods run as.'),
+    }),
+  },
+  {
+    type: 'orchestrator',
+    name: 'airflow',
+    description: 'Runs the pipeline as an Airflow DAG.',
+    configSchema: schema({
+      dagOutputDir: string('Directory the generated DAG files are written to.'),
+      operator: string('Airflow operator that runs each step.', { enum: ['docker', 'kubernetes_pod'] }),
+    }),
+  },
+  {
+    type: 'artifact_store',
+    name: 'local',
+    description: 'Keeps artifacts in a directory on the machine that runs the steps.',
+    configSchema: schema(
+      {
+        // A local store must not point at a remote scheme: that is what the remote flavors are for.
+        path: string('Local directory; `~` means the home directory of the process that runs the steps.', {
+          minLength: 1,
+          not: { pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://' },
+        }),
+      },
+      ['path'],
+    ),
+  },
+  {
+    type: 'artifact_store',
+    name: 's3',
+    description: 'Keeps artifacts in an S3 (or S3-compatible) bucket.',
+    configSchema: schema(
+      {
+        path: remotePath('s3', 'Bucket and prefix, as s3://bucket/prefix.'),
+        region: string('AWS region of the bucket.'),
+        endpointUrl: uri('Endpoint of an S3-compatible service such as MinIO.'),
+        accessKeyId: secret('Access key id.'),
+        secretAccessKey: secret('Secret access key.'),
+        sessionToken: secret('Session token for temporary credentials.'),
+      },
+      ['path'],
+    ),
+  },
+  {
+    type: 'artifact_store',
+    name: 'gcs',
+    description: 'Keeps artifacts in a Google Cloud Storage bucket.',
+    configSchema: schema(
+      {
+        path: remotePath('gs', 'Bucket and prefix, as gs://bucket/prefix.'),
+        project: string('Google Cloud project.'),
+        serviceAccountJson: secret('Service account key, as JSON text.'),
+      },
+      ['path'],
+    ),
+  },
+  {
+    type: 'artifact_store',
+    name: 'azure',
+    description: 'Keeps artifacts in Azure Blob Storage.',
+    configSchema: schema(
+      {
+        path: remotePath('az|abfs', 'Container and prefix, as az://container/prefix or abfs://container/prefix.'),
+        accountName: string('Storage account name.'),
+        accountKey: secret('Storage account key.'),
+        connectionString: secret('Storage connection string.'),
+      },
+      ['path'],
+    ),
+  },
+  {
+    type: 'container_registry',
+    name: 'default',
+    description: 'Any registry reachable by URI.',
+    configSchema: schema({ uri: string('Registry URI, such as localhost:5000.', { minLength: 1 }) }, ['uri']),
+  },
+  {
+    type: 'container_registry',
+    name: 'dockerhub',
+    description: 'Docker Hub.',
+    configSchema: schema(
+      {
+        uri: string('Registry URI, such as docker.io/myorg.', { minLength: 1 }),
+        username: string('Docker Hub user.'),
+        password: secret('Docker Hub password or access token.'),
+      },
+      ['uri'],
+    ),
+  },
+  {
+    type: 'step_operator',
+    name: 'kubernetes',
+    description: 'Runs single steps as Kubernetes pods.',
+    configSchema: schema({ namespace: string('Namespace of the step pods.'), context: string('Kubeconfig context.') }),
+  },
+  {
+    type: 'step_operator',
+    name: 'sagemaker',
+    description: 'Runs single steps as SageMaker training jobs.',
+    configSchema: schema({ role: string('IAM role the jobs assume.'), instanceType: string('Instance type.') }, ['role']),
+  },
+  {
+    type: 'experiment_tracker',
+    name: 'mlflow',
+    description: 'Logs parameters and metrics to an MLflow tracking server.',
+    configSchema: schema(
+      {
+        trackingUri: string('MLflow tracking URI.', { minLength: 1 }),
+        trackingUsername: string('User for a protected tracking server.'),
+        trackingPassword: secret('Password for a protected tracking server.'),
+        trackingToken: secret('Token for a protected tracking server.'),
+      },
+      ['trackingUri'],
+    ),
+  },
+  {
+    type: 'experiment_tracker',
+    name: 'wandb',
+    description: 'Logs runs to Weights & Biases.',
+    configSchema: schema({
+      entity: string('Team or user the runs belong to.'),
+      projectName: string('Project the runs belong to.'),
+      apiKey: secret('Weights & Biases API key.'),
+    }),
+  },
+  {
+    type: 'model_deployer',
+    name: 'mlflow',
+    description: 'Serves models with MLflow on the machine that deploys them.',
+    configSchema: schema({ servicePath: string('Directory for the model servers.') }),
+  },
+  {
+    type: 'model_deployer',
+    name: 'seldon',
+    description: 'Serves models with Seldon Core on Kubernetes.',
+    configSchema: schema(
+      {
+        kubernetesNamespace: string('Namespace the models are deployed to.'),
+        baseUrl: uri('Ingress URL of the Seldon deployment.'),
+        kubernetesContext: string('Kubeconfig context.'),
+      },
+      ['baseUrl'],
+    ),
+  },
+  {
+    type: 'model_registry',
+    name: 'mlflow',
+    description: 'Registers models in an MLflow model registry.',
+    configSchema: schema({ trackingUri: string('MLflow tracking URI.') }),
+  },
+  {
+    type: 'feature_store',
+    name: 'feast',
+    description: 'Reads features from a Feast feature store.',
+    configSchema: schema({ featureRepo: string('Path of the Feast repository.', { minLength: 1 }) }, ['featureRepo']),
+  },
+  {
+    type: 'alerter',
+    name: 'slack',
+    description: 'Posts messages to a Slack channel.',
+    configSchema: schema({
+      defaultChannelId: string('Channel messages go to unless a step says otherwise.'),
+      slackToken: secret('Slack bot token.'),
+    }),
+  },
+  {
+    type: 'annotator',
+    name: 'label_studio',
+    description: 'Labels data with Label Studio.',
+    configSchema: schema({ instanceUrl: uri('Label Studio URL.'), apiKey: secret('Label Studio API key.') }, ['instanceUrl']),
+  },
+  {
+    type: 'data_validator',
+    name: 'great_expectations',
+    description: 'Validates data with Great Expectations.',
+    configSchema: schema({ contextRootDir: string('Great Expectations project directory.') }),
+  },
+  {
+    type: 'data_validator',
+    name: 'evidently',
+    description: 'Profiles data and detects drift with Evidently.',
+    configSchema: schema({}),
+  },
+  { type: 'image_builder', name: 'local', description: 'Builds images with the local Docker client.', configSchema: schema({}) },
+  {
+    type: 'image_builder',
+    name: 'kaniko',
+    description: 'Builds images inside Kubernetes with Kaniko.',
+    configSchema: schema({ kubernetesContext: string('Kubeconfig context.', { minLength: 1 }) }, ['kubernetesContext']),
+  },
+];
+
+const LOCAL_FLAVORS = new Set(['orchestrator/local', 'artifact_store/local']);
+
+export const FLAVORS: readonly Flavor[] = definitions.map((definition) => ({
+  ...definition,
+  local: LOCAL_FLAVORS.has(`${definition.type}/${definition.name}`),
+}));
+
+const validators = new Map<Flavor, ValidateFunction>(FLAVORS.map((flavor) => [flavor, ajv.compile(flavor.configSchema)]));
+
+export function listFlavors(type?: ComponentType | null): Flavor[] {
+  return FLAVORS.filter((flavor) => !type || flavor.type === type);
+}
+
+export function findFlavor(type: ComponentType, name: string): Flavor | undefined {
+  return FLAVORS.find((flavor) => flavor.type === type && flavor.name === name);
+}
+
+export function secretFields(flavor: Flavor): string[] {
+  return Object.entries(flavor.configSchema.properties)
+    .filter(([, property]) => property.writeOnly === true)
+    .map(([key]) => key);
+}
+
+export function requireFlavor(type: ComponentType, name: string, field = 'flavor'): Flavor {
+  const flavor = findFlavor(type, name);
+  if (!flavor) {
+    const known = listFlavors(type).map((f) => f.name).join(', ');
+    throw new ValidationError(`${field} "${name}" is not a flavor of ${type}; known: ${known}`, field);
+  }
+  return flavor;
+}
+
+/**
+ * Checks a whole configuration (secrets included) against the flavor's schema and splits it
+ * into the part that may be shown and the secret part.
+ */
+export function validateConfiguration(
+  flavor: Flavor,
+  configuration: Record<string, unknown>,
+  field = 'configuration',
+): { configuration: Record<string, unknown>; secrets: Record<string, unknown> } {
+  assertValid(validators.get(flavor)!, configuration, field);
+  const secretKeys = new Set(secretFields(flavor));
+  const visible: Record<string, unknown> = {};
+  const secrets: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(configuration)) {
+    (secretKeys.has(key) ? secrets : visible)[key] = value;
+  }
+  return { configuration: visible, secrets };
+}

@@ -1,0 +1,8 @@
+import type { Database } from './db/database';
+
+/** What every resolver gets for one request. */
+export interface RequestContext {
+  db: Database;
+  /** The caller. Until auth exists every request acts as the one local user. */
+  userId: string;
+}

@@ -1,0 +1,127 @@
+// Opens the database: real Postgres through a pg pool when a URL is given, otherwise an
+// embedded PGlite that keeps its files in a directory on disk. Both speak the same SQL, so
+// everything above this module sees one Drizzle database type.
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { relations } from './schema';
+import { countStatement } from './statement-count';
+
+export type Database = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+/** Anything that can run queries: the database or an open transaction. */
+export type Queryable = Database | Transaction;
+
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'postgres' | 'pglite';
+  /** Applies pending migrations; safe to call from several processes at once. */
+  migrate(afterMigrate?: (db: Queryable) => Promise<void>): Promise<void>;
+  /** Answers whether the database responds to a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+// Any fixed number works; it only has to be the same in every Stackyard process.
+const MIGRATION_LOCK_KEY = 0x5a7c_ba2d;
+
+const logger = {
+  logQuery() {
+    countStatement();
+  },
+};
+
+export interface DatabaseOptions {
+  /** postgres:// URL; without it the embedded database is used. */
+  databaseUrl?: string;
+  /** Directory for the embedded database's files; `memory://` keeps them in memory. */
+  dataDir: string;
+}
+
+export function openDatabase(options: DatabaseOptions): DatabaseHandle {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+}
+
+function openPostgres(url: string): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client that loses its connection emits here; without a listener the process dies.
+  pool.on('error', () => {});
+  const db = drizzlePg({ client: pool, relations, logger }) as unknown as Database;
+  return {
+    db,
+    kind: 'postgres',
+    async migrate(afterMigrate) {
+      // drizzle's migrator takes no lock: two servers starting together would both apply the
+      // same migration. A session-level advisory lock on one dedicated connection serialises them.
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          const locked = drizzlePg({ client, relations }) as unknown as Database;
+          await migratePg(locked as never, { migrationsFolder });
+          await afterMigrate?.(locked);
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function openPglite(dataDir: string): DatabaseHandle {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const client = new PGlite(dataDir);
+  const db = drizzlePglite({ client, relations, logger }) as unknown as Database;
+  return {
+    db,
+    kind: 'pglite',
+    async migrate(afterMigrate) {
+      // PGlite is a single in-process connection, so there is nobody to race with.
+      await migratePglite(db as never, { migrationsFolder });
+      await afterMigrate?.(db);
+    },
+    async ping() {
+      try {
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+/** Postgres error code of a failed statement, looking through Drizzle's wrapper. */
+export function postgresErrorCode(error: unknown): string | undefined {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+export const UNIQUE_VIOLATION = '23505';
+export const FOREIGN_KEY_VIOLATION = '23503';

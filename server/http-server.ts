@@ -1,0 +1,134 @@
+// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, one log line per
+// request, and a shutdown that lets in-flight requests finish before the database closes.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type StackyardApp } from './app';
+import { openDatabase, type DatabaseHandle } from './db/database';
+import { createLogger, type Logger } from './logger';
+import type { QueryLimits } from './plugins/use-query-limits';
+import type { RequestLogFields } from './plugins/use-statement-count';
+import { ensureDefaultStack } from './stacks/default-stack';
+import { ensureLocalUser } from './users/local-user';
+
+export interface ServerConfig {
+  /** Interface to listen on. Default 127.0.0.1. */
+  host: string;
+  /** Port to listen on; 0 picks a free one. Default 8080. */
+  port: number;
+  /** Directory of the embedded database, used when no databaseUrl is given. */
+  dataDir: string;
+  /** postgres:// URL of a real Postgres database. */
+  databaseUrl?: string;
+  logger?: Logger;
+  queryLimits?: QueryLimits;
+}
+
+export interface RunningServer {
+  /** Base URL, such as http://127.0.0.1:8080. */
+  url: string;
+  /** Settles when migrations are applied and the GraphQL endpoint answers. */
+  ready: Promise<void>;
+  database: DatabaseHandle;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const logger = config.logger ?? createLogger();
+  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let app: StackyardApp | undefined;
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const requestLog: RequestLogFields = {};
+    res.on('finish', () => {
+      logger.info(
+        {
+          method: req.method,
+          path: req.url?.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ...(requestLog.operationName ? { operation: requestLog.operationName } : {}),
+          ...(requestLog.statements !== undefined ? { sqlStatements: requestLog.statements } : {}),
+        },
+        'request',
+      );
+    });
+    route(req, res, requestLog).catch((error) => {
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.end();
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse, requestLog: RequestLogFields): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/ready') {
+      const ready = app !== undefined && (await database.ping());
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+    }
+    if (path === '/') {
+      res.writeHead(302, { location: '/graphql' }).end();
+      return;
+    }
+    if (path === '/graphql') {
+      if (!app) return sendJson(res, 503, { errors: [{ message: 'The server is starting; try again shortly.' }] });
+      // The listener accepts extra server context at run time though its type does not say so.
+      const listener = app.requestListener as (...args: unknown[]) => Promise<void>;
+      await listener(req, res, { requestLog });
+      return;
+    }
+    sendJson(res, 404, { error: 'not found' });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  const ready = database
+    .migrate(async (db) => {
+      await ensureDefaultStack(db);
+    })
+    .then(async () => {
+      const localUserId = await ensureLocalUser(database.db);
+      app = createApp({ db: database.db, localUserId, logger, queryLimits: config.queryLimits });
+      logger.info({ url: `${url}/graphql`, database: database.kind }, 'Stackyard is ready');
+    });
+  // Callers await `ready`; this only keeps an early failure from being an unhandled rejection.
+  ready.catch(() => {});
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    ready,
+    database,
+    close() {
+      closing ??= (async () => {
+        const forced = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        forced.unref();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        clearTimeout(forced);
+        await ready.catch(() => {});
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}

@@ -1,0 +1,35 @@
+// Guards the server against queries built to exhaust it (deep nesting, alias bombs, huge
+// documents, expensive fan-out) while leaving room for the nested connection queries a
+// dashboard sends.
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { Plugin } from 'graphql-yoga';
+
+export interface QueryLimits {
+  /** Deepest field nesting. Default 15: a stack page with runs, steps and outputs needs about 12. */
+  maxDepth?: number;
+  /** Aliased fields per operation. Default 30. */
+  maxAliases?: number;
+  /** Tokens per document. Default 5000. */
+  maxTokens?: number;
+  /** Estimated cost per operation. Default 20000. */
+  maxCost?: number;
+  /** Directives per operation. Default 50. */
+  maxDirectives?: number;
+}
+
+export function useQueryLimits(limits: QueryLimits = {}): Plugin[] {
+  return [
+    maxDepthPlugin({ n: limits.maxDepth ?? 15, flattenFragments: true }),
+    maxAliasesPlugin({ n: limits.maxAliases ?? 30 }),
+    maxTokensPlugin({ n: limits.maxTokens ?? 5000 }),
+    costLimitPlugin({ maxCost: limits.maxCost ?? 20000 }),
+    maxDirectivesPlugin({ n: limits.maxDirectives ?? 50 }),
+    // Suggestions ("did you mean ...") reveal the schema to someone probing it.
+    blockFieldSuggestionsPlugin(),
+  ] as Plugin[];
+}

@@ -1,0 +1,8 @@
+// The GraphQL schema: every domain module registers its types on the builder when imported.
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder';
+import './errors';
+import './components/component-schema';
+import './stacks/stack-schema';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

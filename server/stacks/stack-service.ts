@@ -1,0 +1,247 @@
+// The rules of stacks: which components they hold, the default stack, the active stack.
+import { and, eq, inArray, notExists, sql, type SQL } from 'drizzle-orm';
+import type { Database, Queryable, Transaction } from '../db/database';
+import { FOREIGN_KEY_VIOLATION, postgresErrorCode } from '../db/database';
+import { stackComponents } from '../components/component-tables';
+import { DEFAULT_NAME, REQUIRED_COMPONENT_TYPES, type ComponentType } from '../components/component-types';
+import { mergePatch, typeLabel, uniqueName, type ComponentRow } from '../components/component-service';
+import { IllegalOperationError, NotFoundError, ValidationError } from '../errors';
+import { users } from '../users/user-tables';
+import { validateLabels, validateName } from '../validation';
+import { stackComponentAssignments, stacks } from './stack-tables';
+
+export type StackRow = typeof stacks.$inferSelect;
+/** Component names by type, as a caller names the members of a stack. */
+export type ComponentNames = Partial<Record<ComponentType, string | null>>;
+
+export function isDefaultStack(name: string): boolean {
+  return name === DEFAULT_NAME;
+}
+
+/** The id of a user's active stack: the one they chose, or the default stack. */
+export function activeStackIdSql(userId: string): SQL {
+  return sql`coalesce(
+    (select ${users.activeStackId} from ${users} where ${users.id} = ${userId}),
+    (select ${stacks.id} from ${stacks} where ${stacks.name} = ${DEFAULT_NAME}))`;
+}
+
+function refuseDefault(name: string, action: string): void {
+  if (isDefaultStack(name)) throw new IllegalOperationError(`The default stack cannot be ${action}`, 'name');
+}
+
+async function requireStackForUpdate(tx: Queryable, name: string, field = 'name'): Promise<StackRow> {
+  const [row] = await tx.select().from(stacks).where(eq(stacks.name, name.trim())).for('update');
+  if (!row) throw new NotFoundError(`No stack named "${name}"`, field);
+  return row;
+}
+
+export async function findStack(db: Queryable, name: string): Promise<StackRow | undefined> {
+  const [row] = await db.select().from(stacks).where(eq(stacks.name, name.trim()));
+  return row;
+}
+
+const stackNameTaken = (name: string) => `A stack named "${name}" already exists`;
+
+/** Looks up each named component; a missing one is a NotFoundError naming its input field. */
+async function resolveComponents(tx: Queryable, names: ComponentNames): Promise<Map<ComponentType, ComponentRow>> {
+  const resolved = new Map<ComponentType, ComponentRow>();
+  for (const [type, name] of Object.entries(names) as [ComponentType, string | null | undefined][]) {
+    if (name == null) continue;
+    const [row] = await tx
+      .select()
+      .from(stackComponents)
+      .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())))
+      .for('share');
+    if (!row) throw new NotFoundError(`No ${typeLabel(type)} named "${name}"`, `components.${camelCase(type)}`);
+    resolved.set(type, row);
+  }
+  return resolved;
+}
+
+export function camelCase(type: ComponentType): string {
+  return type.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+}
+
+async function assignComponents(tx: Transaction, stackId: string, components: Map<ComponentType, ComponentRow>) {
+  if (components.size === 0) return;
+  try {
+    await tx
+      .insert(stackComponentAssignments)
+      .values([...components].map(([componentType, component]) => ({ stackId, componentType, componentId: component.id })))
+      .onConflictDoUpdate({
+        target: [stackComponentAssignments.stackId, stackComponentAssignments.componentType],
+        set: { componentId: sql`excluded.component_id` },
+      });
+  } catch (error) {
+    // A component deleted between the lookup and this insert.
+    if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION) {
+      throw new NotFoundError('A component of the stack was deleted meanwhile', 'components');
+    }
+    throw error;
+  }
+}
+
+export interface RegisterStackInput {
+  name: string;
+  description?: string | null;
+  labels?: Record<string, unknown> | null;
+  components: ComponentNames;
+}
+
+export async function registerStack(db: Database, input: RegisterStackInput): Promise<StackRow> {
+  const name = validateName(input.name);
+  const labels = validateLabels(input.labels ?? {});
+  for (const type of REQUIRED_COMPONENT_TYPES) {
+    if (input.components[type] == null) {
+      throw new ValidationError(`A stack needs an ${typeLabel(type)}`, `components.${camelCase(type)}`);
+    }
+  }
+  return db.transaction(async (tx) => {
+    const components = await resolveComponents(tx, input.components);
+    const [stack] = await uniqueName(stackNameTaken(name), 'name', () =>
+      tx.insert(stacks).values({ name, description: input.description ?? '', labels }).returning(),
+    );
+    await assignComponents(tx, stack.id, components);
+    return stack;
+  });
+}
+
+export interface UpdateStackInput {
+  name: string;
+  description?: string | null;
+  /** Merged into the current labels; a key set to null is removed. */
+  labels?: Record<string, unknown> | null;
+  /** Replaces the component of each type given and adds the others. */
+  components?: ComponentNames | null;
+}
+
+export async function updateStack(db: Database, input: UpdateStackInput): Promise<StackRow> {
+  refuseDefault(input.name, 'updated');
+  return db.transaction(async (tx) => {
+    const current = await requireStackForUpdate(tx, input.name);
+    const components = await resolveComponents(tx, input.components ?? {});
+    await assignComponents(tx, current.id, components);
+    const [stack] = await tx
+      .update(stacks)
+      .set({
+        description: input.description ?? current.description,
+        labels: validateLabels(mergePatch(current.labels, input.labels)),
+        updatedAt: new Date(),
+      })
+      .where(eq(stacks.id, current.id))
+      .returning();
+    return stack;
+  });
+}
+
+export async function removeStackComponents(db: Database, name: string, types: ComponentType[]): Promise<StackRow> {
+  refuseDefault(name, 'updated');
+  const required = types.find((type) => REQUIRED_COMPONENT_TYPES.includes(type));
+  if (required) {
+    throw new IllegalOperationError(
+      `A stack's ${typeLabel(required)} can be replaced but not removed`,
+      'types',
+    );
+  }
+  return db.transaction(async (tx) => {
+    const current = await requireStackForUpdate(tx, name);
+    if (types.length > 0) {
+      await tx
+        .delete(stackComponentAssignments)
+        .where(and(eq(stackComponentAssignments.stackId, current.id), inArray(stackComponentAssignments.componentType, types)));
+    }
+    const [stack] = await tx.update(stacks).set({ updatedAt: new Date() }).where(eq(stacks.id, current.id)).returning();
+    return stack;
+  });
+}
+
+export async function renameStack(db: Database, name: string, newName: string): Promise<StackRow> {
+  refuseDefault(name, 'renamed');
+  const validName = validateName(newName, 'newName');
+  return db.transaction(async (tx) => {
+    const current = await requireStackForUpdate(tx, name);
+    const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
+      tx.update(stacks).set({ name: validName, updatedAt: new Date() }).where(eq(stacks.id, current.id)).returning(),
+    );
+    return stack;
+  });
+}
+
+/** A new stack with the same components, description and labels. */
+export async function copyStack(db: Database, sourceName: string, newName: string): Promise<StackRow> {
+  const validName = validateName(newName, 'newName');
+  return db.transaction(async (tx) => {
+    const [source] = await tx.select().from(stacks).where(eq(stacks.name, sourceName.trim())).for('share');
+    if (!source) throw new NotFoundError(`No stack named "${sourceName}"`, 'name');
+    const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
+      tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels }).returning(),
+    );
+    await tx.insert(stackComponentAssignments).select(
+      tx
+        .select({
+          stackId: sql`${stack.id}::uuid`.as('stack_id'),
+          componentType: stackComponentAssignments.componentType,
+          componentId: stackComponentAssignments.componentId,
+        })
+        .from(stackComponentAssignments)
+        .where(eq(stackComponentAssignments.stackId, source.id)),
+    );
+    return stack;
+  });
+}
+
+export interface DeletedStack {
+  stack: StackRow;
+  deletedComponents: ComponentRow[];
+}
+
+/**
+ * Deletes a stack. With `recursive`, also deletes those of its components that no other stack
+ * uses. The default stack and the caller's active stack cannot be deleted.
+ */
+export async function deleteStack(db: Database, userId: string, name: string, recursive: boolean): Promise<DeletedStack> {
+  refuseDefault(name, 'deleted');
+  return db.transaction(async (tx) => {
+    const current = await requireStackForUpdate(tx, name);
+    const [caller] = await tx.select({ activeStackId: users.activeStackId }).from(users).where(eq(users.id, userId));
+    if (caller?.activeStackId === current.id) {
+      throw new IllegalOperationError(`"${current.name}" is your active stack; set another stack active first`, 'name');
+    }
+    const members = await tx
+      .select({ componentId: stackComponentAssignments.componentId })
+      .from(stackComponentAssignments)
+      .where(eq(stackComponentAssignments.stackId, current.id));
+    // Other users whose active stack this was fall back to the default stack (ON DELETE SET NULL).
+    await tx.delete(stacks).where(eq(stacks.id, current.id));
+    let deletedComponents: ComponentRow[] = [];
+    if (recursive && members.length > 0) {
+      deletedComponents = await tx
+        .delete(stackComponents)
+        .where(
+          and(
+            inArray(
+              stackComponents.id,
+              members.map((member) => member.componentId),
+            ),
+            notExists(
+              tx
+                .select({ one: sql`1` })
+                .from(stackComponentAssignments)
+                .where(eq(stackComponentAssignments.componentId, stackComponents.id)),
+            ),
+          ),
+        )
+        .returning();
+    }
+    return { stack: current, deletedComponents };
+  });
+}
+
+export async function setActiveStack(db: Database, userId: string, name: string): Promise<StackRow> {
+  return db.transaction(async (tx) => {
+    const [stack] = await tx.select().from(stacks).where(eq(stacks.name, name.trim())).for('share');
+    if (!stack) throw new NotFoundError(`No stack named "${name}"`, 'name');
+    await tx.update(users).set({ activeStackId: stack.id }).where(eq(users.id, userId));
+    return stack;
+  });
+}

@@ -1,0 +1,36 @@
+import { foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { componentTypeEnum, stackComponents } from '../components/component-tables';
+
+export const stacks = pgTable('stacks', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique('stacks_name_key'),
+  description: text('description').notNull().default(''),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Which component fills which slot of a stack. The primary key allows one component per type;
+ * the composite foreign key makes the slot's type match the component's, and RESTRICT keeps a
+ * component that a stack uses from being deleted even by a racing request.
+ */
+export const stackComponentAssignments = pgTable(
+  'stack_component_assignments',
+  {
+    stackId: uuid('stack_id')
+      .notNull()
+      .references(() => stacks.id, { onDelete: 'cascade' }),
+    componentType: componentTypeEnum('component_type').notNull(),
+    componentId: uuid('component_id').notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'stack_component_assignments_pkey', columns: [table.stackId, table.componentType] }),
+    foreignKey({
+      name: 'stack_component_assignments_component_fkey',
+      columns: [table.componentId, table.componentType],
+      foreignColumns: [stackComponents.id, stackComponents.type],
+    }).onDelete('restrict'),
+    index('stack_component_assignments_component_idx').on(table.componentId),
+  ],
+);

@@ -1,0 +1,187 @@
+// Stack export and import as YAML: a stack and its components' settings, without secrets,
+// so it can be checked in, shared, and registered on another server.
+import { and, eq, sql } from 'drizzle-orm';
+import { parse, stringify } from 'yaml';
+import { stackComponents } from '../components/component-tables';
+import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
+import { registerComponent, type ComponentRow } from '../components/component-service';
+import { requireFlavor, validateConfiguration } from '../components/flavors';
+import type { Database, Queryable } from '../db/database';
+import { NotFoundError, ValidationError } from '../errors';
+import { ajv, assertValid, validateName } from '../validation';
+import { registerStack, type StackRow } from './stack-service';
+import { stackComponentAssignments, stacks } from './stack-tables';
+
+export const EXPORT_FORMAT_VERSION = 1;
+
+interface ExportedComponent {
+  name: string;
+  flavor: string;
+  configuration: Record<string, unknown>;
+}
+
+interface ExportedStack {
+  format_version: number;
+  stack_name: string;
+  description?: string;
+  labels?: Record<string, string>;
+  components: Partial<Record<ComponentType, ExportedComponent>>;
+}
+
+const validateExport = ajv.compile({
+  type: 'object',
+  required: ['format_version', 'stack_name', 'components'],
+  additionalProperties: false,
+  properties: {
+    format_version: { const: EXPORT_FORMAT_VERSION },
+    stack_name: { type: 'string' },
+    description: { type: 'string' },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    components: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        COMPONENT_TYPES.map((type) => [
+          type,
+          {
+            type: 'object',
+            required: ['name', 'flavor'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string' },
+              flavor: { type: 'string' },
+              configuration: { type: 'object' },
+            },
+          },
+        ]),
+      ),
+    },
+  },
+});
+
+export async function exportStack(db: Queryable, name: string): Promise<string> {
+  const [stack] = await db.select().from(stacks).where(eq(stacks.name, name.trim()));
+  if (!stack) throw new NotFoundError(`No stack named "${name}"`, 'name');
+  const members = await db
+    .select({ component: stackComponents })
+    .from(stackComponentAssignments)
+    .innerJoin(stackComponents, eq(stackComponents.id, stackComponentAssignments.componentId))
+    .where(eq(stackComponentAssignments.stackId, stack.id))
+    .orderBy(stackComponents.type);
+  const exported: ExportedStack = {
+    format_version: EXPORT_FORMAT_VERSION,
+    stack_name: stack.name,
+    description: stack.description,
+    labels: stack.labels,
+    // Secrets live in their own column and are never part of an export.
+    components: Object.fromEntries(
+      members.map(({ component }) => [
+        component.type,
+        { name: component.name, flavor: component.flavor, configuration: component.configuration },
+      ]),
+    ),
+  };
+  return stringify(exported, { sortMapEntries: false });
+}
+
+export interface ImportedStack {
+  stack: StackRow;
+  reusedComponents: ComponentRow[];
+  createdComponents: ComponentRow[];
+}
+
+/**
+ * Registers the stack a YAML export describes. A component whose type, flavor and settings match
+ * an existing one is reused; any other is registered, under a free name if its own is taken.
+ */
+export async function importStack(db: Database, yamlText: string, name?: string | null): Promise<ImportedStack> {
+  let document: unknown;
+  try {
+    document = parse(yamlText);
+  } catch (error) {
+    throw new ValidationError(`yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'yaml');
+  }
+  assertValid(validateExport, document, 'yaml');
+  const exported = document as ExportedStack;
+  const stackName = validateName(name ?? exported.stack_name, name == null ? 'yaml.stack_name' : 'name');
+
+  // Check every component before writing anything.
+  const entries = Object.entries(exported.components) as [ComponentType, ExportedComponent][];
+  for (const [type, component] of entries) {
+    const field = `yaml.components.${type}`;
+    validateName(component.name, `${field}.name`);
+    validateConfiguration(requireFlavor(type, component.flavor, `${field}.flavor`), component.configuration ?? {}, `${field}.configuration`);
+  }
+
+  return db.transaction(async (tx) => {
+    const reusedComponents: ComponentRow[] = [];
+    const createdComponents: ComponentRow[] = [];
+    const names: Partial<Record<ComponentType, string>> = {};
+    for (const [type, component] of entries) {
+      const flavor = requireFlavor(type, component.flavor);
+      const { configuration } = validateConfiguration(flavor, component.configuration ?? {});
+      const existing = await findIdentical(tx, type, flavor.name, configuration, component.name);
+      if (existing) {
+        reusedComponents.push(existing);
+        names[type] = existing.name;
+        continue;
+      }
+      const created = await registerComponent(tx, {
+        type,
+        name: await freeName(tx, type, component.name.trim()),
+        flavor: flavor.name,
+        configuration: component.configuration ?? {},
+      });
+      createdComponents.push(created);
+      names[type] = created.name;
+    }
+    const stack = await registerStack(tx as unknown as Database, {
+      name: stackName,
+      description: exported.description,
+      labels: exported.labels,
+      components: names,
+    });
+    return { stack, reusedComponents, createdComponents };
+  });
+}
+
+/** An existing component with the same type, flavor and visible settings, preferring the same name. */
+async function findIdentical(
+  db: Queryable,
+  type: ComponentType,
+  flavor: string,
+  configuration: Record<string, unknown>,
+  preferredName: string,
+): Promise<ComponentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(stackComponents)
+    .where(
+      and(
+        eq(stackComponents.type, type),
+        eq(stackComponents.flavor, flavor),
+        sql`${stackComponents.configuration} = ${JSON.stringify(configuration)}::jsonb`,
+      ),
+    )
+    .orderBy(sql`${stackComponents.name} = ${preferredName.trim()} desc`, stackComponents.createdAt)
+    .limit(1);
+  return row;
+}
+
+/** The name itself when free, else the first free `name-2`, `name-3`, ... */
+async function freeName(db: Queryable, type: ComponentType, name: string): Promise<string> {
+  const taken = new Set(
+    (
+      await db
+        .select({ name: stackComponents.name })
+        .from(stackComponents)
+        .where(and(eq(stackComponents.type, type), sql`${stackComponents.name} like ${name.replace(/[\\%_]/g, '\\$&') + '%'}`))
+    ).map((row) => row.name),
+  );
+  if (!taken.has(name)) return name;
+  for (let suffix = 2; ; suffix += 1) {
+    const candidate = `${name}-${suffix}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+

@@ -1,0 +1,75 @@
+// Rules shared by every domain module: names, labels, and JSON Schema checks with readable,
+// field-naming errors. Ajv is the project's one validation library.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ValidationError } from './errors';
+
+export const ajv = new Ajv({ allErrors: true, strict: true });
+
+export const MAX_NAME_LENGTH = 255;
+// Control characters (C0, DEL, C1) make names that print differently from what they are.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Trims a name and checks the model's rules: 1–255 characters, no control characters. */
+export function validateName(value: string, field = 'name'): string {
+  const name = value.trim();
+  if (name.length === 0) throw new ValidationError(`${field} must not be empty`, field);
+  if ([...name].length > MAX_NAME_LENGTH) {
+    throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters`, field);
+  }
+  if (CONTROL_CHARACTERS.test(name)) {
+    throw new ValidationError(`${field} must not contain control characters such as tab or newline`, field);
+  }
+  return name;
+}
+
+const labelsSchema = {
+  type: 'object',
+  propertyNames: { minLength: 1, maxLength: 255 },
+  additionalProperties: { type: 'string', maxLength: 1000 },
+};
+const validateLabelsSchema = ajv.compile(labelsSchema);
+
+/** Labels are a string → string map. */
+export function validateLabels(labels: unknown, field = 'labels'): Record<string, string> {
+  assertValid(validateLabelsSchema, labels, field);
+  return labels as Record<string, string>;
+}
+
+/** Throws a ValidationError naming the first offending field of `value`. */
+export function assertValid(validate: ValidateFunction, value: unknown, field: string): void {
+  if (validate(value)) return;
+  const error = pickError(validate.errors ?? []);
+  throw new ValidationError(...describeError(error, field));
+}
+
+// Unknown keys and missing keys say the most about what the caller got wrong, so they go first.
+function pickError(errors: ErrorObject[]): ErrorObject {
+  return (
+    errors.find((e) => e.keyword === 'additionalProperties') ??
+    errors.find((e) => e.keyword === 'required') ??
+    errors[0]
+  );
+}
+
+function describeError(error: ErrorObject | undefined, root: string): [string, string] {
+  if (!error) return [`${root} is invalid`, root];
+  const path = [root, ...error.instancePath.split('/').slice(1).map(unescapePointer)].join('.');
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = `${path}.${error.params.additionalProperty}`;
+      return [`${key} is not a known setting`, key];
+    }
+    case 'required': {
+      const key = `${path}.${error.params.missingProperty}`;
+      return [`${key} is required`, key];
+    }
+    case 'propertyName':
+      return [`${path} has an invalid key "${error.params.propertyName}"`, path];
+    default:
+      return [`${path} ${error.message ?? 'is invalid'}`, path];
+  }
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
