@@ -14,9 +14,9 @@ export interface QueryLimits {
   maxDepth?: number;
   /** Aliased fields per operation. Default 30. */
   maxAliases?: number;
-  /** Tokens per document. Default 5000. */
+  /** Tokens per document. Default 20000. */
   maxTokens?: number;
-  /** Estimated cost per operation. Default 20000. */
+  /** Estimated cost per operation (graphql-armor's static estimate: nesting multiplies). Default 20000. */
   maxCost?: number;
   /** Directives per operation. Default 50. */
   maxDirectives?: number;

@@ -1,0 +1,54 @@
+// Concurrent writers of one name: exactly one wins, the rest get the typed error.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
+import { registerComponent, registerStack } from './registry-operations';
+
+const WRITERS = 10;
+
+describe.each(databaseTargets)('concurrent registrations on $name', (target) => {
+  const testServer = useTestServer(target);
+  let server: TestServer;
+  beforeAll(() => {
+    server = testServer();
+  });
+
+  it('registers a component name exactly once', async () => {
+    const name = uniqueName('race');
+    const results = await Promise.all(
+      Array.from({ length: WRITERS }, (_, index) =>
+        registerComponent(server, { type: 'ARTIFACT_STORE', name, flavor: 'local', configuration: { path: `/race/${index}` } }),
+      ),
+    );
+    const typenames = results.map((result) => result.__typename).sort();
+    expect(typenames.filter((t) => t === 'StackComponent')).toHaveLength(1);
+    expect(typenames.filter((t) => t === 'NameTakenError')).toHaveLength(WRITERS - 1);
+    const count = await server.gql(`query($n: String!) { components(nameContains: $n) { totalCount } }`, { n: name });
+    expect(count.components.totalCount).toBe(1);
+  });
+
+  it('registers a stack name exactly once', async () => {
+    const name = uniqueName('race-stack');
+    const results = await Promise.all(
+      Array.from({ length: WRITERS }, () => registerStack(server, { name, components: { orchestrator: 'default', artifactStore: 'default' } })),
+    );
+    const typenames = results.map((result) => result.__typename);
+    expect(typenames.filter((t) => t === 'Stack')).toHaveLength(1);
+    expect(typenames.filter((t) => t === 'NameTakenError')).toHaveLength(WRITERS - 1);
+  });
+
+  it('never leaves a stack pointing at a component deleted while the stack was registered', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const store = uniqueName('contested');
+      await registerComponent(server, { type: 'ARTIFACT_STORE', name: store, flavor: 'local', configuration: { path: '/c' } });
+      const [registered, deleted] = await Promise.all([
+        registerStack(server, { name: uniqueName('contender'), components: { orchestrator: 'default', artifactStore: store } }),
+        server.gql(`mutation($n: String!) { deleteComponent(type: ARTIFACT_STORE, name: $n) { __typename } }`, { n: store }),
+      ]);
+      // Either order is fine; both winning is not.
+      const stackWon = registered.__typename === 'Stack';
+      const deleteWon = deleted.deleteComponent.__typename === 'DeleteComponentPayload';
+      expect(stackWon && deleteWon, JSON.stringify({ registered, deleted })).toBe(false);
+      expect(stackWon || deleteWon).toBe(true);
+    }
+  });
+});

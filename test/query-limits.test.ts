@@ -1,0 +1,71 @@
+// Query size guards: hostile documents are refused before they run, while a dashboard's nested
+// queries still pass; and nothing internal reaches the client.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './harness';
+
+describe('query limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ name: 'pglite' });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('allows the nested connection query a dashboard sends', async () => {
+    const response = await server.request(`{
+      stacks(first: 50) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+        id name description isActive labels createdAt
+        components { id type name flavorName configuration labels secretsSet
+          flavor { name description configSchema secretFields }
+          stacks { name components { name flavor { name } } } }
+      } }
+    } }`);
+    expect(response.errors).toBeUndefined();
+    expect(response.data.stacks.totalCount).toBe(1);
+  });
+
+  it('refuses a deeply nested query', async () => {
+    let selection = 'name';
+    for (let depth = 0; depth < 10; depth += 1) selection = `components { stacks { ${selection} } }`;
+    const response = await server.request(`{ activeStack { ${selection} } }`);
+    expect(response.data).toBeUndefined();
+    expect(response.errors?.[0].message).toMatch(/depth/i);
+  });
+
+  it('refuses an alias bomb', async () => {
+    const aliases = Array.from({ length: 200 }, (_, index) => `a${index}: activeStack { name }`).join(' ');
+    const response = await server.request(`{ ${aliases} }`);
+    expect(response.data).toBeUndefined();
+    expect(response.errors?.[0].message).toMatch(/alias/i);
+  });
+
+  it('refuses a huge document', async () => {
+    const fields = Array.from({ length: 6000 }, () => '__typename').join(' ');
+    const response = await server.request(`{ ${fields} }`);
+    expect(response.data).toBeUndefined();
+    expect(response.errors?.[0].message).toMatch(/token/i);
+  });
+
+  it('refuses an expensive fan-out', async () => {
+    // Repeating a field is legal GraphQL and costs the server each time it is planned.
+    const scalars = 'id name description labels isActive isDefault createdAt updatedAt '.repeat(10);
+    let selection = scalars;
+    for (let level = 0; level < 4; level += 1) selection = `${scalars} components { id name stacks { ${selection} } }`;
+    const response = await server.request(`{ stacks(first: 100) { edges { node { ${selection} } } } }`);
+    expect(response.data).toBeUndefined();
+    expect(response.errors?.[0].message).toMatch(/cost/i);
+  });
+
+  it('does not suggest field names to someone probing the schema', async () => {
+    const response = await server.request(`{ activeStak { name } }`);
+    expect(response.errors?.[0].message).not.toMatch(/did you mean/i);
+  });
+
+  it('masks an invalid global id without leaking internals', async () => {
+    const response = await server.request(`{ node(id: "bm9wZQ==") { id } }`);
+    const text = JSON.stringify(response);
+    expect(text).not.toMatch(/stack|at .*\.ts|select|drizzle/i);
+    expect(response.status).toBeLessThan(500);
+  });
+});
