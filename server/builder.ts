@@ -17,7 +17,7 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    DateTime: { Input: string; Output: Date | string };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
@@ -39,12 +39,37 @@ export const builder = new SchemaBuilder<{
     // __typename; the success payload is the domain object itself, not a wrapper.
     directResult: true,
     defaultUnionOptions: {
-      name: ({ fieldName }) => `${capitalize(fieldName)}Result`,
+      name: ({ parentTypeName, fieldName }) =>
+        ['Query', 'Mutation'].includes(parentTypeName)
+          ? `${capitalize(fieldName)}Result`
+          : `${parentTypeName}${capitalize(fieldName)}Result`,
     },
   },
 });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+// Run times keep Postgres' microseconds end to end: a filter bound taken from a run's own
+// timestamp must match that run, which a millisecond Date would not.
+builder.scalarType('DateTime', {
+  description: 'An RFC 3339 date-time, such as 2026-11-26T10:15:30.123456Z (up to microseconds).',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : isoTimestamp(String(value))),
+  parseValue: (value) => {
+    DateTimeResolver.parseValue(value); // throws on anything that is not RFC 3339
+    return String(value);
+  },
+  parseLiteral: (ast) => {
+    DateTimeResolver.parseLiteral(ast, {});
+    return (ast as { value: string }).value;
+  },
+});
+
+/** Postgres' timestamptz text (`2026-11-26 10:15:30.123456+00`) as RFC 3339, digits intact. */
+export function isoTimestamp(text: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(text);
+  if (!match) return new Date(text).toISOString();
+  const [, date, time, offset = 'Z'] = match;
+  const zone = offset === 'Z' || /^[+-]00(:?00)?$/.test(offset) ? 'Z' : offset.length === 3 ? `${offset}:00` : offset.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  return `${date}T${time}${zone}`;
+}
 builder.addScalarType('JSONObject', JSONObjectResolver);
 
 builder.queryType({});

@@ -11,6 +11,7 @@ Options:
   --port PORT              port to listen on (env PORT, default 8080)
   --data-dir DIR           embedded database directory (env STACKYARD_DATA_DIR, default ~/.stackyard/db)
   --database-url URL       use this Postgres instead of the embedded database (env DATABASE_URL)
+  --heartbeat-timeout SEC  fail runs silent for this long (env STACKYARD_HEARTBEAT_TIMEOUT, default 600)
   -h, --help               show this help`;
 
 export function defaultDataDir(): string {
@@ -25,6 +26,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv = proce
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
+      'heartbeat-timeout': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -38,7 +40,13 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv = proce
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new Error('--database-url must be a postgres:// URL');
   }
+  const timeoutText = values['heartbeat-timeout'] ?? env.STACKYARD_HEARTBEAT_TIMEOUT ?? '600';
+  const timeoutSeconds = Number(timeoutText);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    throw new Error(`--heartbeat-timeout must be a number of seconds, not "${timeoutText}"`);
+  }
   return {
+    heartbeatTimeoutMs: timeoutSeconds * 1000,
     host: values.host ?? env.HOST ?? '127.0.0.1',
     port,
     dataDir: values['data-dir'] ?? (env.STACKYARD_DATA_DIR || defaultDataDir()),

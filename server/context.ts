@@ -5,4 +5,11 @@ export interface RequestContext {
   db: Database;
   /** The caller. Until auth exists every request acts as the one local user. */
   userId: string;
+  limits: ServerLimits;
+}
+
+export interface ServerLimits {
+  maxOutputsPerReport: number;
+  maxPageSize: number;
+  heartbeatTimeoutMs: number;
 }

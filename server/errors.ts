@@ -21,6 +21,16 @@ export class NotFoundError extends UserError {}
 /** The name is already used by another object of the same kind. */
 export class NameTakenError extends UserError {}
 
+/** A request asked for more than the server's published limit allows. */
+export class LimitExceededError extends UserError {
+  constructor(message: string, field: string, readonly limit: number) {
+    super(message, field);
+  }
+}
+
+/** A page cursor was used with another filter or order than the one it came from, or is corrupt. */
+export class InvalidCursorError extends UserError {}
+
 /** The operation is never allowed on this object in its current state (the default stack, say). */
 export class IllegalOperationError extends UserError {}
 
@@ -40,6 +50,7 @@ for (const [errorClass, description] of [
   [NotFoundError, 'Something the input names does not exist.'],
   [NameTakenError, 'The name is already taken.'],
   [IllegalOperationError, 'The operation is not allowed on this object.'],
+  [InvalidCursorError, 'The cursor belongs to another filter or order, or is corrupt.'],
 ] as const) {
   builder.objectType(errorClass, {
     name: errorClass.name,
@@ -48,6 +59,14 @@ for (const [errorClass, description] of [
     isTypeOf: (value) => value instanceof errorClass,
   });
 }
+
+builder.objectType(LimitExceededError, {
+  name: 'LimitExceededError',
+  description: "The request asked for more than the server's published limit.",
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof LimitExceededError,
+  fields: (t) => ({ limit: t.exposeInt('limit') }),
+});
 
 /** The error types every mutation of the registry can answer with. */
 export const REGISTRY_ERRORS = [ValidationError, NotFoundError, NameTakenError, IllegalOperationError];

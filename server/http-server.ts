@@ -7,6 +7,8 @@ import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
 import type { QueryLimits } from './plugins/use-query-limits';
 import type { RequestLogFields } from './plugins/use-statement-count';
+import { MAX_OUTPUTS_PER_REPORT } from './artifacts/artifact-service';
+import { startRunExpiry } from './runs/run-expiry';
 import { ensureDefaultStack } from './stacks/default-stack';
 import { ensureLocalUser } from './users/local-user';
 
@@ -19,6 +21,8 @@ export interface ServerConfig {
   dataDir: string;
   /** postgres:// URL of a real Postgres database. */
   databaseUrl?: string;
+  /** A run with no heartbeat or report for this long is failed. Default 10 minutes. */
+  heartbeatTimeoutMs?: number;
   logger?: Logger;
   queryLimits?: QueryLimits;
 }
@@ -34,11 +38,14 @@ export interface RunningServer {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger();
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let app: StackyardApp | undefined;
+  let runExpiry: { stop(): Promise<void> } | undefined;
+  const heartbeatTimeoutMs = config.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -101,7 +108,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     })
     .then(async () => {
       const localUserId = await ensureLocalUser(database.db);
-      app = createApp({ db: database.db, localUserId, logger, queryLimits: config.queryLimits });
+      app = createApp({
+        db: database.db,
+        localUserId,
+        logger,
+        queryLimits: config.queryLimits,
+        limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, heartbeatTimeoutMs },
+      });
+      runExpiry = startRunExpiry(database.db, heartbeatTimeoutMs, logger);
       logger.info({ url: `${url}/graphql`, database: database.kind }, 'Stackyard is ready');
     });
   // Callers await `ready`; this only keeps an early failure from being an unhandled rejection.
@@ -122,6 +136,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         });
         clearTimeout(forced);
         await ready.catch(() => {});
+        await runExpiry?.stop();
         await database.close();
       })();
       return closing;

@@ -4,5 +4,7 @@ import { builder } from './builder';
 import './errors';
 import './components/component-schema';
 import './stacks/stack-schema';
+import './runs/run-schema';
+import './artifacts/artifact-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

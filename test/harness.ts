@@ -70,6 +70,8 @@ export interface StartOptions {
   databaseLocation?: string;
   /** Keep the database when the server closes, to start another server on it. */
   keepDatabase?: boolean;
+  /** Fail runs silent for this long (the server's default is 10 minutes). */
+  heartbeatTimeoutMs?: number;
 }
 
 export async function startTestServer(target: DatabaseTarget, options: StartOptions = {}): Promise<TestServer> {
@@ -91,6 +93,7 @@ export async function startTestServer(target: DatabaseTarget, options: StartOpti
     dataDir: target.name === 'pglite' ? databaseLocation : '',
     databaseUrl: target.name === 'postgres' ? databaseLocation : undefined,
     logger: createLogger(process.env.STACKYARD_TEST_LOG_LEVEL ?? 'silent'),
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
   });
   await server.ready;
 
@@ -127,10 +130,10 @@ export function uniqueName(prefix: string): string {
 }
 
 /** Starts one server for the enclosing describe block and closes it afterwards. */
-export function useTestServer(target: DatabaseTarget): () => TestServer {
+export function useTestServer(target: DatabaseTarget, options: StartOptions = {}): () => TestServer {
   let server: TestServer | undefined;
   beforeAll(async () => {
-    server = await startTestServer(target);
+    server = await startTestServer(target, options);
   });
   afterAll(async () => {
     await server?.close();

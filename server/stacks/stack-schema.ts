@@ -58,7 +58,7 @@ export const StackType = builder.drizzleNode('stacks', {
   }),
 });
 
-const ComponentRefInput = builder.inputType('ComponentRefInput', {
+export const ComponentRefInput = builder.inputType('ComponentRefInput', {
   description: 'A component, named by type and name.',
   fields: (t) => ({
     type: t.field({ type: ComponentTypeEnum, required: true }),

@@ -40,6 +40,17 @@ export async function findStack(db: Queryable, name: string): Promise<StackRow |
   return row;
 }
 
+/** A stack's components, ordered by type. */
+export async function stackMembers(db: Queryable, stackId: string): Promise<ComponentRow[]> {
+  const rows = await db
+    .select({ component: stackComponents })
+    .from(stackComponentAssignments)
+    .innerJoin(stackComponents, eq(stackComponents.id, stackComponentAssignments.componentId))
+    .where(eq(stackComponentAssignments.stackId, stackId))
+    .orderBy(stackComponents.type);
+  return rows.map((row) => row.component);
+}
+
 const stackNameTaken = (name: string) => `A stack named "${name}" already exists`;
 
 /** Looks up each named component; a missing one is a NotFoundError naming its input field. */

@@ -9,8 +9,8 @@ import { requireFlavor, validateConfiguration } from '../components/flavors';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
 import { ajv, assertValid, validateName } from '../validation';
-import { registerStack, type StackRow } from './stack-service';
-import { stackComponentAssignments, stacks } from './stack-tables';
+import { registerStack, stackMembers, type StackRow } from './stack-service';
+import { stacks } from './stack-tables';
 
 export const EXPORT_FORMAT_VERSION = 1;
 
@@ -62,12 +62,7 @@ const validateExport = ajv.compile({
 export async function exportStack(db: Queryable, name: string): Promise<string> {
   const [stack] = await db.select().from(stacks).where(eq(stacks.name, name.trim()));
   if (!stack) throw new NotFoundError(`No stack named "${name}"`, 'name');
-  const members = await db
-    .select({ component: stackComponents })
-    .from(stackComponentAssignments)
-    .innerJoin(stackComponents, eq(stackComponents.id, stackComponentAssignments.componentId))
-    .where(eq(stackComponentAssignments.stackId, stack.id))
-    .orderBy(stackComponents.type);
+  const members = await stackMembers(db, stack.id);
   const exported: ExportedStack = {
     format_version: EXPORT_FORMAT_VERSION,
     stack_name: stack.name,
@@ -75,7 +70,7 @@ export async function exportStack(db: Queryable, name: string): Promise<string> 
     labels: stack.labels,
     // Secrets live in their own column and are never part of an export.
     components: Object.fromEntries(
-      members.map(({ component }) => [
+      members.map((component) => [
         component.type,
         { name: component.name, flavor: component.flavor, configuration: component.configuration },
       ]),

@@ -1,0 +1,146 @@
+// GraphQL for artifacts and their versions: lineage, queries, and the output reports of steps.
+import { sql } from 'drizzle-orm';
+import { builder } from '../builder';
+import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
+import { databaseId } from '../ids';
+import { StepRunType } from '../runs/run-schema';
+import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs } from './artifact-service';
+import { artifactVersions } from './artifact-tables';
+
+export const ArtifactType = builder.drizzleNode('artifacts', {
+  name: 'Artifact',
+  description: 'A named value that steps produce again and again; each production is a version.',
+  id: { column: (artifact) => artifact.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    latestVersion: t.exposeInt('latestVersion'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    versions: t.relatedConnection('versions', {
+      description: 'Newest version first.',
+      totalCount: true,
+      query: { orderBy: { version: 'desc' } },
+    }),
+  }),
+});
+
+export const ArtifactVersionType = builder.drizzleNode('artifactVersions', {
+  name: 'ArtifactVersion',
+  description: 'One stored value of an artifact, in an artifact store.',
+  id: { column: (version) => version.id },
+  fields: (t) => ({
+    artifact: t.relation('artifact'),
+    name: t.string({ select: { with: { artifact: { columns: { name: true } } } }, resolve: (v) => v.artifact.name }),
+    version: t.exposeInt('version'),
+    uri: t.exposeString('uri'),
+    artifactStore: t.relation('artifactStore', { nullable: true, description: 'Null once the store is deleted.' }),
+    type: t.exposeString('type', { description: 'data, model, schema, statistics, service, ...' }),
+    dataType: t.exposeString('dataType', { nullable: true }),
+    materializer: t.exposeString('materializer', { nullable: true }),
+    contentHash: t.exposeString('contentHash', { nullable: true }),
+    sizeBytes: t.float({ nullable: true, select: { columns: { sizeBytes: true } }, resolve: (v) => v.sizeBytes }),
+    metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (v) => v.metadata }),
+    tags: t.exposeStringList('tags'),
+    producer: t.relation('producer', { nullable: true, description: 'The step run that wrote it; null once its run is deleted.' }),
+    consumers: t.relation('consumers', { description: 'Step runs that read it as an input.', query: { orderBy: { startedAt: 'asc' } } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const StepRunInputType = builder.drizzleObject('stepRunInputs', {
+  name: 'StepRunInput',
+  fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
+});
+
+const StepRunOutputType = builder.drizzleObject('stepRunOutputs', {
+  name: 'StepRunOutput',
+  fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
+});
+
+builder.drizzleObjectFields(StepRunType, (t) => ({
+  inputs: t.relation('inputs', { type: StepRunInputType, query: { orderBy: { name: 'asc' } } }),
+  outputs: t.relation('outputs', { type: StepRunOutputType, query: { orderBy: { name: 'asc' } } }),
+}));
+
+const StepOutputInput = builder.inputType('StepOutputInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: "The step's output name." }),
+    artifactName: t.string({ description: 'Defaults to {pipeline}::{step}::{output}.' }),
+    uri: t.string({ required: true }),
+    artifactStoreId: t.id({ description: "Defaults to the artifact store of the run's stack." }),
+    type: t.string({ description: 'data (default), model, schema, statistics, service, ...' }),
+    dataType: t.string(),
+    materializer: t.string(),
+    contentHash: t.string(),
+    sizeBytes: t.float(),
+    metadata: t.field({ type: 'JSONObject' }),
+    tags: t.stringList(),
+  }),
+});
+
+const ReportedOutputType = builder.objectRef<{ name: string; artifactVersionId: string }>('ReportedOutput').implement({
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    artifactVersion: t.field({ type: ArtifactVersionType, resolve: (output) => ({ id: output.artifactVersionId }) as never }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  artifact: t.drizzleField({
+    type: 'artifacts',
+    nullable: true,
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) => context.db.query.artifacts.findFirst(query({ where: { name: args.name.trim() } })),
+  }),
+  artifactVersions: t.drizzleConnection({
+    type: 'artifactVersions',
+    description: 'Versions of artifacts, newest first.',
+    args: {
+      name: t.arg.string({ description: 'Only versions of the artifact of this name.' }),
+      type: t.arg.string(),
+      tags: t.arg.stringList({ description: 'Versions with all of these tags.' }),
+    },
+    totalCount: (_parent, args, context) => context.db.$count(artifactVersions, versionFilter(artifactVersions, args)),
+    resolve: (query, _root, args, context) =>
+      context.db.query.artifactVersions.findMany(
+        query({ where: { RAW: (table) => versionFilter(table, args) }, orderBy: { createdAt: 'desc', id: 'desc' } }),
+      ),
+  }),
+}));
+
+function versionFilter(table: typeof artifactVersions, args: { name?: string | null; type?: string | null; tags?: string[] | null }) {
+  return sql.join(
+    [
+      sql`true`,
+      ...(args.name ? [sql`${table.artifactId} = (select id from artifacts where name = ${args.name.trim()})`] : []),
+      ...(args.type ? [sql`${table.type} = ${args.type}`] : []),
+      ...(args.tags?.length ? [sql`${table.tags} @> ${args.tags}::text[]`] : []),
+    ],
+    sql` and `,
+  );
+}
+
+builder.mutationFields((t) => ({
+  reportStepOutputs: t.field({
+    type: builder.objectRef<{ outputs: { name: string; artifactVersionId: string }[] }>('ReportStepOutputsPayload').implement({
+      fields: (f) => ({ outputs: f.field({ type: [ReportedOutputType], resolve: (payload) => payload.outputs }) }),
+    }),
+    errors: { types: [ValidationError, NotFoundError, IllegalOperationError, LimitExceededError] },
+    description: `Records a step run's outputs as artifact versions, numbered per artifact name. At most ${MAX_OUTPUTS_PER_REPORT} outputs per call. A retry answers the versions stored the first time.`,
+    args: {
+      stepRunId: t.arg.id({ required: true }),
+      outputs: t.arg({ type: [StepOutputInput], required: true }),
+    },
+    resolve: async (_root, args, context) => ({
+      outputs: await reportStepOutputs(
+        context.db,
+        databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
+        args.outputs.map((output, index) => ({
+          ...output,
+          artifactStoreId:
+            output.artifactStoreId == null ? null : databaseId(output.artifactStoreId, 'StackComponent', `outputs.${index}.artifactStoreId`),
+        })),
+      ),
+    }),
+  }),
+}));
+

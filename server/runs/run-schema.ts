@@ -1,0 +1,479 @@
+// GraphQL for pipelines, runs and step runs: the types, run history, and the reporting
+// mutations the SDK uses.
+import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { sql, type SQL } from 'drizzle-orm';
+import { builder } from '../builder';
+import type { RequestContext } from '../context';
+import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
+import { IllegalOperationError, InvalidCursorError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
+import { databaseId } from '../ids';
+import { ComponentRefInput, StackType } from '../stacks/stack-schema';
+import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
+import {
+  deleteRun,
+  finishRun,
+  finishStep,
+  heartbeat,
+  logMetadata,
+  METADATA_TARGETS,
+  startRun,
+  startStep,
+} from './run-service';
+import { pipelineRunComponents, pipelineRuns, pipelines, RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepStatus } from './run-tables';
+
+const REPORTING_ERRORS = [ValidationError, NotFoundError, NameTakenError, IllegalOperationError, LimitExceededError];
+
+const upperEnum = <T extends string>(values: readonly T[]) =>
+  Object.fromEntries(values.map((value) => [value.toUpperCase(), { value }])) as Record<Uppercase<T>, { value: T }>;
+
+export const RunStatusEnum = builder.enumType('RunStatus', { values: upperEnum(RUN_STATUSES) });
+export const StepStatusEnum = builder.enumType('StepStatus', { values: upperEnum(STEP_STATUSES) });
+const StepFinishStatusEnum = builder.enumType('StepFinishStatus', {
+  values: upperEnum(STEP_STATUSES.filter((s): s is Exclude<StepStatus, 'running'> => s !== 'running')),
+});
+const RunFinishStatusEnum = builder.enumType('RunFinishStatus', {
+  values: upperEnum(['completed', 'failed', 'stopped'] as const),
+});
+const RunOrderFieldEnum = builder.enumType('RunOrderField', {
+  values: Object.keys(RUN_ORDER_FIELDS) as (keyof typeof RUN_ORDER_FIELDS)[],
+});
+const SortDirectionEnum = builder.enumType('SortDirection', { values: ['ASC', 'DESC'] as const });
+
+
+const ExpectedStepType = builder.objectRef<{ name: string; parents: string[] }>('ExpectedStep').implement({
+  fields: (t) => ({ name: t.exposeString('name'), parents: t.exposeStringList('parents') }),
+});
+
+type Snapshot = (typeof pipelineRuns.$inferSelect)['stackSnapshot'];
+const ComponentSnapshotType = builder.objectRef<Snapshot['components'][number]>('ComponentSnapshot').implement({
+  description: 'A component as it was when the run started (secrets excluded).',
+  fields: (t) => ({
+    type: t.field({ type: ComponentTypeEnum, resolve: (component) => component.type as never }),
+    name: t.exposeString('name'),
+    flavor: t.exposeString('flavor'),
+    configuration: t.field({ type: 'JSONObject', resolve: (component) => component.configuration }),
+  }),
+});
+const StackSnapshotType = builder.objectRef<Snapshot>('StackSnapshot').implement({
+  description: 'The stack as it was when the run started; it outlives the stack.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    components: t.field({ type: [ComponentSnapshotType], resolve: (snapshot) => snapshot.components }),
+  }),
+});
+
+interface RunStats {
+  total: number;
+  byStatus: Partial<Record<RunStatus, number>>;
+  lastRunAt: string | null;
+}
+const RunStatusCountType = builder.objectRef<{ status: RunStatus; count: number }>('RunStatusCount').implement({
+  fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (c) => c.status }), count: t.exposeInt('count') }),
+});
+const RunStatsType = builder.objectRef<RunStats>('RunStats').implement({
+  fields: (t) => ({
+    total: t.exposeInt('total'),
+    byStatus: t.field({
+      type: [RunStatusCountType],
+      description: 'Runs per status, every status listed.',
+      resolve: (stats) => RUN_STATUSES.map((status) => ({ status, count: stats.byStatus[status] ?? 0 })),
+    }),
+    lastRunAt: t.field({ type: 'DateTime', nullable: true, resolve: (stats) => stats.lastRunAt }),
+  }),
+});
+
+/** Totals per status and the newest run, as one correlated subquery of the parent's statement. */
+function runStatsSql(runsWhere: SQL): SQL<RunStats> {
+  return sql<RunStats>`(select json_build_object(
+      'total', coalesce(sum(grouped.n), 0),
+      'byStatus', coalesce(json_object_agg(grouped.status, grouped.n) filter (where grouped.status is not null), '{}'::json),
+      'lastRunAt', max(grouped.last_created))
+    from (select r.status, count(*) as n, max(r.created_at) as last_created
+          from ${pipelineRuns} r where ${runsWhere} group by r.status) grouped)`;
+}
+
+export const PipelineType = builder.drizzleNode('pipelines', {
+  name: 'Pipeline',
+  id: { column: (pipeline) => pipeline.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
+  name: 'PipelineRun',
+  id: { column: (run) => run.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    status: t.expose('status', { type: RunStatusEnum }),
+    statusReason: t.exposeString('statusReason', { nullable: true, description: 'Why the run failed or stopped, where known.' }),
+    pipeline: t.relation('pipeline'),
+    stack: t.relation('stack', { nullable: true, description: 'The live stack; null once it is deleted.' }),
+    stackSnapshot: t.field({
+      type: StackSnapshotType,
+      select: { columns: { stackSnapshot: true } },
+      resolve: (run) => run.stackSnapshot,
+    }),
+    expectedSteps: t.field({ type: [ExpectedStepType], select: { columns: { expectedSteps: true } }, resolve: (run) => run.expectedSteps }),
+    steps: t.relation('steps', { query: { orderBy: { startedAt: 'asc', id: 'asc' } } }),
+    tags: t.exposeStringList('tags'),
+    config: t.field({ type: 'JSONObject', select: { columns: { config: true } }, resolve: (run) => run.config }),
+    metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (run) => run.metadata }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime' }),
+    durationMs: t.float({
+      nullable: true,
+      description: 'Wall time of a finished run in milliseconds; null while it runs.',
+      select: { columns: { durationMs: true } },
+      resolve: (run) => (run.durationMs < 0 ? null : run.durationMs),
+    }),
+  }),
+});
+
+export const StepRunType = builder.drizzleNode('stepRuns', {
+  name: 'StepRun',
+  id: { column: (step) => step.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    status: t.expose('status', { type: StepStatusEnum }),
+    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    parents: t.exposeStringList('parents', { description: 'Names of the steps this one waited for.' }),
+    cacheKey: t.exposeString('cacheKey', { nullable: true }),
+    codeHash: t.exposeString('codeHash', { nullable: true }),
+    parameters: t.field({ type: 'JSONObject', select: { columns: { parameters: true } }, resolve: (step) => step.parameters }),
+    metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (step) => step.metadata }),
+    run: t.relation('run'),
+    originalStepRun: t.relation('originalStepRun', { nullable: true, description: 'For a cached step: the step run whose outputs it reused.' }),
+    isCached: t.boolean({ select: { columns: { status: true } }, resolve: (step) => step.status === 'cached' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    durationMs: t.float({
+      nullable: true,
+      select: { columns: { startedAt: true, endedAt: true } },
+      resolve: (step) => (step.endedAt ? Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)) : null),
+    }),
+  }),
+});
+
+const RunFilterInput = builder.inputType('RunFilter', {
+  description: 'All given conditions must hold.',
+  fields: (t) => ({
+    stackId: t.id({ description: 'Runs on this stack (global id).' }),
+    stackName: t.string({ description: 'Runs on the stack of this name.' }),
+    component: t.field({ type: ComponentRefInput, description: 'Runs whose stack had this component when they started.' }),
+    pipeline: t.string({ description: 'Runs of the pipeline of this name.' }),
+    status: t.field({ type: [RunStatusEnum], description: 'Runs in any of these statuses.' }),
+    createdAfter: t.field({ type: 'DateTime' }),
+    createdBefore: t.field({ type: 'DateTime' }),
+    startedAfter: t.field({ type: 'DateTime' }),
+    startedBefore: t.field({ type: 'DateTime' }),
+    tags: t.stringList({ description: 'Runs with all of these tags.' }),
+    nameContains: t.string(),
+  }),
+});
+
+const RunOrderInput = builder.inputType('RunOrder', {
+  description: 'Newest first (CREATED, DESC) when absent.',
+  fields: (t) => ({
+    field: t.field({ type: RunOrderFieldEnum, defaultValue: 'CREATED' }),
+    direction: t.field({ type: SortDirectionEnum, defaultValue: 'DESC' }),
+  }),
+});
+
+const runHistory = drizzleConnectionHelpers(builder, 'pipelineRuns', {
+  args: (t) => ({
+    filter: t.field({ type: RunFilterInput }),
+    orderBy: t.field({ type: RunOrderInput }),
+  }),
+  maxSize: 100,
+  defaultSize: 20,
+  query: (args) => {
+    const { filter, orderBy } = args as { filter?: RunFilter; orderBy?: RunOrder };
+    return {
+      where: { RAW: (table) => runFilterSql(table, filter) ?? sql`true` },
+      orderBy: runOrderBy(orderBy),
+    };
+  },
+});
+
+type RunConnectionShape = ReturnType<typeof runHistory.resolve> & { count: () => Promise<number> };
+
+export const RunConnection = builder.connectionObject(
+  {
+    type: runHistory.ref,
+    name: 'PipelineRunConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'Runs matching the filter across all pages.',
+        resolve: (connection) => (connection as unknown as RunConnectionShape).count(),
+      }),
+    }),
+  },
+  { name: 'PipelineRunEdge' },
+);
+
+const runConnectionErrors = { types: [InvalidCursorError, ValidationError] };
+
+/** Runs of a parent (stack, component, pipeline), planned into the parent's own statement. */
+function nestedRunsField(
+  scope: string,
+  relation: 'runs',
+  parentRuns: (parentId: string) => SQL,
+) {
+  return (t: any) =>
+    t.field({
+      type: RunConnection,
+      errors: runConnectionErrors,
+      args: { ...t.arg.connectionArgs(), ...runHistory.getArgs() },
+      description: 'Runs, newest first unless ordered otherwise, with keyset pagination.',
+      select: (args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any, nestedSelection: any) => {
+        let pageArgs: typeof args;
+        try {
+          pageArgs = new RunCursors(scope, args.filter, args.orderBy).unwrap(args);
+        } catch {
+          return { columns: { id: true } }; // resolve reports the error
+        }
+        return { columns: { id: true }, with: { [relation]: runHistory.getQuery(pageArgs as never, context, nestedSelection) } };
+      },
+      resolve: (parent: any, args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any) => {
+        const cursors = new RunCursors(scope, args.filter, args.orderBy);
+        const pageArgs = cursors.unwrap(args);
+        const connection = runHistory.resolve(parent[relation], pageArgs as never, context) as any;
+        return {
+          ...cursors.wrap(connection),
+          count: () => context.db.$count(pipelineRuns, sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`),
+        };
+      },
+    });
+}
+
+builder.drizzleObjectFields(StackType, (t) => ({
+  runs: nestedRunsField('Stack.runs', 'runs', (stackId) => sql`${pipelineRuns.stackId} = ${stackId}`)(t),
+  runStats: t.field({
+    type: RunStatsType,
+    select: { extras: { runStats: (table) => runStatsSql(sql`r.stack_id = ${table.id}`) } },
+    resolve: (stack) => stack.runStats,
+  }),
+}));
+
+builder.drizzleObjectFields(StackComponentType, (t) => ({
+  runs: nestedRunsField('StackComponent.runs', 'runs', (componentId) =>
+    sql`${pipelineRuns.id} in (select ${pipelineRunComponents.runId} from ${pipelineRunComponents} where ${pipelineRunComponents.componentId} = ${componentId})`,
+  )(t),
+  runStats: t.field({
+    type: RunStatsType,
+    select: {
+      extras: {
+        runStats: (table) =>
+          runStatsSql(sql`r.id in (select prc.run_id from ${pipelineRunComponents} prc where prc.component_id = ${table.id})`),
+      },
+    },
+    resolve: (component) => component.runStats,
+  }),
+}));
+
+builder.drizzleObjectFields(PipelineType, (t) => ({
+  runs: nestedRunsField('Pipeline.runs', 'runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
+}));
+
+const ExpectedStepInput = builder.inputType('ExpectedStepInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    parents: t.stringList({ description: 'Names of the steps this one waits for.' }),
+  }),
+});
+
+const StepInputInput = builder.inputType('StepInputInput', {
+  description: 'An artifact version a step consumes, under its input name.',
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    artifactVersionId: t.id({ required: true }),
+  }),
+});
+
+const HEARTBEAT_DESCRIPTION = 'A run that sends no heartbeat (or other report) within the server\'s timeout is failed.';
+
+builder.queryFields((t) => ({
+  runs: t.field({
+    type: RunConnection,
+    errors: runConnectionErrors,
+    description: 'Run history, newest first unless ordered otherwise. Cursors only work with the filter and order they came from.',
+    args: { ...t.arg.connectionArgs(), ...runHistory.getArgs() },
+    resolve: async (_root, args, context, info) => {
+      const cursors = new RunCursors('Query.runs', args.filter as RunFilter, args.orderBy as RunOrder);
+      const pageArgs = cursors.unwrap(args);
+      // Decode the filter's ids now, so a bad one is a typed error rather than a failed query.
+      const where = runFilterSql(pipelineRuns, args.filter as RunFilter);
+      const query = runHistory.getQuery(pageArgs, context, info, {});
+      const rows = await context.db.query.pipelineRuns.findMany(query as never);
+      return {
+        ...cursors.wrap(runHistory.resolve(rows as never, pageArgs, context) as unknown as RunConnectionShape),
+        count: () => context.db.$count(pipelineRuns, where),
+      } as never;
+    },
+  }),
+  run: t.drizzleField({
+    type: 'pipelineRuns',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, context) => {
+      let id: string;
+      try {
+        id = databaseId(args.id, 'PipelineRun', 'id');
+      } catch {
+        return null;
+      }
+      return context.db.query.pipelineRuns.findFirst(query({ where: { id } }));
+    },
+  }),
+  pipeline: t.drizzleField({
+    type: 'pipelines',
+    nullable: true,
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) => context.db.query.pipelines.findFirst(query({ where: { name: args.name.trim() } })),
+  }),
+  pipelines: t.drizzleConnection({
+    type: 'pipelines',
+    totalCount: (_parent, _args, context) => context.db.$count(pipelines),
+    resolve: (query, _root, _args, context) => context.db.query.pipelines.findMany(query({ orderBy: { name: 'asc' } })),
+  }),
+  serverLimits: t.field({
+    type: builder.objectRef<RequestContext['limits']>('ServerLimits').implement({
+      description: 'Limits the server enforces, for clients to plan around.',
+      fields: (f) => ({
+        maxOutputsPerReport: f.exposeInt('maxOutputsPerReport'),
+        maxPageSize: f.exposeInt('maxPageSize'),
+        heartbeatTimeoutSeconds: f.float({ resolve: (limits) => limits.heartbeatTimeoutMs / 1000 }),
+      }),
+    }),
+    resolve: (_root, _args, context) => context.limits,
+  }),
+  cachedStepRun: t.drizzleField({
+    type: 'stepRuns',
+    nullable: true,
+    description: 'The newest completed step run with this cache key, whose outputs a step can reuse.',
+    args: { cacheKey: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, context) =>
+      context.db.query.stepRuns.findFirst(
+        query({ where: { cacheKey: args.cacheKey, status: 'completed' }, orderBy: { endedAt: 'desc', id: 'desc' } }),
+      ),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  startRun: t.field({
+    type: PipelineRunType,
+    errors: { types: REPORTING_ERRORS },
+    description: 'Starts a run of a pipeline on a stack (the active stack by default), recording a snapshot of the stack. Replaying an idempotency key answers the run it created.',
+    args: {
+      pipeline: t.arg.string({ required: true }),
+      stack: t.arg.string({ description: "Stack name; the caller's active stack when absent." }),
+      name: t.arg.string({ description: 'Defaults to {pipeline}-{yyyy_mm_dd-hh_mm_ss_micro}.' }),
+      steps: t.arg({ type: [ExpectedStepInput], description: 'The steps the run expects, with their parents.' }),
+      tags: t.arg.stringList(),
+      config: t.arg({ type: 'JSONObject' }),
+      idempotencyKey: t.arg.string(),
+    },
+    resolve: (_root, args, context) =>
+      startRun(context.db, context.userId, { ...args, steps: args.steps?.map((s) => ({ name: s.name, parents: s.parents ?? [] })) }),
+  }),
+  startStep: t.field({
+    type: StepRunType,
+    errors: { types: REPORTING_ERRORS },
+    description: 'Records that a step started, with the artifact versions it consumes. A retry answers the same step run.',
+    args: {
+      runId: t.arg.id({ required: true }),
+      name: t.arg.string({ required: true }),
+      parents: t.arg.stringList({ description: "Defaults to the parents given in startRun's steps." }),
+      cacheKey: t.arg.string(),
+      codeHash: t.arg.string(),
+      parameters: t.arg({ type: 'JSONObject' }),
+      inputs: t.arg({ type: [StepInputInput] }),
+    },
+    resolve: (_root, args, context) =>
+      startStep(context.db, {
+        ...args,
+        runId: databaseId(args.runId, 'PipelineRun', 'runId'),
+        inputs: args.inputs?.map((input, index) => ({
+          name: input.name,
+          artifactVersionId: databaseId(input.artifactVersionId, 'ArtifactVersion', `inputs.${index}.artifactVersionId`),
+        })),
+      }),
+  }),
+  finishStep: t.field({
+    type: StepRunType,
+    errors: { types: REPORTING_ERRORS },
+    description: 'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId).',
+    args: {
+      stepRunId: t.arg.id({ required: true }),
+      status: t.arg({ type: StepFinishStatusEnum, required: true }),
+      errorMessage: t.arg.string(),
+      originalStepRunId: t.arg.id(),
+    },
+    resolve: (_root, args, context) =>
+      finishStep(context.db, {
+        stepRunId: databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
+        status: args.status,
+        errorMessage: args.errorMessage,
+        originalStepRunId: args.originalStepRunId == null ? null : databaseId(args.originalStepRunId, 'StepRun', 'originalStepRunId'),
+      }),
+  }),
+  finishRun: t.field({
+    type: PipelineRunType,
+    errors: { types: REPORTING_ERRORS },
+    description: 'Ends a run. Without a status it follows from the steps; steps not finished make it failed.',
+    args: {
+      runId: t.arg.id({ required: true }),
+      status: t.arg({ type: RunFinishStatusEnum }),
+      reason: t.arg.string(),
+    },
+    resolve: (_root, args, context) =>
+      finishRun(context.db, { runId: databaseId(args.runId, 'PipelineRun', 'runId'), status: args.status, reason: args.reason }),
+  }),
+  heartbeat: t.field({
+    type: PipelineRunType,
+    errors: { types: REPORTING_ERRORS },
+    description: `Tells the server the run's process is alive. ${HEARTBEAT_DESCRIPTION}`,
+    args: { runId: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => heartbeat(context.db, databaseId(args.runId, 'PipelineRun', 'runId')),
+  }),
+  logMetadata: t.field({
+    type: builder.objectRef<{ id: string; metadata: Record<string, unknown>; target: string }>('LogMetadataPayload').implement({
+      fields: (f) => ({
+        id: f.id({ resolve: (row) => encodeGlobalID(row.target, row.id) }),
+        metadata: f.field({ type: 'JSONObject', resolve: (row) => row.metadata }),
+      }),
+    }),
+    errors: { types: REPORTING_ERRORS },
+    description: 'Merges keys into the metadata of a PipelineRun, StepRun or ArtifactVersion, named by its id.',
+    args: { id: t.arg.id({ required: true }), metadata: t.arg({ type: 'JSONObject', required: true }) },
+    resolve: async (_root, args, context) => {
+      const target = METADATA_TARGETS.find((typename) => {
+        try {
+          databaseId(args.id, typename, 'id');
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!target) throw new ValidationError('id is not the id of a PipelineRun, StepRun or ArtifactVersion', 'id');
+      const row = await logMetadata(context.db, target, databaseId(args.id, target, 'id'), args.metadata);
+      return { ...row, target };
+    },
+  }),
+  deleteRun: t.field({
+    type: builder.objectRef<{ id: string }>('DeleteRunPayload').implement({
+      fields: (f) => ({ deletedId: f.id({ resolve: (run) => encodeGlobalID('PipelineRun', run.id) }) }),
+    }),
+    errors: { types: REPORTING_ERRORS },
+    description: 'Deletes a run and its step runs; the artifact versions they produced remain.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => deleteRun(context.db, databaseId(args.id, 'PipelineRun', 'id')),
+  }),
+}));
+

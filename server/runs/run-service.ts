@@ -1,0 +1,425 @@
+// The rules of pipeline runs and step runs: starting, finishing, heartbeats and expiry.
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
+import { UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
+import { IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
+import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
+import { stacks } from '../stacks/stack-tables';
+import { ajv, assertValid, validateName } from '../validation';
+import { deriveRunStatus, isFinished, unfinishedSteps } from './run-status';
+import {
+  pipelineRunComponents,
+  pipelineRuns,
+  pipelines,
+  stepRuns,
+  type ExpectedStep,
+  type RunStatus,
+  type StackSnapshot,
+  type StepStatus,
+} from './run-tables';
+
+export type RunRow = typeof pipelineRuns.$inferSelect;
+export type StepRunRow = typeof stepRuns.$inferSelect;
+
+const validateTags = ajv.compile({ type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 255 } });
+
+function checkTags(tags: string[] | null | undefined, field = 'tags'): string[] {
+  const list = tags ?? [];
+  assertValid(validateTags, list, field);
+  return [...new Set(list.map((tag) => tag.trim()))];
+}
+
+/** Checks step names, that parents are expected steps, and that the graph has no cycle. */
+function checkExpectedSteps(steps: ExpectedStep[]): ExpectedStep[] {
+  const names = new Set<string>();
+  const checked = steps.map((step, index) => {
+    const name = validateName(step.name, `steps.${index}.name`);
+    if (names.has(name)) throw new ValidationError(`Step "${name}" is listed twice`, `steps.${index}.name`);
+    names.add(name);
+    return { name, parents: [...new Set((step.parents ?? []).map((parent) => parent.trim()))] };
+  });
+  for (const [index, step] of checked.entries()) {
+    for (const parent of step.parents) {
+      if (!names.has(parent)) throw new ValidationError(`Step "${step.name}" waits for unknown step "${parent}"`, `steps.${index}.parents`);
+    }
+  }
+  // Kahn's algorithm: whatever cannot be ordered sits on a cycle.
+  const remaining = new Map(checked.map((step) => [step.name, new Set(step.parents)]));
+  let progressed = true;
+  while (remaining.size > 0 && progressed) {
+    progressed = false;
+    for (const [name, parents] of remaining) {
+      if ([...parents].every((parent) => !remaining.has(parent))) {
+        remaining.delete(name);
+        progressed = true;
+      }
+    }
+  }
+  if (remaining.size > 0) {
+    throw new ValidationError(`The steps ${[...remaining.keys()].map((n) => `"${n}"`).join(', ')} wait for each other`, 'steps');
+  }
+  return checked;
+}
+
+export interface StartRunInput {
+  pipeline: string;
+  /** Stack name; the caller's active stack when absent. */
+  stack?: string | null;
+  name?: string | null;
+  steps?: ExpectedStep[] | null;
+  tags?: string[] | null;
+  config?: Record<string, unknown> | null;
+  idempotencyKey?: string | null;
+}
+
+export async function startRun(db: Database, userId: string, input: StartRunInput): Promise<RunRow> {
+  const pipelineName = validateName(input.pipeline, 'pipeline');
+  const runName = input.name == null ? null : validateName(input.name, 'name');
+  const expectedSteps = checkExpectedSteps(input.steps ?? []);
+  const tags = checkTags(input.tags);
+  const idempotencyKey = input.idempotencyKey == null ? null : validateName(input.idempotencyKey, 'idempotencyKey');
+  if (idempotencyKey) {
+    const existing = await findRunByIdempotencyKey(db, idempotencyKey);
+    if (existing) return existing;
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      await tx.insert(pipelines).values({ name: pipelineName }).onConflictDoNothing();
+      const [pipeline] = await tx.select().from(pipelines).where(eq(pipelines.name, pipelineName));
+      const [stack] = await tx
+        .select()
+        .from(stacks)
+        .where(input.stack == null ? sql`${stacks.id} = ${activeStackIdSql(userId)}` : eq(stacks.name, input.stack.trim()))
+        .for('share');
+      if (!stack) throw new NotFoundError(`No stack named "${input.stack}"`, 'stack');
+      const members = await stackMembers(tx, stack.id);
+      const snapshot: StackSnapshot = {
+        stackId: stack.id,
+        name: stack.name,
+        // configuration holds no secrets: those live in their own column.
+        components: members.map((component) => ({
+          id: component.id,
+          type: component.type,
+          name: component.name,
+          flavor: component.flavor,
+          configuration: component.configuration,
+        })),
+      };
+      const [run] = await tx
+        .insert(pipelineRuns)
+        .values({
+          pipelineId: pipeline.id,
+          stackId: stack.id,
+          userId,
+          // The default name carries the start time to the microsecond, as ZenML's does.
+          name: runName ?? sql`${pipelineName} || '-' || to_char(clock_timestamp() at time zone 'UTC', 'YYYY_MM_DD-HH24_MI_SS_US')`,
+          expectedSteps,
+          stackSnapshot: snapshot,
+          tags,
+          config: input.config ?? {},
+          idempotencyKey,
+        })
+        .returning();
+      if (members.length > 0) {
+        await tx.insert(pipelineRunComponents).values(members.map((component) => ({ runId: run.id, componentId: component.id })));
+      }
+      return run;
+    });
+  } catch (error) {
+    if (postgresErrorCode(error) === UNIQUE_VIOLATION) {
+      // A concurrent retry with the same key won the race: answer its run.
+      if (idempotencyKey) {
+        const existing = await findRunByIdempotencyKey(db, idempotencyKey);
+        if (existing) return existing;
+      }
+      throw new NameTakenError(`A run named "${runName ?? pipelineName}" already exists`, 'name');
+    }
+    throw error;
+  }
+}
+
+async function findRunByIdempotencyKey(db: Queryable, key: string): Promise<RunRow | undefined> {
+  const [run] = await db.select().from(pipelineRuns).where(eq(pipelineRuns.idempotencyKey, key));
+  return run;
+}
+
+export async function requireRun(db: Queryable, runId: string, field = 'runId', lock = false): Promise<RunRow> {
+  const query = db.select().from(pipelineRuns).where(eq(pipelineRuns.id, runId));
+  const [run] = lock ? await query.for('update') : await query;
+  if (!run) throw new NotFoundError('No such run', field);
+  return run;
+}
+
+export async function requireStepRun(db: Queryable, stepRunId: string, field = 'stepRunId', lock = false): Promise<StepRunRow> {
+  const query = db.select().from(stepRuns).where(eq(stepRuns.id, stepRunId));
+  const [step] = lock ? await query.for('update') : await query;
+  if (!step) throw new NotFoundError('No such step run', field);
+  return step;
+}
+
+/** Recomputes a run's status from its steps; ends it once it is finished and nothing runs. */
+async function refreshRunStatus(tx: Queryable, run: RunRow): Promise<RunRow> {
+  const steps = await tx.select({ name: stepRuns.name, status: stepRuns.status }).from(stepRuns).where(eq(stepRuns.runId, run.id));
+  const status = deriveRunStatus(run.expectedSteps, steps);
+  const ends = isFinished(status) && !steps.some((step) => step.status === 'running');
+  const [updated] = await tx
+    .update(pipelineRuns)
+    .set({
+      status,
+      updatedAt: sql`clock_timestamp()`,
+      lastHeartbeatAt: sql`clock_timestamp()`,
+      ...(ends ? endedNow() : {}),
+    })
+    .where(eq(pipelineRuns.id, run.id))
+    .returning();
+  return updated;
+}
+
+function endedNow() {
+  return {
+    endedAt: sql`clock_timestamp()`,
+    durationMs: sql`greatest(0, floor(extract(epoch from (clock_timestamp() - ${pipelineRuns.startedAt})) * 1000))::bigint`,
+  };
+}
+
+function refuseFinishedRun(run: RunRow): void {
+  if (isFinished(run.status)) {
+    throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
+  }
+}
+
+export interface StartStepInput {
+  runId: string;
+  name: string;
+  parents?: string[] | null;
+  cacheKey?: string | null;
+  codeHash?: string | null;
+  parameters?: Record<string, unknown> | null;
+  /** Input name → artifact version id. */
+  inputs?: { name: string; artifactVersionId: string }[] | null;
+}
+
+export async function startStep(db: Database, input: StartStepInput): Promise<StepRunRow> {
+  const name = validateName(input.name);
+  return db.transaction(async (tx) => {
+    const run = await requireRun(tx, input.runId, 'runId', true);
+    const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, name)));
+    // A retried startStep answers the step it created.
+    if (existing) return existing;
+    refuseFinishedRun(run);
+    const expected = run.expectedSteps.find((step) => step.name === name);
+    if (run.expectedSteps.length > 0 && !expected) {
+      throw new ValidationError(`The run does not expect a step named "${name}"`, 'name');
+    }
+    const inputs = input.inputs ?? [];
+    const inputNames = new Set<string>();
+    for (const [index, item] of inputs.entries()) {
+      validateName(item.name, `inputs.${index}.name`);
+      if (inputNames.has(item.name)) throw new ValidationError(`Input "${item.name}" is listed twice`, `inputs.${index}.name`);
+      inputNames.add(item.name);
+    }
+    if (inputs.length > 0) {
+      const found = await tx
+        .select({ id: artifactVersions.id })
+        .from(artifactVersions)
+        .where(inArray(artifactVersions.id, inputs.map((item) => item.artifactVersionId)));
+      const foundIds = new Set(found.map((row) => row.id));
+      const missing = inputs.findIndex((item) => !foundIds.has(item.artifactVersionId));
+      if (missing >= 0) throw new NotFoundError('No such artifact version', `inputs.${missing}.artifactVersionId`);
+    }
+    const [step] = await tx
+      .insert(stepRuns)
+      .values({
+        runId: run.id,
+        name,
+        parents: input.parents ?? expected?.parents ?? [],
+        cacheKey: input.cacheKey ?? null,
+        codeHash: input.codeHash ?? null,
+        parameters: input.parameters ?? {},
+      })
+      .returning();
+    if (inputs.length > 0) {
+      await tx.insert(stepRunInputs).values(inputs.map((item) => ({ stepRunId: step.id, name: item.name, artifactVersionId: item.artifactVersionId })));
+    }
+    await refreshRunStatus(tx, run);
+    return step;
+  });
+}
+
+export interface FinishStepInput {
+  stepRunId: string;
+  status: Exclude<StepStatus, 'running'>;
+  errorMessage?: string | null;
+  /** For a cached step: the step run whose outputs it reused. */
+  originalStepRunId?: string | null;
+}
+
+export async function finishStep(db: Database, input: FinishStepInput): Promise<StepRunRow> {
+  if (input.status === 'failed' && !input.errorMessage?.trim()) {
+    throw new ValidationError('A failed step needs an error message', 'errorMessage');
+  }
+  if (input.status === 'cached' && !input.originalStepRunId) {
+    throw new ValidationError('A cached step needs the step run it reused', 'originalStepRunId');
+  }
+  return db.transaction(async (tx) => {
+    const step = await requireStepRun(tx, input.stepRunId, 'stepRunId', true);
+    if (step.status !== 'running') {
+      // A retry of the same call answers what was stored; a contradicting one is refused.
+      if (step.status === input.status) return step;
+      throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
+    }
+    const run = await requireRun(tx, step.runId, 'stepRunId', true);
+    if (input.status === 'cached') {
+      const original = await requireStepRun(tx, input.originalStepRunId!, 'originalStepRunId');
+      if (original.status !== 'completed') {
+        throw new ValidationError('The original step run did not complete', 'originalStepRunId');
+      }
+      await tx
+        .insert(stepRunOutputs)
+        .select(
+          tx
+            .select({
+              stepRunId: sql`${step.id}::uuid`.as('step_run_id'),
+              name: stepRunOutputs.name,
+              artifactVersionId: stepRunOutputs.artifactVersionId,
+            })
+            .from(stepRunOutputs)
+            .where(eq(stepRunOutputs.stepRunId, original.id)),
+        )
+        .onConflictDoNothing();
+    }
+    const [finished] = await tx
+      .update(stepRuns)
+      .set({
+        status: input.status,
+        errorMessage: input.status === 'failed' ? input.errorMessage!.trim() : null,
+        originalStepRunId: input.status === 'cached' ? input.originalStepRunId! : null,
+        endedAt: sql`clock_timestamp()`,
+      })
+      .where(eq(stepRuns.id, step.id))
+      .returning();
+    await refreshRunStatus(tx, run);
+    return finished;
+  });
+}
+
+export interface FinishRunInput {
+  runId: string;
+  /** completed, failed or stopped; derived from the steps when absent. */
+  status?: Extract<RunStatus, 'completed' | 'failed' | 'stopped'> | null;
+  reason?: string | null;
+}
+
+export async function finishRun(db: Database, input: FinishRunInput): Promise<RunRow> {
+  return db.transaction(async (tx) => {
+    const run = await requireRun(tx, input.runId, 'runId', true);
+    const steps = await tx.select({ name: stepRuns.name, status: stepRuns.status }).from(stepRuns).where(eq(stepRuns.runId, run.id));
+    if (isFinished(run.status) && run.endedAt) {
+      if (!input.status || input.status === run.status) return run;
+      throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'status');
+    }
+    const derived = deriveRunStatus(run.expectedSteps, steps);
+    const missing = unfinishedSteps(run.expectedSteps, steps);
+    let status: RunStatus;
+    let reason = input.reason?.trim() || null;
+    if (input.status === 'completed') {
+      if (derived === 'failed' || derived === 'stopped' || missing.length > 0) {
+        throw new IllegalOperationError(
+          missing.length > 0 ? `Steps not finished: ${missing.join(', ')}` : `The run has a ${derived} step`,
+          'status',
+        );
+      }
+      status = derived === 'cached' ? 'cached' : 'completed';
+    } else if (input.status) {
+      status = input.status;
+    } else if (isFinished(derived)) {
+      status = derived;
+    } else {
+      status = 'failed';
+      reason ??= `Finished before these steps completed: ${missing.join(', ')}`;
+    }
+    // Steps still running when the run ends can no longer report.
+    await tx
+      .update(stepRuns)
+      .set({ status: 'stopped', endedAt: sql`clock_timestamp()` })
+      .where(and(eq(stepRuns.runId, run.id), eq(stepRuns.status, 'running')));
+    const [finished] = await tx
+      .update(pipelineRuns)
+      .set({ status, statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
+      .where(eq(pipelineRuns.id, run.id))
+      .returning();
+    return finished;
+  });
+}
+
+export async function heartbeat(db: Database, runId: string): Promise<RunRow> {
+  const [run] = await db
+    .update(pipelineRuns)
+    .set({ lastHeartbeatAt: sql`clock_timestamp()` })
+    .where(eq(pipelineRuns.id, runId))
+    .returning();
+  if (!run) throw new NotFoundError('No such run', 'runId');
+  return run;
+}
+
+export function describeDuration(milliseconds: number): string {
+  if (milliseconds % 3_600_000 === 0) return `${milliseconds / 3_600_000}h`;
+  if (milliseconds % 60_000 === 0) return `${milliseconds / 60_000}m`;
+  if (milliseconds % 1000 === 0) return `${milliseconds / 1000}s`;
+  return `${milliseconds}ms`;
+}
+
+/**
+ * Fails the runs whose process went silent: no heartbeat (or other report) within the timeout.
+ * Their running steps are failed too. Answers how many runs it failed.
+ */
+export async function expireSilentRuns(db: Database, timeoutMs: number): Promise<number> {
+  const reason = `no heartbeat for ${describeDuration(timeoutMs)}`;
+  return db.transaction(async (tx) => {
+    const expired = await tx
+      .update(pipelineRuns)
+      .set({ status: 'failed', statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
+      .where(
+        and(
+          inArray(pipelineRuns.status, ['initializing', 'running']),
+          lt(pipelineRuns.lastHeartbeatAt, sql`clock_timestamp() - ${`${timeoutMs} milliseconds`}::interval`),
+        ),
+      )
+      .returning({ id: pipelineRuns.id });
+    if (expired.length > 0) {
+      await tx
+        .update(stepRuns)
+        .set({ status: 'failed', errorMessage: `The run stopped reporting: ${reason}`, endedAt: sql`clock_timestamp()` })
+        .where(and(inArray(stepRuns.runId, expired.map((run) => run.id)), eq(stepRuns.status, 'running')));
+    }
+    return expired.length;
+  });
+}
+
+export async function deleteRun(db: Database, runId: string): Promise<RunRow> {
+  const [run] = await db.delete(pipelineRuns).where(eq(pipelineRuns.id, runId)).returning();
+  if (!run) throw new NotFoundError('No such run', 'id');
+  return run;
+}
+
+const METADATA_TABLES = { PipelineRun: pipelineRuns, StepRun: stepRuns, ArtifactVersion: artifactVersions } as const;
+export type MetadataTarget = keyof typeof METADATA_TABLES;
+
+/** Merges keys into the metadata of a run, step run or artifact version (a key set to null is kept as null). */
+export async function logMetadata(
+  db: Database,
+  target: MetadataTarget,
+  id: string,
+  metadata: Record<string, unknown>,
+): Promise<{ id: string; metadata: Record<string, unknown> }> {
+  const table = METADATA_TABLES[target];
+  const [row] = await db
+    .update(table)
+    .set({ metadata: sql`${table.metadata} || ${JSON.stringify(metadata)}::jsonb` })
+    .where(eq(table.id, id))
+    .returning({ id: table.id, metadata: table.metadata });
+  if (!row) throw new NotFoundError(`No such ${target}`, 'id');
+  return row;
+}
+
+export const METADATA_TARGETS = Object.keys(METADATA_TABLES) as MetadataTarget[];

@@ -1,0 +1,122 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { stackComponents } from '../components/component-tables';
+import { stacks } from '../stacks/stack-tables';
+import { users } from '../users/user-tables';
+
+export const RUN_STATUSES = ['initializing', 'running', 'completed', 'failed', 'cached', 'stopped'] as const;
+export const STEP_STATUSES = ['running', 'completed', 'failed', 'cached', 'stopped'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+export const runStatusEnum = pgEnum('run_status', RUN_STATUSES);
+export const stepStatusEnum = pgEnum('step_status', STEP_STATUSES);
+
+// Run times are read as text: a JavaScript Date holds milliseconds, Postgres microseconds, and a
+// keyset cursor built from a rounded value would skip rows.
+const microsecondTimestamp = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 });
+
+export const pipelines = pgTable('pipelines', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull().unique('pipelines_name_key'),
+  createdAt: microsecondTimestamp('created_at').notNull().defaultNow(),
+});
+
+/** A step the run expects to execute, with the steps it waits for. */
+export interface ExpectedStep {
+  name: string;
+  parents: string[];
+}
+
+/** The stack as it was when the run started: it outlives the stack and later edits to it. */
+export interface StackSnapshot {
+  stackId: string;
+  name: string;
+  components: { id: string; type: string; name: string; flavor: string; configuration: Record<string, unknown> }[];
+}
+
+export const pipelineRuns = pgTable(
+  'pipeline_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id, { onDelete: 'cascade' }),
+    /** Null once the stack is deleted; the snapshot remains. */
+    stackId: uuid('stack_id').references(() => stacks.id, { onDelete: 'set null' }),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    name: text('name').notNull().unique('pipeline_runs_name_key'),
+    status: runStatusEnum('status').notNull().default('initializing'),
+    statusReason: text('status_reason'),
+    expectedSteps: jsonb('expected_steps').$type<ExpectedStep[]>().notNull().default([]),
+    stackSnapshot: jsonb('stack_snapshot').$type<StackSnapshot>().notNull(),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** A retried startRun with the same key answers the run it created the first time. */
+    idempotencyKey: text('idempotency_key').unique('pipeline_runs_idempotency_key_key'),
+    createdAt: microsecondTimestamp('created_at').notNull().defaultNow(),
+    startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
+    endedAt: microsecondTimestamp('ended_at'),
+    updatedAt: microsecondTimestamp('updated_at').notNull().defaultNow(),
+    lastHeartbeatAt: microsecondTimestamp('last_heartbeat_at').notNull().defaultNow(),
+    /** Wall time of a finished run; -1 while it runs, so unfinished runs sort as shortest. */
+    durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(-1),
+  },
+  (table) => [
+    // Keyset pages of one stack's history, in each order the API offers.
+    index('pipeline_runs_stack_created_idx').on(table.stackId, table.createdAt.desc(), table.id.desc()),
+    index('pipeline_runs_stack_started_idx').on(table.stackId, table.startedAt.desc(), table.id.desc()),
+    index('pipeline_runs_stack_updated_idx').on(table.stackId, table.updatedAt.desc(), table.id.desc()),
+    index('pipeline_runs_stack_duration_idx').on(table.stackId, table.durationMs.desc(), table.id.desc()),
+    index('pipeline_runs_created_idx').on(table.createdAt.desc(), table.id.desc()),
+    index('pipeline_runs_pipeline_created_idx').on(table.pipelineId, table.createdAt.desc(), table.id.desc()),
+    index('pipeline_runs_unfinished_idx')
+      .on(table.lastHeartbeatAt)
+      .where(sql`${table.status} in ('initializing', 'running')`),
+    index('pipeline_runs_tags_idx').using('gin', table.tags),
+  ],
+);
+
+/** Which components a run's stack had when it started, so history can be asked per component. */
+export const pipelineRunComponents = pgTable(
+  'pipeline_run_components',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => pipelineRuns.id, { onDelete: 'cascade' }),
+    componentId: uuid('component_id')
+      .notNull()
+      .references(() => stackComponents.id, { onDelete: 'cascade' }),
+  },
+  (table) => [
+    primaryKey({ name: 'pipeline_run_components_pkey', columns: [table.runId, table.componentId] }),
+    index('pipeline_run_components_component_idx').on(table.componentId, table.runId),
+  ],
+);
+
+export const stepRuns = pgTable(
+  'step_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => pipelineRuns.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    status: stepStatusEnum('status').notNull().default('running'),
+    errorMessage: text('error_message'),
+    parents: text('parents').array().notNull().default(sql`'{}'::text[]`),
+    cacheKey: text('cache_key'),
+    codeHash: text('code_hash'),
+    parameters: jsonb('parameters').$type<Record<string, unknown>>().notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /** For a cached step: the step run whose outputs it reused. */
+    originalStepRunId: uuid('original_step_run_id'),
+    startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
+    endedAt: microsecondTimestamp('ended_at'),
+  },
+  (table) => [
+    unique('step_runs_run_name_key').on(table.runId, table.name),
+    index('step_runs_cache_key_idx').on(table.cacheKey, table.endedAt.desc()).where(sql`${table.status} = 'completed'`),
+  ],
+);

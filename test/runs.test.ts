@@ -1,0 +1,293 @@
+// Reporting runs, steps and outputs (../shared/domain.md, "Pipelines, runs, steps" and "Artifacts").
+import { describe, expect, it } from 'vitest';
+import { databaseTargets, startTestServer, uniqueName, useTestServer } from './harness';
+import { RESULT_FIELDS, expectType, registerComponent, registerStack } from './registry-operations';
+import { completeRun, finishRun, finishStep, reportOutputs, startRun, startStep } from './run-operations';
+
+describe.each(databaseTargets)('runs on $name', (target) => {
+  const server = useTestServer(target);
+
+  it('starts a run on the active stack with a default name and a snapshot without secrets', async () => {
+    const store = uniqueName('s3');
+    const stack = uniqueName('cloud');
+    expectType(await registerComponent(server(), {
+      type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b/p', secretAccessKey: 'hush-hush' },
+    }), 'StackComponent');
+    expectType(await registerStack(server(), { name: stack, components: { orchestrator: 'default', artifactStore: store } }), 'Stack');
+    await server().gql(`mutation($n: String!) { setActiveStack(name: $n) { __typename } }`, { n: stack });
+    try {
+      const pipeline = uniqueName('training');
+      const run = await startRun(server(), { pipeline, steps: [{ name: 'load' }, { name: 'train', parents: ['load'] }], tags: ['nightly'] });
+      expect(run).toMatchObject({
+        __typename: 'PipelineRun',
+        status: 'INITIALIZING',
+        pipeline: { name: pipeline },
+        stack: { name: stack },
+        tags: ['nightly'],
+        expectedSteps: [{ name: 'load', parents: [] }, { name: 'train', parents: ['load'] }],
+        stackSnapshot: {
+          name: stack,
+          components: [
+            { type: 'ORCHESTRATOR', name: 'default', flavor: 'local', configuration: {} },
+            { type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b/p' } },
+          ],
+        },
+      });
+      expect(run.name).toMatch(new RegExp(`^${pipeline}-\\d{4}_\\d{2}_\\d{2}-\\d{2}_\\d{2}_\\d{2}_\\d{6}$`));
+      expect(JSON.stringify(run)).not.toContain('hush-hush');
+    } finally {
+      await server().gql(`mutation { setActiveStack(name: "default") { __typename } }`);
+    }
+  });
+
+  it('answers a replayed idempotency key with the same run, never a duplicate', async () => {
+    const pipeline = uniqueName('idem');
+    const key = uniqueName('key');
+    const runs = await Promise.all(Array.from({ length: 5 }, () => startRun(server(), { pipeline, idempotencyKey: key })));
+    expect(new Set(runs.map((run) => run.id)).size).toBe(1);
+    const again = await startRun(server(), { pipeline, idempotencyKey: key });
+    expect(again.id).toBe(runs[0].id);
+    const count = await server().gql(`query($p: String!) { runs(filter: { pipeline: $p }) { ... on PipelineRunConnection { totalCount } } }`, { p: pipeline });
+    expect(count.runs.totalCount).toBe(1);
+  });
+
+  it('refuses bad run input: unknown stack, duplicate or cyclic steps, taken names', async () => {
+    const pipeline = uniqueName('bad');
+    expectType(await startRun(server(), { pipeline, stack: uniqueName('nostack') }), 'NotFoundError', 'stack');
+    expectType(await startRun(server(), { pipeline, steps: [{ name: 'a' }, { name: 'a' }] }), 'ValidationError', 'steps.1.name');
+    expectType(await startRun(server(), { pipeline, steps: [{ name: 'a', parents: ['b'] }, { name: 'b', parents: ['a'] }] }), 'ValidationError', 'steps');
+    expectType(await startRun(server(), { pipeline, steps: [{ name: 'a', parents: ['ghost'] }] }), 'ValidationError', 'steps.0.parents');
+    const name = uniqueName('named');
+    expectType(await startRun(server(), { pipeline, name }), 'PipelineRun');
+    expectType(await startRun(server(), { pipeline, name }), 'NameTakenError', 'name');
+    const runs = await server().gql(`query($p: String!) { runs(filter: { pipeline: $p }) { ... on PipelineRunConnection { totalCount } } }`, { p: pipeline });
+    expect(runs.runs.totalCount).toBe(1);
+  });
+
+  it('derives the run status from its steps: running, then completed', async () => {
+    const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
+    const a = await startStep(server(), { runId: run.id, name: 'a' });
+    expect(a).toMatchObject({ status: 'RUNNING', parents: [], run: { status: 'RUNNING' } });
+    expect((await finishStep(server(), { stepRunId: a.id, status: 'COMPLETED' })).run.status).toBe('RUNNING');
+    const b = await startStep(server(), { runId: run.id, name: 'b' });
+    expect(b.parents).toEqual(['a']);
+    const finished = await finishStep(server(), { stepRunId: b.id, status: 'COMPLETED' });
+    expect(finished.run.status).toBe('COMPLETED');
+    expect(finished.run.endedAt).not.toBeNull();
+  });
+
+  it('fails the run when a step fails, with its message', async () => {
+    const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
+    const a = await startStep(server(), { runId: run.id, name: 'a' });
+    expectType(await finishStep(server(), { stepRunId: a.id, status: 'FAILED' }), 'ValidationError', 'errorMessage');
+    const failed = await finishStep(server(), { stepRunId: a.id, status: 'FAILED', errorMessage: 'ZeroDivisionError: division by zero' });
+    expect(failed).toMatchObject({ status: 'FAILED', errorMessage: 'ZeroDivisionError: division by zero', run: { status: 'FAILED' } });
+    const ended = await finishRun(server(), { runId: run.id });
+    expect(ended.status).toBe('FAILED');
+    expectType(await startStep(server(), { runId: run.id, name: 'b' }), 'IllegalOperationError', 'runId');
+  });
+
+  it('marks a run cached when every step was cached, pointing at the original step runs', async () => {
+    const pipeline = uniqueName('cache');
+    const first = await startRun(server(), { pipeline, steps: [{ name: 'a' }] });
+    const original = await startStep(server(), { runId: first.id, name: 'a', cacheKey: `${pipeline}-key` });
+    const reported = await reportOutputs(server(), original.id, [{ name: 'out', uri: '/tmp/a/out' }]);
+    await finishStep(server(), { stepRunId: original.id, status: 'COMPLETED' });
+
+    const hit = await server().gql(
+      `query($k: String!) { cachedStepRun(cacheKey: $k) { id status outputs { name artifactVersion { id uri } } } }`,
+      { k: `${pipeline}-key` },
+    );
+    expect(hit.cachedStepRun).toMatchObject({ id: original.id, status: 'COMPLETED', outputs: [{ name: 'out', artifactVersion: { id: reported.outputs[0].artifactVersion.id } }] });
+    expect((await server().gql(`{ cachedStepRun(cacheKey: "never-used") { id } }`)).cachedStepRun).toBeNull();
+
+    const second = await startRun(server(), { pipeline, steps: [{ name: 'a' }] });
+    const cached = await startStep(server(), { runId: second.id, name: 'a', cacheKey: `${pipeline}-key` });
+    expectType(await finishStep(server(), { stepRunId: cached.id, status: 'CACHED' }), 'ValidationError', 'originalStepRunId');
+    const done = await finishStep(server(), { stepRunId: cached.id, status: 'CACHED', originalStepRunId: original.id });
+    expect(done).toMatchObject({ status: 'CACHED', originalStepRun: { id: original.id }, run: { status: 'CACHED' } });
+    const outputs = await server().gql(`query($id: ID!) { node(id: $id) { ... on StepRun { isCached outputs { name artifactVersion { id producer { id } } } } } }`, { id: cached.id });
+    expect(outputs.node).toEqual({ isCached: true, outputs: [{ name: 'out', artifactVersion: { id: reported.outputs[0].artifactVersion.id, producer: { id: original.id } } }] });
+  });
+
+  it('stops a run whose step was stopped, and ends runs explicitly', async () => {
+    const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b' }] });
+    const a = await startStep(server(), { runId: run.id, name: 'a' });
+    expect((await finishStep(server(), { stepRunId: a.id, status: 'STOPPED' })).run.status).toBe('STOPPED');
+
+    const incomplete = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b' }] });
+    const step = await startStep(server(), { runId: incomplete.id, name: 'a' });
+    await finishStep(server(), { stepRunId: step.id, status: 'COMPLETED' });
+    expectType(await finishRun(server(), { runId: incomplete.id, status: 'COMPLETED' }), 'IllegalOperationError', 'status');
+    const ended = await finishRun(server(), { runId: incomplete.id });
+    expect(ended).toMatchObject({ status: 'FAILED', statusReason: 'Finished before these steps completed: b' });
+    expect(ended.durationMs).toBeGreaterThanOrEqual(0);
+    expect((await finishRun(server(), { runId: incomplete.id })).status).toBe('FAILED');
+    expectType(await finishRun(server(), { runId: incomplete.id, status: 'COMPLETED' }), 'IllegalOperationError', 'status');
+  });
+
+  it('numbers artifact versions per name and stores each output once, however often it is reported', async () => {
+    const pipeline = uniqueName('versions');
+    const run = await startRun(server(), { pipeline, steps: [{ name: 'train' }] });
+    const step = await startStep(server(), { runId: run.id, name: 'train' });
+    const outputs = [
+      { name: 'model', uri: '/store/model', type: 'model', dataType: 'json', materializer: 'json', contentHash: 'sha256:1', sizeBytes: 42, metadata: { accuracy: 0.9 }, tags: ['best'] },
+      { name: 'metrics', uri: '/store/metrics', artifactName: `${pipeline}-metrics` },
+    ];
+    const first = await reportOutputs(server(), step.id, outputs);
+    expect(first.__typename).toBe('ReportStepOutputsPayload');
+    expect(first.outputs.map((o: any) => [o.name, o.artifactVersion.name, o.artifactVersion.version, o.artifactVersion.type])).toEqual([
+      ['model', `${pipeline}::train::model`, 1, 'model'],
+      ['metrics', `${pipeline}-metrics`, 1, 'data'],
+    ]);
+    expect(first.outputs[0].artifactVersion.artifactStore).toEqual({ name: 'default' });
+    const retried = await reportOutputs(server(), step.id, outputs);
+    expect(retried.outputs).toEqual(first.outputs);
+    const next = await startStep(server(), { runId: (await startRun(server(), { pipeline, steps: [{ name: 'train' }] })).id, name: 'train' });
+    const second = await reportOutputs(server(), next.id, [outputs[0]]);
+    expect(second.outputs[0].artifactVersion.version).toBe(2);
+    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { name latestVersion versions(first: 10) { totalCount edges { node { version sizeBytes metadata tags contentHash } } } } }`, { n: `${pipeline}::train::model` });
+    expect(artifact.artifact).toMatchObject({ latestVersion: 2, versions: { totalCount: 2 } });
+    expect(artifact.artifact.versions.edges.map((e: any) => e.node.version)).toEqual([2, 1]);
+    expect(artifact.artifact.versions.edges[1].node).toMatchObject({ sizeBytes: 42, metadata: { accuracy: 0.9 }, tags: ['best'], contentHash: 'sha256:1' });
+    await finishStep(server(), { stepRunId: step.id, status: 'COMPLETED' });
+    expectType(await reportOutputs(server(), step.id, [{ name: 'late', uri: '/x' }]), 'IllegalOperationError', 'stepRunId');
+  });
+
+  it('numbers versions without gaps or duplicates under 20 concurrent reports', async () => {
+    const pipeline = uniqueName('race');
+    const artifactName = `${pipeline}-shared`;
+    const steps = await Promise.all(
+      Array.from({ length: 20 }, async (_, index) => {
+        const run = await startRun(server(), { pipeline, steps: [{ name: 'produce' }], name: `${pipeline}-${index}` });
+        return startStep(server(), { runId: run.id, name: 'produce' });
+      }),
+    );
+    const reports = await Promise.all(steps.map((step, index) => reportOutputs(server(), step.id, [{ name: 'out', uri: `/race/${index}`, artifactName }])));
+    const versions = reports.map((report) => report.outputs[0].artifactVersion.version).sort((a: number, b: number) => a - b);
+    expect(versions).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
+  });
+
+  it('publishes the batch limit and refuses a larger batch with a typed error, storing nothing', async () => {
+    const limits = await server().gql(`{ serverLimits { maxOutputsPerReport maxPageSize heartbeatTimeoutSeconds } }`);
+    expect(limits.serverLimits).toEqual({ maxOutputsPerReport: 100, maxPageSize: 100, heartbeatTimeoutSeconds: 600 });
+    const run = await startRun(server(), { pipeline: uniqueName('big'), steps: [{ name: 's' }] });
+    const step = await startStep(server(), { runId: run.id, name: 's' });
+    const tooMany = Array.from({ length: 101 }, (_, index) => ({ name: `o${index}`, uri: `/x/${index}` }));
+    const refused = await reportOutputs(server(), step.id, tooMany);
+    expect(refused).toMatchObject({ __typename: 'LimitExceededError', field: 'outputs', limit: 100 });
+    const accepted = await reportOutputs(server(), step.id, tooMany.slice(0, 100));
+    expect(accepted.outputs).toHaveLength(100);
+    expectType(await reportOutputs(server(), step.id, [{ name: 'bad', uri: '' }]), 'ValidationError', 'outputs.0.uri');
+    expectType(await reportOutputs(server(), step.id, [{ name: 'neg', uri: '/n', sizeBytes: -1 }]), 'ValidationError', 'outputs.0.sizeBytes');
+    expectType(await reportOutputs(server(), 'not-an-id', [{ name: 'x', uri: '/x' }]), 'ValidationError', 'stepRunId');
+  });
+
+  it('records lineage both ways: producers, consumers, inputs and outputs', async () => {
+    const pipeline = uniqueName('lineage');
+    const run = await startRun(server(), { pipeline, steps: [{ name: 'load' }, { name: 'train', parents: ['load'] }] });
+    const load = await startStep(server(), { runId: run.id, name: 'load' });
+    const data = (await reportOutputs(server(), load.id, [{ name: 'dataset', uri: '/d' }])).outputs[0].artifactVersion;
+    await finishStep(server(), { stepRunId: load.id, status: 'COMPLETED' });
+    const train = await startStep(server(), { runId: run.id, name: 'train', inputs: [{ name: 'training_data', artifactVersionId: data.id }] });
+    expectType(await startStep(server(), { runId: run.id, name: 'ghost' }), 'ValidationError', 'name');
+    expectType(
+      await startStep(server(), { runId: (await startRun(server(), { pipeline })).id, name: 'x', inputs: [{ name: 'i', artifactVersionId: Buffer.from('ArtifactVersion:00000000-0000-0000-0000-000000000000').toString('base64') }] }),
+      'NotFoundError',
+      'inputs.0.artifactVersionId',
+    );
+    const model = (await reportOutputs(server(), train.id, [{ name: 'model', uri: '/m' }])).outputs[0].artifactVersion;
+    await finishStep(server(), { stepRunId: train.id, status: 'COMPLETED' });
+    const graph = await server().gql(
+      `query($run: ID!, $data: ID!) {
+        run(id: $run) { status steps { name parents inputs { name artifactVersion { id } } outputs { name artifactVersion { id } } } }
+        node(id: $data) { ... on ArtifactVersion { producer { name run { id } } consumers { name } } }
+      }`,
+      { run: run.id, data: data.id },
+    );
+    expect(graph.run).toEqual({
+      status: 'COMPLETED',
+      steps: [
+        { name: 'load', parents: [], inputs: [], outputs: [{ name: 'dataset', artifactVersion: { id: data.id } }] },
+        { name: 'train', parents: ['load'], inputs: [{ name: 'training_data', artifactVersion: { id: data.id } }], outputs: [{ name: 'model', artifactVersion: { id: model.id } }] },
+      ],
+    });
+    expect(graph.node).toEqual({ producer: { name: 'load', run: { id: run.id } }, consumers: [{ name: 'train' }] });
+  });
+
+  it('logs metadata on runs, step runs and artifact versions', async () => {
+    const run = await startRun(server(), { pipeline: uniqueName('meta'), steps: [{ name: 's' }] });
+    const step = await startStep(server(), { runId: run.id, name: 's' });
+    const version = (await reportOutputs(server(), step.id, [{ name: 'o', uri: '/o', metadata: { a: 1 } }])).outputs[0].artifactVersion;
+    const log = async (id: string, metadata: Record<string, unknown>) =>
+      (await server().gql(`mutation($id: ID!, $m: JSONObject!) { logMetadata(id: $id, metadata: $m) { ${RESULT_FIELDS} ... on LogMetadataPayload { id metadata } } }`, { id, m: metadata })).logMetadata;
+    expect(await log(run.id, { owner: 'ana' })).toMatchObject({ id: run.id, metadata: { owner: 'ana' } });
+    expect((await log(run.id, { epochs: 3 })).metadata).toEqual({ owner: 'ana', epochs: 3 });
+    expect((await log(step.id, { loss: 0.1 })).metadata).toEqual({ loss: 0.1 });
+    expect((await log(version.id, { b: 2 })).metadata).toEqual({ a: 1, b: 2 });
+    const stack = await server().gql(`{ activeStack { id } }`);
+    expectType(await log(stack.activeStack.id, { x: 1 }), 'ValidationError', 'id');
+  });
+
+  it('deletes a run and its step runs but keeps the artifact versions', async () => {
+    const pipeline = uniqueName('delete');
+    const runId = await completeRun(server(), { pipeline, steps: ['only'] });
+    const before = await server().gql(`query($id: ID!) { run(id: $id) { steps { outputs { artifactVersion { id } } } } }`, { id: runId });
+    const versionId = before.run.steps[0].outputs[0].artifactVersion.id;
+    const deleted = await server().gql(`mutation($id: ID!) { deleteRun(id: $id) { ${RESULT_FIELDS} ... on DeleteRunPayload { deletedId } } }`, { id: runId });
+    expect(deleted.deleteRun).toEqual({ __typename: 'DeleteRunPayload', deletedId: runId });
+    const after = await server().gql(`query($run: ID!, $v: ID!) { run(id: $run) { id } node(id: $v) { ... on ArtifactVersion { uri producer { id } } } }`, { run: runId, v: versionId });
+    expect(after.run).toBeNull();
+    expect(after.node.producer).toBeNull();
+    expect(after.node.uri).toMatch(/only\/output$/);
+    expectType((await server().gql(`mutation($id: ID!) { deleteRun(id: $id) { ${RESULT_FIELDS} } }`, { id: runId })).deleteRun, 'NotFoundError', 'id');
+  });
+
+  it('keeps the history and snapshot of a run whose stack was deleted', async () => {
+    const stack = uniqueName('short-lived');
+    const store = `${stack}-store`;
+    expectType(await registerComponent(server(), { type: 'ARTIFACT_STORE', name: store, flavor: 'local', configuration: { path: '/short' } }), 'StackComponent');
+    expectType(await registerStack(server(), { name: stack, components: { orchestrator: 'default', artifactStore: store } }), 'Stack');
+    const runId = await completeRun(server(), { pipeline: uniqueName('p'), stack });
+    await server().gql(`mutation($n: String!) { deleteStack(name: $n, recursive: true) { __typename } }`, { n: stack });
+    const run = await server().gql(`query($id: ID!) { run(id: $id) { status stack { name } stackSnapshot { name components { type name configuration } } steps { outputs { artifactVersion { uri artifactStore { name } } } } } }`, { id: runId });
+    expect(run.run).toMatchObject({
+      status: 'COMPLETED',
+      stack: null,
+      stackSnapshot: { name: stack, components: [{ type: 'ORCHESTRATOR', name: 'default' }, { type: 'ARTIFACT_STORE', name: store, configuration: { path: '/short' } }] },
+    });
+    expect(run.run.steps[0].outputs[0].artifactVersion.artifactStore).toBeNull();
+    const byName = await server().gql(`query($s: String!) { runs(filter: { stackName: $s }) { ... on PipelineRunConnection { totalCount } } }`, { s: stack });
+    expect(byName.runs.totalCount).toBe(0);
+  });
+});
+
+describe.each(databaseTargets)('heartbeats on $name', (target) => {
+  it('fails a run that stops sending heartbeats, with the reason', async () => {
+    const server = await startTestServer(target, { heartbeatTimeoutMs: 1500 });
+    try {
+      const silent = await startRun(server, { pipeline: 'silent', steps: [{ name: 'a' }] });
+      const step = await startStep(server, { runId: silent.id, name: 'a' });
+      const alive = await startRun(server, { pipeline: 'alive' });
+      const beat = () => server.gql(`mutation($id: ID!) { heartbeat(runId: $id) { __typename ... on PipelineRun { status } } }`, { id: alive.id });
+      const deadline = Date.now() + 15_000;
+      let status = 'INITIALIZING';
+      while (Date.now() < deadline) {
+        expect((await beat()).heartbeat).toEqual({ __typename: 'PipelineRun', status: 'INITIALIZING' });
+        const read = await server.gql(`query($id: ID!) { run(id: $id) { status statusReason } }`, { id: silent.id });
+        status = read.run.status;
+        if (status === 'FAILED') {
+          expect(read.run.statusReason).toBe('no heartbeat for 1500ms');
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(status).toBe('FAILED');
+      const stepAfter = await server.gql(`query($id: ID!) { node(id: $id) { ... on StepRun { status errorMessage } } }`, { id: step.id });
+      expect(stepAfter.node).toEqual({ status: 'FAILED', errorMessage: 'The run stopped reporting: no heartbeat for 1500ms' });
+      expect((await server.gql(`query($id: ID!) { run(id: $id) { status } }`, { id: alive.id })).run.status).toBe('INITIALIZING');
+    } finally {
+      await server.close();
+    }
+  });
+});
