@@ -64,13 +64,15 @@ export const pipelineRuns = pgTable(
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(-1),
   },
   (table) => [
-    // Keyset pages of one stack's history, in each order the API offers.
-    index('pipeline_runs_stack_created_idx').on(table.stackId, table.createdAt.desc(), table.id.desc()),
-    index('pipeline_runs_stack_started_idx').on(table.stackId, table.startedAt.desc(), table.id.desc()),
-    index('pipeline_runs_stack_updated_idx').on(table.stackId, table.updatedAt.desc(), table.id.desc()),
-    index('pipeline_runs_stack_duration_idx').on(table.stackId, table.durationMs.desc(), table.id.desc()),
-    index('pipeline_runs_created_idx').on(table.createdAt.desc(), table.id.desc()),
-    index('pipeline_runs_pipeline_created_idx').on(table.pipelineId, table.createdAt.desc(), table.id.desc()),
+    // Keyset pages of one stack's history, in each order the API offers. Ascending indexes on
+    // purpose: scanned backwards they match ORDER BY ... DESC exactly (NULLS FIRST included),
+    // which a DESC NULLS LAST index would not, and the planner would sort the whole stack.
+    index('pipeline_runs_stack_created_idx').on(table.stackId, table.createdAt, table.id),
+    index('pipeline_runs_stack_started_idx').on(table.stackId, table.startedAt, table.id),
+    index('pipeline_runs_stack_updated_idx').on(table.stackId, table.updatedAt, table.id),
+    index('pipeline_runs_stack_duration_idx').on(table.stackId, table.durationMs, table.id),
+    index('pipeline_runs_created_idx').on(table.createdAt, table.id),
+    index('pipeline_runs_pipeline_created_idx').on(table.pipelineId, table.createdAt, table.id),
     index('pipeline_runs_unfinished_idx')
       .on(table.lastHeartbeatAt)
       .where(sql`${table.status} in ('initializing', 'running')`),
@@ -117,6 +119,6 @@ export const stepRuns = pgTable(
   },
   (table) => [
     unique('step_runs_run_name_key').on(table.runId, table.name),
-    index('step_runs_cache_key_idx').on(table.cacheKey, table.endedAt.desc()).where(sql`${table.status} = 'completed'`),
+    index('step_runs_cache_key_idx').on(table.cacheKey, table.endedAt, table.id).where(sql`${table.status} = 'completed'`),
   ],
 );

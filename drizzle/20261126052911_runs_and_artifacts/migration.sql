@@ -26,6 +26,20 @@ CREATE TABLE "artifacts" (
 	"created_at" timestamp(6) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "step_run_inputs" (
+	"step_run_id" uuid,
+	"name" text,
+	"artifact_version_id" uuid NOT NULL,
+	CONSTRAINT "step_run_inputs_pkey" PRIMARY KEY("step_run_id","name")
+);
+--> statement-breakpoint
+CREATE TABLE "step_run_outputs" (
+	"step_run_id" uuid,
+	"name" text,
+	"artifact_version_id" uuid NOT NULL,
+	CONSTRAINT "step_run_outputs_pkey" PRIMARY KEY("step_run_id","name")
+);
+--> statement-breakpoint
 CREATE TABLE "pipeline_run_components" (
 	"run_id" uuid,
 	"component_id" uuid,
@@ -60,20 +74,6 @@ CREATE TABLE "pipelines" (
 	"created_at" timestamp(6) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE "step_run_inputs" (
-	"step_run_id" uuid,
-	"name" text,
-	"artifact_version_id" uuid NOT NULL,
-	CONSTRAINT "step_run_inputs_pkey" PRIMARY KEY("step_run_id","name")
-);
---> statement-breakpoint
-CREATE TABLE "step_run_outputs" (
-	"step_run_id" uuid,
-	"name" text,
-	"artifact_version_id" uuid NOT NULL,
-	CONSTRAINT "step_run_outputs_pkey" PRIMARY KEY("step_run_id","name")
-);
---> statement-breakpoint
 CREATE TABLE "step_runs" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid(),
 	"run_id" uuid NOT NULL,
@@ -92,28 +92,28 @@ CREATE TABLE "step_runs" (
 );
 --> statement-breakpoint
 CREATE INDEX "artifact_versions_producer_idx" ON "artifact_versions" ("producer_step_run_id");--> statement-breakpoint
-CREATE INDEX "pipeline_run_components_component_idx" ON "pipeline_run_components" ("component_id","run_id");--> statement-breakpoint
-CREATE INDEX "pipeline_runs_stack_created_idx" ON "pipeline_runs" ("stack_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_stack_started_idx" ON "pipeline_runs" ("stack_id","started_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_stack_updated_idx" ON "pipeline_runs" ("stack_id","updated_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_stack_duration_idx" ON "pipeline_runs" ("stack_id","duration_ms" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_created_idx" ON "pipeline_runs" ("created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_pipeline_created_idx" ON "pipeline_runs" ("pipeline_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "pipeline_runs_unfinished_idx" ON "pipeline_runs" ("last_heartbeat_at") WHERE "status" in ('initializing', 'running');--> statement-breakpoint
-CREATE INDEX "pipeline_runs_tags_idx" ON "pipeline_runs" USING gin ("tags");--> statement-breakpoint
 CREATE INDEX "step_run_inputs_artifact_version_idx" ON "step_run_inputs" ("artifact_version_id");--> statement-breakpoint
 CREATE INDEX "step_run_outputs_artifact_version_idx" ON "step_run_outputs" ("artifact_version_id");--> statement-breakpoint
-CREATE INDEX "step_runs_cache_key_idx" ON "step_runs" ("cache_key","ended_at" DESC NULLS LAST) WHERE "status" = 'completed';--> statement-breakpoint
+CREATE INDEX "pipeline_run_components_component_idx" ON "pipeline_run_components" ("component_id","run_id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_stack_created_idx" ON "pipeline_runs" ("stack_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_stack_started_idx" ON "pipeline_runs" ("stack_id","started_at","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_stack_updated_idx" ON "pipeline_runs" ("stack_id","updated_at","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_stack_duration_idx" ON "pipeline_runs" ("stack_id","duration_ms","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_created_idx" ON "pipeline_runs" ("created_at","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_pipeline_created_idx" ON "pipeline_runs" ("pipeline_id","created_at","id");--> statement-breakpoint
+CREATE INDEX "pipeline_runs_unfinished_idx" ON "pipeline_runs" ("last_heartbeat_at") WHERE "status" in ('initializing', 'running');--> statement-breakpoint
+CREATE INDEX "pipeline_runs_tags_idx" ON "pipeline_runs" USING gin ("tags");--> statement-breakpoint
+CREATE INDEX "step_runs_cache_key_idx" ON "step_runs" ("cache_key","ended_at","id") WHERE "status" = 'completed';--> statement-breakpoint
 ALTER TABLE "artifact_versions" ADD CONSTRAINT "artifact_versions_artifact_id_artifacts_id_fkey" FOREIGN KEY ("artifact_id") REFERENCES "artifacts"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "artifact_versions" ADD CONSTRAINT "artifact_versions_artifact_store_id_stack_components_id_fkey" FOREIGN KEY ("artifact_store_id") REFERENCES "stack_components"("id") ON DELETE SET NULL;--> statement-breakpoint
 ALTER TABLE "artifact_versions" ADD CONSTRAINT "artifact_versions_producer_step_run_id_step_runs_id_fkey" FOREIGN KEY ("producer_step_run_id") REFERENCES "step_runs"("id") ON DELETE SET NULL;--> statement-breakpoint
+ALTER TABLE "step_run_inputs" ADD CONSTRAINT "step_run_inputs_step_run_id_step_runs_id_fkey" FOREIGN KEY ("step_run_id") REFERENCES "step_runs"("id") ON DELETE CASCADE;--> statement-breakpoint
+ALTER TABLE "step_run_inputs" ADD CONSTRAINT "step_run_inputs_artifact_version_id_artifact_versions_id_fkey" FOREIGN KEY ("artifact_version_id") REFERENCES "artifact_versions"("id") ON DELETE CASCADE;--> statement-breakpoint
+ALTER TABLE "step_run_outputs" ADD CONSTRAINT "step_run_outputs_step_run_id_step_runs_id_fkey" FOREIGN KEY ("step_run_id") REFERENCES "step_runs"("id") ON DELETE CASCADE;--> statement-breakpoint
+ALTER TABLE "step_run_outputs" ADD CONSTRAINT "step_run_outputs_artifact_version_id_artifact_versions_id_fkey" FOREIGN KEY ("artifact_version_id") REFERENCES "artifact_versions"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "pipeline_run_components" ADD CONSTRAINT "pipeline_run_components_run_id_pipeline_runs_id_fkey" FOREIGN KEY ("run_id") REFERENCES "pipeline_runs"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "pipeline_run_components" ADD CONSTRAINT "pipeline_run_components_component_id_stack_components_id_fkey" FOREIGN KEY ("component_id") REFERENCES "stack_components"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "pipeline_runs" ADD CONSTRAINT "pipeline_runs_pipeline_id_pipelines_id_fkey" FOREIGN KEY ("pipeline_id") REFERENCES "pipelines"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "pipeline_runs" ADD CONSTRAINT "pipeline_runs_stack_id_stacks_id_fkey" FOREIGN KEY ("stack_id") REFERENCES "stacks"("id") ON DELETE SET NULL;--> statement-breakpoint
 ALTER TABLE "pipeline_runs" ADD CONSTRAINT "pipeline_runs_user_id_users_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE SET NULL;--> statement-breakpoint
-ALTER TABLE "step_run_inputs" ADD CONSTRAINT "step_run_inputs_step_run_id_step_runs_id_fkey" FOREIGN KEY ("step_run_id") REFERENCES "step_runs"("id") ON DELETE CASCADE;--> statement-breakpoint
-ALTER TABLE "step_run_inputs" ADD CONSTRAINT "step_run_inputs_artifact_version_id_artifact_versions_id_fkey" FOREIGN KEY ("artifact_version_id") REFERENCES "artifact_versions"("id") ON DELETE CASCADE;--> statement-breakpoint
-ALTER TABLE "step_run_outputs" ADD CONSTRAINT "step_run_outputs_step_run_id_step_runs_id_fkey" FOREIGN KEY ("step_run_id") REFERENCES "step_runs"("id") ON DELETE CASCADE;--> statement-breakpoint
-ALTER TABLE "step_run_outputs" ADD CONSTRAINT "step_run_outputs_artifact_version_id_artifact_versions_id_fkey" FOREIGN KEY ("artifact_version_id") REFERENCES "artifact_versions"("id") ON DELETE CASCADE;--> statement-breakpoint
 ALTER TABLE "step_runs" ADD CONSTRAINT "step_runs_run_id_pipeline_runs_id_fkey" FOREIGN KEY ("run_id") REFERENCES "pipeline_runs"("id") ON DELETE CASCADE;
