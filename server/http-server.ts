@@ -45,12 +45,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let app: StackyardApp | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
+  let closing: Promise<void> | undefined;
   const heartbeatTimeoutMs = config.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
 
   const server = createServer((req, res) => {
     const started = performance.now();
+    // While shutting down, answer and hang up, so keep-alive clients do not hold the exit.
+    if (closing) res.setHeader('connection', 'close');
     const requestLog: RequestLogFields = {};
     res.on('finish', () => {
+      if (closing) server.closeIdleConnections();
       logger.info(
         {
           method: req.method,
@@ -121,7 +125,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // Callers await `ready`; this only keeps an early failure from being an unhandled rejection.
   ready.catch(() => {});
 
-  let closing: Promise<void> | undefined;
   return {
     url,
     ready,

@@ -19,14 +19,9 @@ try {
 
 const logger = createLogger();
 const server = await startServer({ ...config, logger });
-try {
-  await server.ready;
-} catch (error) {
-  logger.fatal({ err: error }, 'could not prepare the database');
-  await server.close();
-  process.exit(1);
-}
 
+// Installed before the database is ready, so a signal during migrations still shuts down
+// cleanly (close() waits for the migration in progress) instead of killing the process mid-way.
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -41,4 +36,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       },
     );
   });
+}
+
+try {
+  await server.ready;
+} catch (error) {
+  if (stopping) process.exit(0);
+  logger.fatal({ err: error }, 'could not prepare the database');
+  await server.close();
+  process.exit(1);
 }

@@ -30,7 +30,7 @@ export interface DatabaseHandle {
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
 // Any fixed number works; it only has to be the same in every Stackyard process.
-const MIGRATION_LOCK_KEY = 0x5a7c_ba2d;
+export const MIGRATION_LOCK_KEY = 0x5a7c_ba2d;
 
 const logger = {
   logQuery() {

@@ -1,6 +1,7 @@
 // Counts the SQL statements each GraphQL execution sends and reports them in the
 // `x-sql-statements` response header and the request log. It is how tests and benchmarks hold
 // the query planner to "one statement per request" instead of trusting it.
+import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { withStatementCount, type StatementCount } from '../db/statement-count';
 
@@ -21,7 +22,7 @@ export function useStatementCount(): Plugin<{ requestLog?: RequestLogFields }> {
       return {
         onExecuteDone() {
           if (context.requestLog) {
-            context.requestLog.operationName = args.operationName ?? undefined;
+            context.requestLog.operationName = getOperationAST(args.document, args.operationName)?.name?.value;
             context.requestLog.statements = count.statements;
           }
         },
