@@ -2,7 +2,7 @@
 // metadata.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { stackComponents } from '../components/component-tables';
-import type { Database } from '../db/database';
+import type { Database, Queryable } from '../db/database';
 import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { pipelineRuns, pipelines } from '../runs/run-tables';
 import { requireStepRun } from '../runs/run-service';
@@ -149,7 +149,7 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
   });
 }
 
-async function existingStoreIds(tx: Parameters<Parameters<Database['transaction']>[0]>[0], ids: string[]): Promise<Set<string>> {
+async function existingStoreIds(tx: Queryable, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const rows = await tx
     .select({ id: stackComponents.id })

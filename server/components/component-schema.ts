@@ -3,6 +3,7 @@ import { and, eq, ilike, sql, type SQL } from 'drizzle-orm';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
 import { REGISTRY_ERRORS } from '../errors';
+import { escapeLike } from '../validation';
 import { stackComponents } from './component-tables';
 import { COMPONENT_TYPES, type ComponentType } from './component-types';
 import {
@@ -100,10 +101,6 @@ function componentFilter(table: typeof stackComponents, filter: ComponentFilter)
     filter.flavor ? eq(table.flavor, filter.flavor) : undefined,
     filter.nameContains ? ilike(table.name, `%${escapeLike(filter.nameContains)}%`) : undefined,
   );
-}
-
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
 builder.queryFields((t) => ({

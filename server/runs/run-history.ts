@@ -2,11 +2,11 @@
 // The same connection serves Query.runs, Stack.runs, StackComponent.runs and Pipeline.runs.
 import { createHash } from 'node:crypto';
 import { and, arrayContains, eq, exists, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
-import { escapeLike } from '../components/component-schema';
 import type { ComponentType } from '../components/component-types';
 import { stackComponents } from '../components/component-tables';
 import { InvalidCursorError } from '../errors';
 import { databaseId } from '../ids';
+import { escapeLike } from '../validation';
 import { stacks } from '../stacks/stack-tables';
 import { pipelineRunComponents, pipelineRuns, pipelines, type RunStatus } from './run-tables';
 

@@ -220,11 +220,7 @@ export const RunConnection = builder.connectionObject(
 const runConnectionErrors = { types: [InvalidCursorError, ValidationError] };
 
 /** Runs of a parent (stack, component, pipeline), planned into the parent's own statement. */
-function nestedRunsField(
-  scope: string,
-  relation: 'runs',
-  parentRuns: (parentId: string) => SQL,
-) {
+function nestedRunsField(scope: string, parentRuns: (parentId: string) => SQL) {
   return (t: any) =>
     t.field({
       type: RunConnection,
@@ -238,12 +234,12 @@ function nestedRunsField(
         } catch {
           return { columns: { id: true } }; // resolve reports the error
         }
-        return { columns: { id: true }, with: { [relation]: runHistory.getQuery(pageArgs as never, context, nestedSelection) } };
+        return { columns: { id: true }, with: { runs: runHistory.getQuery(pageArgs as never, context, nestedSelection) } };
       },
       resolve: (parent: any, args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any) => {
         const cursors = new RunCursors(scope, args.filter, args.orderBy);
         const pageArgs = cursors.unwrap(args);
-        const connection = runHistory.resolve(parent[relation], pageArgs as never, context) as any;
+        const connection = runHistory.resolve(parent.runs, pageArgs as never, context) as any;
         return {
           ...cursors.wrap(connection),
           count: () => context.db.$count(pipelineRuns, sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`),
@@ -253,7 +249,7 @@ function nestedRunsField(
 }
 
 builder.drizzleObjectFields(StackType, (t) => ({
-  runs: nestedRunsField('Stack.runs', 'runs', (stackId) => sql`${pipelineRuns.stackId} = ${stackId}`)(t),
+  runs: nestedRunsField('Stack.runs', (stackId) => sql`${pipelineRuns.stackId} = ${stackId}`)(t),
   runStats: t.field({
     type: RunStatsType,
     select: { extras: { runStats: (table) => runStatsSql(sql`r.stack_id = ${table.id}`) } },
@@ -262,7 +258,7 @@ builder.drizzleObjectFields(StackType, (t) => ({
 }));
 
 builder.drizzleObjectFields(StackComponentType, (t) => ({
-  runs: nestedRunsField('StackComponent.runs', 'runs', (componentId) =>
+  runs: nestedRunsField('StackComponent.runs', (componentId) =>
     sql`${pipelineRuns.id} in (select ${pipelineRunComponents.runId} from ${pipelineRunComponents} where ${pipelineRunComponents.componentId} = ${componentId})`,
   )(t),
   runStats: t.field({
@@ -278,7 +274,7 @@ builder.drizzleObjectFields(StackComponentType, (t) => ({
 }));
 
 builder.drizzleObjectFields(PipelineType, (t) => ({
-  runs: nestedRunsField('Pipeline.runs', 'runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
+  runs: nestedRunsField('Pipeline.runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
 }));
 
 const ExpectedStepInput = builder.inputType('ExpectedStepInput', {

@@ -4,8 +4,9 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
 import { stackComponents } from '../components/component-tables';
 import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
-import { ComponentTypeEnum, StackComponentType, escapeLike } from '../components/component-schema';
+import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { REGISTRY_ERRORS } from '../errors';
+import { escapeLike } from '../validation';
 import {
   activeStackIdSql,
   camelCase,

@@ -1,6 +1,6 @@
 // Stack export and import as YAML: a stack and its components' settings, without secrets,
 // so it can be checked in, shared, and registered on another server.
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, like, sql } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { stackComponents } from '../components/component-tables';
 import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
@@ -8,7 +8,7 @@ import { registerComponent, type ComponentRow } from '../components/component-se
 import { requireFlavor, validateConfiguration } from '../components/flavors';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
-import { ajv, assertValid, validateName } from '../validation';
+import { ajv, assertValid, escapeLike, validateName } from '../validation';
 import { registerStack, stackMembers, type StackRow } from './stack-service';
 import { stacks } from './stack-tables';
 
@@ -170,7 +170,7 @@ async function freeName(db: Queryable, type: ComponentType, name: string): Promi
       await db
         .select({ name: stackComponents.name })
         .from(stackComponents)
-        .where(and(eq(stackComponents.type, type), sql`${stackComponents.name} like ${name.replace(/[\\%_]/g, '\\$&') + '%'}`))
+        .where(and(eq(stackComponents.type, type), like(stackComponents.name, `${escapeLike(name)}%`)))
     ).map((row) => row.name),
   );
   if (!taken.has(name)) return name;
