@@ -9,7 +9,7 @@ export const MAX_NAME_LENGTH = 255;
 // Control characters (C0, DEL, C1) make names that print differently from what they are.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Text matched literally inside a LIKE pattern: its own %, _ and \\ lose their meaning. */
+/** Text matched literally inside a LIKE pattern: its own %, _ and \ lose their meaning. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
