@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a generated file (migrations, schema.graphql) differs from what its source produces.
+# Fails when a generated file (migrations, schema.graphql, the typed client documents) differs from what its source produces.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent generate >/dev/null

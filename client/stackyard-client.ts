@@ -1,0 +1,243 @@
+// The typed client over graphql-request: one method per thing a pipeline script or the
+// CLI does. Error members of result unions are thrown as StackyardError; `request`
+// gives the raw typed union to callers who prefer to switch on __typename.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { ClientError, GraphQLClient } from 'graphql-request';
+import pRetry from 'p-retry';
+import { resolveConnectionSettings, type ConnectionOptions } from './connection-settings';
+import { StackyardError, isErrorMember, stackyardErrorFrom } from './stackyard-error';
+import * as ops from './generated/graphql';
+
+type Variables = Record<string, unknown>;
+type Typed = { __typename?: string };
+
+export interface StackyardClientOptions extends ConnectionOptions {
+  /** Retries for idempotent requests when the server cannot be reached; default 4. */
+  retries?: number;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  /** Retry on connection failures; only for requests that are safe to repeat. */
+  retry?: boolean;
+}
+
+/** The member of a result union with this __typename. */
+export type Member<T, Name extends string> = Extract<T, { __typename: Name }>;
+
+export interface PageOptions {
+  /** Items per request; the server caps it at serverLimits.maxPageSize. */
+  pageSize?: number;
+}
+
+interface Page<Node> {
+  pageInfo: { hasNextPage: boolean; endCursor?: string | null };
+  edges: { node: Node }[];
+}
+
+/** Walks a connection page by page, fetching the next page only when the caller reads on. */
+export async function* allPages<Node>(fetchPage: (after: string | undefined) => Promise<Page<Node>>): AsyncGenerator<Node> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await fetchPage(after);
+    for (const edge of page.edges) yield edge.node;
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+/** Throws the error member as a StackyardError, or answers the expected member. */
+export function expectMember<T extends Typed, Name extends string>(result: T, typename: Name): Member<T, Name> {
+  if (result.__typename === typename) return result as Member<T, Name>;
+  if (isErrorMember(result)) throw stackyardErrorFrom(result);
+  throw new StackyardError('ServerError', `Expected ${typename}, got ${result.__typename ?? 'nothing'}`);
+}
+
+function connectionFailure(error: unknown, url: string): StackyardError {
+  if (error instanceof StackyardError) return error;
+  if (error instanceof ClientError) {
+    const messages = error.response.errors?.map((item) => item.message).filter(Boolean) ?? [];
+    if (messages.length > 0) return new StackyardError('ServerError', messages.join('; '), null, null, { cause: error });
+    return new StackyardError('ConnectionError', `${url} answered HTTP ${error.response.status}`, null, null, { cause: error });
+  }
+  const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+  return new StackyardError('ConnectionError', `Cannot reach the Stackyard server at ${url}: ${reason}`, null, null, { cause: error });
+}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof ClientError) return [502, 503, 504].includes(error.response.status);
+  return error instanceof TypeError; // fetch's network failures
+}
+
+export class StackyardClient {
+  readonly url: string;
+  private readonly graphql: GraphQLClient;
+  private readonly retries: number;
+
+  constructor(options: StackyardClientOptions = {}) {
+    const settings = resolveConnectionSettings(options);
+    this.url = settings.url;
+    this.retries = options.retries ?? 4;
+    this.graphql = new GraphQLClient(settings.url, {
+      headers: settings.token ? { authorization: `Bearer ${settings.token}` } : {},
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** Sends one operation and answers its typed data, result unions untouched. */
+  async request<Result, Vars extends Variables>(
+    document: TypedDocumentNode<Result, Vars>,
+    variables: Vars,
+    options: RequestOptions = {},
+  ): Promise<Result> {
+    const send = () => (this.graphql.request as (doc: TypedDocumentNode<Result, Vars>, vars: Vars) => Promise<Result>)(document, variables);
+    if (!options.retry) return send().catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
+    return pRetry(send, {
+      retries: this.retries,
+      minTimeout: 200,
+      maxTimeout: 2000,
+      shouldRetry: ({ error }) => isTransient(error),
+    }).catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
+  }
+
+  // Components
+
+  async flavors(type?: ops.ComponentType) {
+    return (await this.request(ops.FlavorsDocument, { type }, { retry: true })).flavors;
+  }
+
+  /** Every component, by type and then name, fetched page by page. */
+  components(filter: Omit<ops.ComponentsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) => (await this.request(ops.ComponentsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).components);
+  }
+
+  async getComponent(type: ops.ComponentType, name: string) {
+    return (await this.request(ops.ComponentDocument, { type, name }, { retry: true })).component ?? null;
+  }
+
+  async registerComponent(variables: ops.RegisterComponentMutationVariables) {
+    return expectMember((await this.request(ops.RegisterComponentDocument, variables)).registerComponent, 'StackComponent');
+  }
+
+  /** Merges settings and labels into the current ones; a key set to null is removed. */
+  async updateComponent(variables: ops.UpdateComponentMutationVariables) {
+    return expectMember((await this.request(ops.UpdateComponentDocument, variables)).updateComponent, 'StackComponent');
+  }
+
+  async renameComponent(variables: ops.RenameComponentMutationVariables) {
+    return expectMember((await this.request(ops.RenameComponentDocument, variables)).renameComponent, 'StackComponent');
+  }
+
+  async deleteComponent(variables: ops.DeleteComponentMutationVariables) {
+    return expectMember((await this.request(ops.DeleteComponentDocument, variables)).deleteComponent, 'DeleteComponentPayload');
+  }
+
+  // Stacks
+
+  stacks(filter: Omit<ops.StacksQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) => (await this.request(ops.StacksDocument, { ...filter, first: options.pageSize, after }, { retry: true })).stacks);
+  }
+
+  async getStack(name: string) {
+    return (await this.request(ops.StackDocument, { name }, { retry: true })).stack ?? null;
+  }
+
+  async getActiveStack() {
+    return (await this.request(ops.ActiveStackDocument, {}, { retry: true })).activeStack;
+  }
+
+  async setActiveStack(name: string) {
+    return expectMember((await this.request(ops.SetActiveStackDocument, { name }, { retry: true })).setActiveStack, 'Stack');
+  }
+
+  async registerStack(variables: ops.RegisterStackMutationVariables) {
+    return expectMember((await this.request(ops.RegisterStackDocument, variables)).registerStack, 'Stack');
+  }
+
+  async updateStack(variables: ops.UpdateStackMutationVariables) {
+    return expectMember((await this.request(ops.UpdateStackDocument, variables)).updateStack, 'Stack');
+  }
+
+  async removeStackComponents(name: string, types: ops.ComponentType[]) {
+    return expectMember((await this.request(ops.RemoveStackComponentsDocument, { name, types })).removeStackComponents, 'Stack');
+  }
+
+  async renameStack(name: string, newName: string) {
+    return expectMember((await this.request(ops.RenameStackDocument, { name, newName })).renameStack, 'Stack');
+  }
+
+  async copyStack(name: string, newName: string) {
+    return expectMember((await this.request(ops.CopyStackDocument, { name, newName })).copyStack, 'Stack');
+  }
+
+  async deleteStack(name: string, options: { recursive?: boolean } = {}) {
+    return expectMember((await this.request(ops.DeleteStackDocument, { name, recursive: options.recursive ?? false })).deleteStack, 'DeleteStackPayload');
+  }
+
+  /** The stack and its components as YAML, without secrets. */
+  async exportStack(name: string): Promise<string> {
+    return expectMember((await this.request(ops.ExportStackDocument, { name }, { retry: true })).exportStack, 'ExportStackPayload').yaml;
+  }
+
+  async importStack(yaml: string, name?: string) {
+    return expectMember((await this.request(ops.ImportStackDocument, { yaml, name })).importStack, 'ImportStackPayload');
+  }
+
+  // Runs. Every reporting mutation is idempotent on the server, so each is retried.
+
+  async serverLimits() {
+    return (await this.request(ops.ServerLimitsDocument, {}, { retry: true })).serverLimits;
+  }
+
+  async startRun(variables: ops.StartRunMutationVariables) {
+    const retry = Boolean(variables.idempotencyKey);
+    return expectMember((await this.request(ops.StartRunDocument, variables, { retry })).startRun, 'PipelineRun');
+  }
+
+  async startStep(variables: ops.StartStepMutationVariables) {
+    return expectMember((await this.request(ops.StartStepDocument, variables, { retry: true })).startStep, 'StepRun');
+  }
+
+  async finishStep(variables: ops.FinishStepMutationVariables) {
+    return expectMember((await this.request(ops.FinishStepDocument, variables, { retry: true })).finishStep, 'StepRun');
+  }
+
+  async reportStepOutputs(stepRunId: string, outputs: ops.StepOutputInput[]) {
+    const result = (await this.request(ops.ReportStepOutputsDocument, { stepRunId, outputs }, { retry: true })).reportStepOutputs;
+    return expectMember(result, 'ReportStepOutputsPayload').outputs;
+  }
+
+  async finishRun(variables: ops.FinishRunMutationVariables) {
+    return expectMember((await this.request(ops.FinishRunDocument, variables, { retry: true })).finishRun, 'PipelineRun');
+  }
+
+  async heartbeat(runId: string) {
+    return expectMember((await this.request(ops.HeartbeatDocument, { runId }, { retry: true })).heartbeat, 'PipelineRun');
+  }
+
+  async logMetadata(id: string, metadata: Record<string, unknown>) {
+    return expectMember((await this.request(ops.LogMetadataDocument, { id, metadata }, { retry: true })).logMetadata, 'LogMetadataPayload');
+  }
+
+  async deleteRun(id: string) {
+    return expectMember((await this.request(ops.DeleteRunDocument, { id }, { retry: true })).deleteRun, 'DeleteRunPayload');
+  }
+
+  async cachedStepRun(cacheKey: string) {
+    return (await this.request(ops.CachedStepRunDocument, { cacheKey }, { retry: true })).cachedStepRun ?? null;
+  }
+
+  async getRun(id: string) {
+    return (await this.request(ops.RunDocument, { id }, { retry: true })).run ?? null;
+  }
+
+  /** One page of run history, newest first unless ordered otherwise. */
+  async runsPage(variables: ops.RunsQueryVariables = {}) {
+    return expectMember((await this.request(ops.RunsDocument, variables, { retry: true })).runs, 'PipelineRunConnection');
+  }
+
+  /** All runs matching the filter, fetched page by page as the caller reads. */
+  runs(query: Omit<ops.RunsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages((after) => this.runsPage({ ...query, first: options.pageSize, after }));
+  }
+}
