@@ -3,3 +3,4 @@ export { StackyardClient, allPages, expectMember, type StackyardClientOptions, t
 export { StackyardError, type StackyardErrorType } from './stackyard-error';
 export { resolveConnectionSettings, configFilePath, type ConnectionSettings } from './connection-settings';
 export type * from './generated/graphql';
+export * from './sdk';

@@ -1,0 +1,187 @@
+// Pipelines: a definition that wires steps together, and run(), which records a run on the
+// server and executes it on the active stack (or STACKYARD_STACK, or the one given).
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { StackyardClient } from '../stackyard-client';
+import type { RunStatus } from '../generated/graphql';
+import { LocalArtifactStore } from './local-artifact-store';
+import { LocalOrchestrator, type StepResult, type StoredOutput } from './local-orchestrator';
+import { isJsonValue } from './materializers';
+import { terminalProgress, type ProgressListener } from './progress';
+import { Composition, isOutputRef, type StepInvocation } from './step';
+
+export interface PipelineOptions {
+  /** Default for steps that do not set enableCache themselves; default true. */
+  enableCache?: boolean;
+  tags?: string[];
+}
+
+export interface RunOptions<P> {
+  parameters?: P;
+  client?: StackyardClient;
+  /** Stack name; defaults to STACKYARD_STACK, then the active stack. */
+  stack?: string;
+  /** Defaults to {pipeline}-{yyyy_mm_dd-hh_mm_ss_micro}. */
+  runName?: string;
+  tags?: string[];
+  /** Forces caching on or off for every step of this run. */
+  enableCache?: boolean;
+  /** Replaying a key answers the run it created instead of starting another; a new key per call by default. */
+  idempotencyKey?: string;
+  /** Receives each progress event; terminal lines on stdout by default, `false` for silence. */
+  progress?: ProgressListener | false;
+}
+
+export interface PipelineRunResult {
+  id: string;
+  name: string;
+  status: RunStatus;
+  stack: string;
+  steps: Record<string, StepResult>;
+  /** Loads a step's output back from the artifact store. */
+  load<T = unknown>(step: string, output?: string): Promise<T>;
+}
+
+/** Thrown by run() after a step failed; the run is recorded as failed and carries the result. */
+export class PipelineRunFailedError extends Error {
+  override readonly name = 'PipelineRunFailedError';
+  constructor(readonly run: PipelineRunResult) {
+    const failed = Object.values(run.steps).filter((step) => step.status === 'failed');
+    super(`Pipeline run ${run.name} failed: ${failed.map((step) => `step ${step.name}: ${step.error}`).join('; ')}`);
+  }
+}
+
+/** Thrown when the stack cannot run pipelines from this process. */
+export class UnsupportedStackError extends Error {
+  override readonly name = 'UnsupportedStackError';
+}
+
+export interface Pipeline<P> {
+  readonly name: string;
+  /** The steps this definition produces for these parameters, in the order they are wired. */
+  compose(parameters?: P): StepInvocation[];
+  run(options?: RunOptions<P>): Promise<PipelineRunResult>;
+}
+
+async function resolveStack(client: StackyardClient, requested: string | undefined) {
+  const stack = requested ? await client.getStack(requested) : await client.getActiveStack();
+  if (!stack) throw new UnsupportedStackError(`No stack is named "${requested}"`);
+  const orchestrator = stack.components.find((component) => component.type === 'ORCHESTRATOR');
+  const artifactStore = stack.components.find((component) => component.type === 'ARTIFACT_STORE');
+  if (orchestrator?.flavorName !== 'local') {
+    throw new UnsupportedStackError(
+      `The stack "${stack.name}" uses the ${orchestrator?.flavorName} orchestrator "${orchestrator?.name}"; this SDK runs pipelines only with the local orchestrator`,
+    );
+  }
+  if (artifactStore?.flavorName !== 'local') {
+    throw new UnsupportedStackError(
+      `The stack "${stack.name}" uses the ${artifactStore?.flavorName} artifact store "${artifactStore?.name}"; this SDK stores outputs only in a local artifact store`,
+    );
+  }
+  return { stack, store: new LocalArtifactStore(artifactStore.id, String(artifactStore.configuration.path)) };
+}
+
+function assertJsonParameters(invocations: readonly StepInvocation[]): void {
+  for (const invocation of invocations) {
+    for (const [name, value] of Object.entries(invocation.inputs)) {
+      if (!isOutputRef(value) && !isJsonValue(value)) {
+        throw new Error(`Parameter "${name}" of step "${invocation.name}" is not a JSON value; pass it as another step's output instead`);
+      }
+    }
+  }
+}
+
+/** Keeps the run alive on the server while its process is; the server fails silent runs. */
+function startHeartbeats(client: StackyardClient, runId: string, timeoutSeconds: number): () => void {
+  const intervalMs = Math.max(250, Math.min(30_000, (timeoutSeconds * 1000) / 4));
+  const timer = setInterval(() => {
+    client.heartbeat(runId).catch(() => {
+      // A missed beat is retried at the next tick; the run's reports count as beats too.
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** Ends the run as stopped when the process is interrupted, then exits as the signal would. */
+function stopOnSignals(client: StackyardClient, runId: string): () => void {
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => {
+      client
+        .finishRun({ runId, status: 'STOPPED', reason: `Interrupted by ${signal}` })
+        .catch(() => undefined)
+        .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => handlers.forEach((remove) => remove());
+}
+
+/** Defines a pipeline: `define` calls steps and passes their outputs to later steps. */
+export function pipeline<P = void>(name: string, define: (parameters: P) => void, options: PipelineOptions = {}): Pipeline<P> {
+  if (!name.trim()) throw new Error('A pipeline needs a name');
+  const compose = (parameters?: P) => Composition.collect(() => define(parameters as P));
+  return {
+    name,
+    compose,
+    async run(runOptions: RunOptions<P> = {}) {
+      const invocations = compose(runOptions.parameters);
+      assertJsonParameters(invocations);
+      const client = runOptions.client ?? new StackyardClient();
+      const progress = runOptions.progress === false ? () => undefined : (runOptions.progress ?? terminalProgress());
+      const { stack, store } = await resolveStack(client, runOptions.stack ?? (process.env.STACKYARD_STACK || undefined));
+      const limits = await client.serverLimits();
+      const startedAt = performance.now();
+      const run = await client.startRun({
+        pipeline: name,
+        stack: stack.name,
+        name: runOptions.runName,
+        steps: invocations.map((invocation) => ({ name: invocation.name, parents: [...invocation.parents] })),
+        tags: [...(options.tags ?? []), ...(runOptions.tags ?? [])],
+        config: { parameters: runOptions.parameters ?? null, enableCache: runOptions.enableCache ?? options.enableCache ?? null },
+        idempotencyKey: runOptions.idempotencyKey ?? randomUUID(),
+      });
+      progress({ kind: 'run-started', pipeline: name, runName: run.name, stack: stack.name });
+      const stopHeartbeats = startHeartbeats(client, run.id, limits.heartbeatTimeoutSeconds);
+      const removeSignalHandlers = stopOnSignals(client, run.id);
+      const orchestrator = new LocalOrchestrator({
+        client,
+        pipelineName: name,
+        run,
+        invocations,
+        store,
+        enableCache: runOptions.enableCache,
+        pipelineEnableCache: options.enableCache,
+        maxOutputsPerReport: limits.maxOutputsPerReport,
+        progress,
+      });
+      let steps: Map<string, StepResult>;
+      try {
+        steps = await orchestrator.execute();
+      } catch (error) {
+        await client.finishRun({ runId: run.id, status: 'FAILED', reason: 'The SDK could not record a step' }).catch(() => undefined);
+        throw error;
+      } finally {
+        stopHeartbeats();
+        removeSignalHandlers();
+      }
+      const finished = await client.finishRun({ runId: run.id });
+      progress({ kind: 'run-finished', runName: run.name, status: finished.status.toLowerCase(), durationMs: performance.now() - startedAt });
+      const result: PipelineRunResult = {
+        id: run.id,
+        name: run.name,
+        status: finished.status,
+        stack: stack.name,
+        steps: Object.fromEntries(steps),
+        async load<T>(stepName: string, output = 'output') {
+          const stored: StoredOutput | undefined = steps.get(stepName)?.outputs[output];
+          if (!stored) throw new Error(`The run has no output "${output}" of a step "${stepName}"`);
+          return (await orchestrator.load(stored)) as T;
+        },
+      };
+      if (finished.status === 'FAILED') throw new PipelineRunFailedError(result);
+      return result;
+    },
+  };
+}

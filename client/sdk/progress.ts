@@ -1,0 +1,44 @@
+// One terminal line per step as it starts and as it ends, with its duration and any cache hit.
+export type ProgressEvent =
+  | { kind: 'run-started'; pipeline: string; runName: string; stack: string }
+  | { kind: 'step-started'; step: string }
+  | { kind: 'step-completed'; step: string; durationMs: number }
+  | { kind: 'step-cached'; step: string; durationMs: number; originalRunName: string }
+  | { kind: 'step-failed'; step: string; durationMs: number; message: string }
+  | { kind: 'step-skipped'; step: string; reason: string }
+  | { kind: 'run-finished'; runName: string; status: string; durationMs: number };
+
+export type ProgressListener = (event: ProgressEvent) => void;
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function formatProgress(event: ProgressEvent): string {
+  switch (event.kind) {
+    case 'run-started':
+      return `Running pipeline ${event.pipeline} on stack ${event.stack} as run ${event.runName}`;
+    case 'step-started':
+      return `  step ${event.step} started`;
+    case 'step-completed':
+      return `  step ${event.step} completed in ${formatDuration(event.durationMs)}`;
+    case 'step-cached':
+      return `  step ${event.step} cached in ${formatDuration(event.durationMs)} (outputs of run ${event.originalRunName})`;
+    case 'step-failed':
+      return `  step ${event.step} failed in ${formatDuration(event.durationMs)}: ${event.message}`;
+    case 'step-skipped':
+      return `  step ${event.step} not run: ${event.reason}`;
+    case 'run-finished':
+      return `Run ${event.runName} ${event.status} in ${formatDuration(event.durationMs)}`;
+  }
+}
+
+/** Writes each event as a line to the stream (stdout by default). */
+export function terminalProgress(stream: NodeJS.WritableStream = process.stdout): ProgressListener {
+  return (event) => {
+    stream.write(formatProgress(event) + '\n');
+  };
+}

@@ -1,0 +1,170 @@
+// Steps: typed async functions. Called inside a pipeline's definition, a step does not
+// run; it adds itself to the pipeline's graph and answers references to its outputs,
+// which later steps take as inputs.
+import type { Materializer } from './materializers';
+
+const outputType: unique symbol = Symbol('stackyard.output');
+
+/** A step output inside a pipeline definition; the step that takes it runs after its producer. */
+export interface OutputRef<T> {
+  readonly [outputType]?: T;
+  readonly step: string;
+  readonly output: string;
+}
+
+/** Inputs as a pipeline passes them: a value (a parameter) or another step's output. */
+export type StepInputs<I> = { [K in keyof I]: I[K] | OutputRef<I[K]> };
+
+export interface StepContext {
+  readonly pipelineName: string;
+  readonly runId: string;
+  readonly runName: string;
+  readonly stepName: string;
+  readonly stepRunId: string;
+  /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
+  logMetadata(metadata: Record<string, unknown>): Promise<void>;
+}
+
+export interface StepOutcomeInfo {
+  stepName: string;
+  stepRunId: string;
+  status: 'completed' | 'cached' | 'failed';
+  /** Output name → where it is stored; empty for a failed step. */
+  outputs: Record<string, { uri: string; artifactVersionId: string; version: number }>;
+  error?: Error;
+}
+
+export interface ArtifactConfig {
+  /** The artifact's name; defaults to {pipeline}::{step}::{output}. */
+  name?: string;
+  /** data (default), model, schema, statistics, service, ... */
+  type?: string;
+  tags?: string[];
+}
+
+export interface StepOptions {
+  /** Reuse a previous run's outputs when code, parameters and inputs are unchanged; default true. */
+  enableCache?: boolean;
+  /** Tried before the built-in materializers, for this step's outputs and inputs. */
+  materializers?: Materializer[];
+  /** Per output name: the artifact's name, type and tags. A single output is named `output`. */
+  artifacts?: Record<string, ArtifactConfig>;
+  /** Runs after the step's outputs are stored and reported, before any step that takes them. */
+  onSuccess?: (outcome: StepOutcomeInfo) => void | Promise<void>;
+  /** Runs after the step failed and was reported. */
+  onFailure?: (outcome: StepOutcomeInfo) => void | Promise<void>;
+}
+
+export type StepFunction<I, O> = (inputs: I, context: StepContext) => O | Promise<O>;
+
+export interface StepDefinition {
+  readonly name: string;
+  readonly run: StepFunction<any, unknown>;
+  /** Output names; a single-output step has one, `output`. */
+  readonly outputNames: readonly string[];
+  readonly multipleOutputs: boolean;
+  readonly options: StepOptions;
+}
+
+export interface InvocationOptions {
+  /** This invocation's name in the run, when one step is used more than once. */
+  id?: string;
+}
+
+type InvocationArgs<I> = {} extends I
+  ? [inputs?: StepInputs<I>, options?: InvocationOptions]
+  : [inputs: StepInputs<I>, options?: InvocationOptions];
+
+export interface Step<I, O> {
+  (...args: InvocationArgs<I>): OutputRef<O>;
+  readonly definition: StepDefinition;
+}
+
+export interface MultiOutputStep<I, O extends Record<string, unknown>> {
+  (...args: InvocationArgs<I>): { [K in keyof O]: OutputRef<O[K]> };
+  readonly definition: StepDefinition;
+}
+
+/** One use of a step inside a pipeline definition. */
+export interface StepInvocation {
+  readonly name: string;
+  readonly definition: StepDefinition;
+  /** Input name → a parameter value or a reference to another invocation's output. */
+  readonly inputs: Record<string, unknown>;
+  readonly parents: readonly string[];
+}
+
+export function isOutputRef(value: unknown): value is OutputRef<unknown> {
+  return typeof value === 'object' && value !== null && (value as { [outputType]?: true })[outputType] === true;
+}
+
+function outputRef(step: string, output: string): OutputRef<unknown> {
+  return Object.freeze({ [outputType]: true, step, output }) as unknown as OutputRef<unknown>;
+}
+
+/** Collects invocations while a pipeline's definition runs; steps called outside one fail loudly. */
+export class Composition {
+  private static current: Composition | null = null;
+  readonly invocations: StepInvocation[] = [];
+
+  static collect(define: () => void): StepInvocation[] {
+    if (Composition.current) throw new Error('A pipeline definition cannot run another pipeline definition');
+    const composition = new Composition();
+    Composition.current = composition;
+    try {
+      define();
+    } finally {
+      Composition.current = null;
+    }
+    if (composition.invocations.length === 0) throw new Error('The pipeline calls no steps');
+    return composition.invocations;
+  }
+
+  static add(definition: StepDefinition, inputs: Record<string, unknown> = {}, options: InvocationOptions = {}): StepInvocation {
+    const composition = Composition.current;
+    if (!composition) {
+      throw new Error(`The step "${definition.name}" was called outside a pipeline definition; call it inside pipeline(name, () => { ... })`);
+    }
+    const taken = new Set(composition.invocations.map((invocation) => invocation.name));
+    let name = options.id ?? definition.name;
+    if (options.id && taken.has(name)) throw new Error(`Two steps in this pipeline are named "${name}"`);
+    for (let n = 2; taken.has(name); n += 1) name = `${definition.name}_${n}`;
+    const parents = new Set<string>();
+    for (const [inputName, value] of Object.entries(inputs)) {
+      if (!isOutputRef(value)) continue;
+      const producer = composition.invocations.find((invocation) => invocation.name === value.step);
+      if (!producer || !producer.definition.outputNames.includes(value.output)) {
+        throw new Error(`Input "${inputName}" of step "${name}" refers to an output this pipeline does not produce`);
+      }
+      parents.add(value.step);
+    }
+    const invocation: StepInvocation = { name, definition, inputs, parents: [...parents] };
+    composition.invocations.push(invocation);
+    return invocation;
+  }
+}
+
+export function step<I = {}, O = unknown>(name: string, run: StepFunction<I, O>, options?: StepOptions): Step<I, O>;
+export function step<I, O extends Record<string, unknown>>(
+  name: string,
+  run: StepFunction<I, O>,
+  options: StepOptions & { outputs: readonly (keyof O & string)[] },
+): MultiOutputStep<I, O>;
+/**
+ * Defines a step. Its function takes one object of named inputs (other steps' outputs or
+ * JSON parameters) and answers its output; with `outputs`, an object of several.
+ */
+export function step(name: string, run: StepFunction<any, unknown>, options: StepOptions & { outputs?: readonly string[] } = {}) {
+  if (!name.trim()) throw new Error('A step needs a name');
+  const outputNames = options.outputs ?? ['output'];
+  if (outputNames.length === 0 || new Set(outputNames).size !== outputNames.length) {
+    throw new Error(`Step "${name}": outputs must be distinct names, at least one`);
+  }
+  const definition: StepDefinition = { name, run, outputNames, multipleOutputs: Boolean(options.outputs), options };
+  const invoke = (inputs?: Record<string, unknown>, invocationOptions?: InvocationOptions) => {
+    const invocation = Composition.add(definition, inputs, invocationOptions);
+    if (!definition.multipleOutputs) return outputRef(invocation.name, 'output');
+    return Object.fromEntries(outputNames.map((output) => [output, outputRef(invocation.name, output)]));
+  };
+  return Object.assign(invoke, { definition });
+}

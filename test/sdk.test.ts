@@ -1,0 +1,293 @@
+// The pipeline SDK end to end: real servers, the typed client, a local artifact store in a
+// temporary directory. Each test runs on its own stack, so caches never cross tests.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  PipelineRunFailedError,
+  StackyardClient,
+  UnsupportedStackError,
+  pipeline,
+  step,
+  type Materializer,
+  type ProgressEvent,
+} from '../client';
+import { databaseTargets, uniqueName, useTestServer } from './harness';
+
+const temporaryDirectories: string[] = [];
+afterAll(() => temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function temporaryDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-sdk-'));
+  temporaryDirectories.push(dir);
+  return dir;
+}
+
+/** A stack of the default orchestrator and a fresh local artifact store. */
+async function localStack(client: StackyardClient) {
+  const storePath = temporaryDirectory();
+  const stack = uniqueName('sdk-stack');
+  const store = await client.registerComponent({ type: 'ARTIFACT_STORE', name: uniqueName('sdk-store'), flavor: 'local', configuration: { path: storePath } });
+  await client.registerStack({ name: stack, components: { orchestrator: 'default', artifactStore: store.name } });
+  return { stack, storePath };
+}
+
+function recorder() {
+  const events: ProgressEvent[] = [];
+  return { events, progress: (event: ProgressEvent) => void events.push(event), kinds: () => events.map((event) => `${event.kind}${'step' in event ? ` ${event.step}` : ''}`) };
+}
+
+describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
+  const server = useTestServer(target, { heartbeatTimeoutMs: 1500 });
+  const client = () => new StackyardClient({ url: server().url, configDir: temporaryDirectory() });
+
+  it('runs steps in order, stores each output as a content-hashed file and reports it', async () => {
+    const sdk = client();
+    const { stack, storePath } = await localStack(sdk);
+    const load = step('load', () => ({ rows: [1, 2, 3] }));
+    const total = step('total', ({ data, scale }: { data: { rows: number[] }; scale: number }) => data.rows.reduce((a, b) => a + b, 0) * scale);
+    const describeIt = step('describe', ({ sum }: { sum: number }) => `sum=${sum}`);
+    const name = uniqueName('sdk-success');
+    const flow = pipeline(name, () => {
+      const data = load();
+      const sum = total({ data, scale: 10 });
+      describeIt({ sum });
+    });
+    const { progress, kinds } = recorder();
+    const result = await flow.run({ client: sdk, stack, progress, tags: ['test'] });
+
+    expect(result.status).toBe('COMPLETED');
+    expect(await result.load('describe')).toBe('sum=60');
+    expect(kinds()).toEqual(['run-started', 'step-started load', 'step-completed load', 'step-started total', 'step-completed total', 'step-started describe', 'step-completed describe', 'run-finished']);
+
+    const run = (await sdk.getRun(result.id))!;
+    expect(run).toMatchObject({ status: 'COMPLETED', pipeline: { name }, stack: { name: stack }, tags: ['test'] });
+    expect(run.steps.map((s) => [s.name, s.status, s.parents])).toEqual([['load', 'COMPLETED', []], ['total', 'COMPLETED', ['load']], ['describe', 'COMPLETED', ['total']]]);
+    const totalStep = run.steps.find((s) => s.name === 'total')!;
+    expect(totalStep.parameters).toEqual({ scale: 10 });
+    expect(totalStep.inputs.map((input) => [input.name, input.artifactVersion.id])).toEqual([['data', run.steps[0].outputs[0].artifactVersion.id]]);
+    for (const stepRun of run.steps) {
+      const { artifactVersion } = stepRun.outputs[0];
+      // {store path}/{step}/{output}/{step run id}/{file}, as domain.md lays it out.
+      expect(artifactVersion.uri.startsWith(join(storePath, stepRun.name, 'output') + sep)).toBe(true);
+      const bytes = readFileSync(artifactVersion.uri);
+      expect(artifactVersion.contentHash).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(artifactVersion.sizeBytes).toBe(bytes.length);
+      expect(artifactVersion.name).toBe(`${name}::${stepRun.name}::output`);
+    }
+    expect(run.steps.map((s) => s.outputs[0].artifactVersion.materializer)).toEqual(['stackyard.json', 'stackyard.json', 'stackyard.string']);
+  });
+
+  it('gives the next step the value read back from the artifact store, not the one in memory', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    // The producer's success hook runs after its output is stored and before any consumer
+    // starts; it rewrites the stored file, so only a consumer that reads the store sees 41.
+    const produce = step('produce', () => ({ n: 1 }), {
+      onSuccess: ({ outputs }) => writeFileSync(outputs.output.uri, JSON.stringify({ n: 41 })),
+    });
+    const consume = step('consume', ({ value }: { value: { n: number } }) => value.n + 1);
+    const result = await pipeline(uniqueName('sdk-store-crossing'), () => {
+      consume({ value: produce() });
+    }).run({ client: sdk, stack, progress: false });
+    expect(await result.load('consume')).toBe(42);
+  });
+
+  it('caches a second run, reruns a step whose stored output is gone, and honours enableCache', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    let executions: string[] = [];
+    const first = step('first', () => { executions.push('first'); return [1, 2]; });
+    const second = step('second', ({ items }: { items: number[] }) => { executions.push('second'); return items.length; });
+    const uncached = step('uncached', ({ count }: { count: number }) => { executions.push('uncached'); return count; }, { enableCache: false });
+    const name = uniqueName('sdk-cache');
+    const flow = pipeline(name, () => {
+      const count = second({ items: first() });
+      uncached({ count });
+    });
+
+    const original = await flow.run({ client: sdk, stack, progress: false });
+    expect(executions).toEqual(['first', 'second', 'uncached']);
+
+    executions = [];
+    const { progress, kinds } = recorder();
+    const cached = await flow.run({ client: sdk, stack, progress });
+    expect(executions).toEqual(['uncached']);
+    expect(kinds()).toEqual(['run-started', 'step-cached first', 'step-cached second', 'step-started uncached', 'step-completed uncached', 'run-finished']);
+    expect(cached.status).toBe('COMPLETED');
+    const cachedRun = (await sdk.getRun(cached.id))!;
+    const originalRun = (await sdk.getRun(original.id))!;
+    expect(cachedRun.steps.map((s) => s.status)).toEqual(['CACHED', 'CACHED', 'COMPLETED']);
+    expect(cachedRun.steps[0].originalStepRun).toEqual({ id: originalRun.steps[0].id, run: { id: original.id, name: original.name } });
+    expect(cachedRun.steps[0].outputs[0].artifactVersion.id).toBe(originalRun.steps[0].outputs[0].artifactVersion.id);
+
+    // A run where every step is cached is itself cached.
+    executions = [];
+    const allCached = await pipeline(name, () => { second({ items: first() }); }).run({ client: sdk, stack, progress: false });
+    expect(executions).toEqual([]);
+    expect(allCached.status).toBe('CACHED');
+
+    // Cached outputs must still exist in the store; without the file the step runs again,
+    // and its new artifact version changes the cache key of the step that consumes it.
+    rmSync(originalRun.steps[0].outputs[0].artifactVersion.uri);
+    executions = [];
+    await flow.run({ client: sdk, stack, progress: false });
+    expect(executions).toEqual(['first', 'second', 'uncached']);
+
+    executions = [];
+    await flow.run({ client: sdk, stack, progress: false, enableCache: false });
+    expect(executions).toEqual(['first', 'second', 'uncached']);
+    executions = [];
+    await pipeline(name, () => { second({ items: first() }); }, { enableCache: false }).run({ client: sdk, stack, progress: false });
+    expect(executions).toEqual(['first', 'second']);
+  });
+
+  it('fails the step and the run, skips what depends on it and runs what does not', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    const source = step('source', () => 1);
+    const broken = step('broken', ({ x }: { x: number }): number => { throw new Error(`boom ${x}`); });
+    const after = step('after', ({ x }: { x: number }) => x);
+    const sideline = step('sideline', ({ x }: { x: number }) => x + 1);
+    const { progress, kinds } = recorder();
+    const failing = pipeline(uniqueName('sdk-failure'), () => {
+      const x = source();
+      after({ x: broken({ x }) });
+      sideline({ x });
+    });
+    const error = await failing.run({ client: sdk, stack, progress }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PipelineRunFailedError);
+    expect((error as Error).message).toContain('step broken: boom 1');
+    const result = (error as PipelineRunFailedError).run;
+    expect(result.steps.after.status).toBe('not-run');
+    expect(result.steps.sideline.status).toBe('completed');
+    expect(kinds()).toContain('step-skipped after');
+
+    const run = (await sdk.getRun(result.id))!;
+    expect(run.status).toBe('FAILED');
+    expect(Object.fromEntries(run.steps.map((s) => [s.name, s.status]))).toEqual({ source: 'COMPLETED', broken: 'FAILED', sideline: 'COMPLETED' });
+    expect(run.steps.find((s) => s.name === 'broken')!.errorMessage).toBe('boom 1');
+  });
+
+  it('runs independent steps at the same time', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    let running = 0;
+    let peak = 0;
+    const waitForPeer = async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      // Each branch waits until the other has started, or gives up: sequential execution fails.
+      for (let i = 0; i < 100 && peak < 2; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      running -= 1;
+      return peak;
+    };
+    const left = step('left', waitForPeer, { enableCache: false });
+    const right = step('right', waitForPeer, { enableCache: false });
+    const result = await pipeline(uniqueName('sdk-parallel'), () => { left(); right(); }).run({ client: sdk, stack, progress: false });
+    expect(peak).toBe(2);
+    expect(result.status).toBe('COMPLETED');
+  });
+
+  it('keeps a long step alive with heartbeats past the server timeout', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    expect((await sdk.serverLimits()).heartbeatTimeoutSeconds).toBe(1.5);
+    const slow = step('slow', async () => { await new Promise((resolve) => setTimeout(resolve, 4000)); return 'done'; });
+    const result = await pipeline(uniqueName('sdk-heartbeat'), () => { slow(); }).run({ client: sdk, stack, progress: false });
+    expect(result.status).toBe('COMPLETED');
+    expect((await sdk.getRun(result.id))!.status).toBe('COMPLETED');
+  });
+
+  it('uses STACKYARD_STACK over the active stack, and refuses stacks it cannot run on', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    const name = uniqueName('sdk-env-stack');
+    const flow = pipeline(name, () => { step('only', () => 1)(); });
+    process.env.STACKYARD_STACK = stack;
+    try {
+      expect((await flow.run({ client: sdk, progress: false })).stack).toBe(stack);
+    } finally {
+      delete process.env.STACKYARD_STACK;
+    }
+    const remote = await sdk.registerComponent({ type: 'ORCHESTRATOR', name: uniqueName('k8s'), flavor: 'kubernetes', configuration: {} });
+    const remoteStack = uniqueName('remote');
+    await sdk.registerStack({ name: remoteStack, components: { orchestrator: remote.name, artifactStore: 'default' } });
+    await expect(flow.run({ client: sdk, stack: remoteStack, progress: false })).rejects.toThrow(UnsupportedStackError);
+    await expect(flow.run({ client: sdk, stack: uniqueName('missing'), progress: false })).rejects.toThrow(/No stack is named/);
+    const page = await sdk.runsPage({ filter: { pipeline: name } });
+    expect(page.totalCount).toBe(1);
+  });
+
+  it('stores values through a custom materializer and refuses values none can store', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    class Vector {
+      constructor(readonly values: number[]) {}
+      norm() { return Math.hypot(...this.values); }
+    }
+    const vectorMaterializer: Materializer<Vector> = {
+      name: 'test.vector',
+      fileName: 'vector.csv',
+      canHandle: (value): value is Vector => value instanceof Vector,
+      dataType: () => 'Vector',
+      save: (value) => Buffer.from(value.values.join(',')),
+      load: (data) => new Vector(Buffer.from(data).toString().split(',').map(Number)),
+    };
+    const make = step('make', () => new Vector([3, 4]), { materializers: [vectorMaterializer] });
+    const norm = step('norm', ({ v }: { v: Vector }) => v.norm(), { materializers: [vectorMaterializer] });
+    const result = await pipeline(uniqueName('sdk-materializer'), () => { norm({ v: make() }); }).run({ client: sdk, stack, progress: false });
+    expect(await result.load('norm')).toBe(5);
+    const made = result.steps.make.outputs.output;
+    expect(readFileSync(made.uri, 'utf8')).toBe('3,4');
+    expect(made.materializer).toBe('test.vector');
+
+    const dated = step('dated', () => new Date(0));
+    const error = await pipeline(uniqueName('sdk-unstorable'), () => { dated(); }).run({ client: sdk, stack, progress: false }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/Date, which no materializer can store/);
+  });
+
+  it('gives several outputs of one step their own artifacts and files', async () => {
+    const sdk = client();
+    const { stack, storePath } = await localStack(sdk);
+    const split = step('split', () => ({ train: [1, 2, 3], test: [4] }), { outputs: ['train', 'test'], artifacts: { test: { name: 'holdout', type: 'data', tags: ['small'] } } });
+    const size = step('size', ({ a, b }: { a: number[]; b: number[] }) => a.length * 10 + b.length);
+    const name = uniqueName('sdk-multi');
+    const result = await pipeline(name, () => {
+      const { train, test } = split();
+      size({ a: train, b: test });
+    }).run({ client: sdk, stack, progress: false });
+    expect(await result.load('size')).toBe(31);
+    expect(existsSync(join(storePath, 'split', 'train'))).toBe(true);
+    const run = (await sdk.getRun(result.id))!;
+    const outputs = Object.fromEntries(run.steps[0].outputs.map((o) => [o.name, o.artifactVersion]));
+    expect(outputs.train.name).toBe(`${name}::split::train`);
+    expect(outputs.test).toMatchObject({ name: 'holdout', type: 'data', tags: ['small'] });
+  });
+});
+
+describe('pipeline scripts', () => {
+  const target = databaseTargets[0];
+  const server = useTestServer(target);
+  it('exit non-zero with the failure on one line when a step throws', async () => {
+    const sdk = new StackyardClient({ url: server().url, configDir: temporaryDirectory() });
+    const { stack } = await localStack(sdk);
+    // Asynchronous, since the server answering the script runs in this process.
+    const child = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/fixtures/failing-pipeline.ts'], {
+      env: { ...process.env, STACKYARD_URL: server().url, STACKYARD_STACK: stack, STACKYARD_CONFIG_DIR: temporaryDirectory() },
+    }).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(child.code, child.stderr).toBe(1);
+    expect(child.stdout).toContain('step explode failed');
+    expect(child.stdout).toContain('step never not run: step explode failed');
+    expect(child.stderr).toContain('step explode: exploded on purpose');
+    const page = await sdk.runsPage({ filter: { pipeline: 'script-failure', stackName: stack } });
+    expect(page.edges.map((edge) => edge.node.status)).toEqual(['FAILED']);
+  });
+});
