@@ -1,7 +1,7 @@
 // The server process: health and readiness, data that outlives a restart, migrations when two
 // servers start together, graceful shutdown on signals, flags and environment, the request log
-// line, and error masking. In-process servers for most of it; the real `tsx server/main.ts`
-// process wherever signals, exit codes or stdout are what is being tested.
+// line, and error masking. In-process servers for most of it; the real `stackyard server start`
+// process (what `npm start` runs) wherever signals, exit codes or stdout are what is being tested.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -20,7 +20,7 @@ import { createLogger } from '../server/logger';
 import { createTestDatabase, databaseTargets, startTestServer, type DatabaseTarget } from './harness';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsxBin = join(root, 'node_modules', '.bin', 'tsx');
+const stackyardBin = join(root, 'bin', 'stackyard.js');
 const migrationFolders = readdirSync(join(root, 'drizzle')).filter((entry) => statSync(join(root, 'drizzle', entry)).isDirectory());
 const postgresTarget = databaseTargets.find((target) => target.name === 'postgres');
 const pgliteTarget = databaseTargets.find((target) => target.name === 'pglite');
@@ -164,14 +164,14 @@ interface ServerProcess {
   hasExited(): boolean;
 }
 
-/** Spawns `tsx server/main.ts` as `npm start` does; the process group is killed after the test. */
+/** Spawns `stackyard server start` as `npm start` does; the process group is killed after the test. */
 function spawnServer(args: string[], env: Record<string, string> = {}): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   // Settings of the environment running the tests must not leak into the server under test.
   for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'STACKYARD_DATA_DIR', 'LOG_LEVEL']) delete childEnv[name];
   Object.assign(childEnv, env);
-  // detached: its own process group, so cleanup reaches tsx's child node process too.
-  const child = spawn(tsxBin, ['server/main.ts', ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // detached: its own process group, so cleanup reaches any child process too.
+  const child = spawn(process.execPath, [stackyardBin, 'server', 'start', ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -504,11 +504,11 @@ describe.skipIf(!pgliteTarget)('server process', () => {
     expect(server.stdout()).toContain('--port PORT');
   });
 
-  it('exits with code 2 and a message on stderr for an invalid --port', async () => {
+  it('exits with code 1 and one line on stderr for an invalid --port, like every CLI failure', async () => {
     const server = spawnServer(['--port', 'abc', '--data-dir', tempDir('stackyard-process-')]);
     const { code } = await server.exited;
-    expect(code).toBe(2);
-    expect(server.stderr()).toContain('--port must be a port number, not "abc"');
+    expect(code).toBe(1);
+    expect(server.stderr()).toBe('Error: --port must be a port number, not "abc"\n');
     expect(server.stdout()).toBe('');
   });
 });

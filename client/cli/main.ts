@@ -1,0 +1,38 @@
+// The `stackyard` command line (bin/stackyard.js runs it): ZenML's commands for Stackyard's
+// stacks, components and runs, one file per command group.
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { reportFailure } from './output';
+import { addServerCommands } from './server-commands';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function buildProgram(): Command {
+  // Settings made here, before any subcommand exists, are inherited by every subcommand.
+  const program = new Command('stackyard')
+    .description('Stack registry and run tracker for ML pipelines')
+    .version(version, '-v, --version')
+    .option('--url <url>', 'server URL (else STACKYARD_URL, else the one `stackyard connect` saved, else http://127.0.0.1:8080)')
+    .option('--token <token>', 'API token (else STACKYARD_TOKEN, else the saved one)')
+    .option('--json', 'print machine-readable JSON')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    // Throw instead of exiting, so usage errors end like every other failure, below.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) });
+  program.commandsGroup('Server:');
+  addServerCommands(program);
+  return program;
+}
+
+// `stackyard stack list | head` closes the pipe early; that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+try {
+  await buildProgram().parseAsync(process.argv.slice(2), { from: 'user' });
+} catch (error) {
+  // Commander has printed its own errors (and help, which "fails" with exit code 0).
+  process.exitCode = error instanceof CommanderError ? error.exitCode : reportFailure(error);
+}

@@ -1,0 +1,19 @@
+// `stackyard server start`, which `npm start` runs. The server module is imported only here, so
+// the client commands never load it (nor its database drivers).
+import type { Command } from 'commander';
+
+export function addServerCommands(program: Command): void {
+  const server = program.command('server').description('Run the Stackyard server');
+
+  server
+    .command('start')
+    .description('Start the server in the foreground until SIGINT or SIGTERM (`stackyard server start --help` for its flags)')
+    // The server parses and documents its own flags (server/config.ts), --help included.
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_options: object, command: Command) => {
+      const { runServer } = await import('../../server/main');
+      await runServer(command.args);
+    });
+}
