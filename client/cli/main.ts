@@ -2,6 +2,7 @@
 // stacks, components and runs, one file per command group.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { addConnectCommands } from './connect-commands';
 import { reportFailure } from './output';
 import { addServerCommands } from './server-commands';
 
@@ -19,8 +20,9 @@ function buildProgram(): Command {
     // Throw instead of exiting, so usage errors end like every other failure, below.
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) });
-  program.commandsGroup('Server:');
+  program.commandsGroup('Server and connection:');
   addServerCommands(program);
+  addConnectCommands(program);
   return program;
 }
 
