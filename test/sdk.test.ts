@@ -1,6 +1,7 @@
 // The pipeline SDK end to end: real servers, the typed client, a local artifact store in a
 // temporary directory. Each test runs on its own stack, so caches never cross tests.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -289,5 +290,29 @@ describe('pipeline scripts', () => {
     expect(child.stderr).toContain('step explode: exploded on purpose');
     const page = await sdk.runsPage({ filter: { pipeline: 'script-failure', stackName: stack } });
     expect(page.edges.map((edge) => edge.node.status)).toEqual(['FAILED']);
+  });
+
+  it('record the run as stopped and exit 130 when interrupted', async () => {
+    const sdk = new StackyardClient({ url: server().url, configDir: temporaryDirectory() });
+    const { stack } = await localStack(sdk);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/interrupted-pipeline.ts'], {
+      env: { ...process.env, STACKYARD_URL: server().url, STACKYARD_STACK: stack, STACKYARD_CONFIG_DIR: temporaryDirectory() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    const started = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('step wait started')) resolve();
+      });
+    });
+    const exited = once(child, 'exit');
+    await Promise.race([started, exited]);
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code, stdout).toBe(130);
+    const page = await sdk.runsPage({ filter: { pipeline: 'script-interrupted', stackName: stack } });
+    expect(page.edges.map((edge) => [edge.node.status, edge.node.statusReason])).toEqual([['STOPPED', 'Interrupted by SIGINT']]);
   });
 });
