@@ -2,6 +2,7 @@
 // stacks, components and runs, one file per command group.
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { addComponentCommands } from './component-commands';
 import { addConnectCommands } from './connect-commands';
 import { reportFailure } from './output';
 import { addServerCommands } from './server-commands';
@@ -23,6 +24,8 @@ function buildProgram(): Command {
   program.commandsGroup('Server and connection:');
   addServerCommands(program);
   addConnectCommands(program);
+  program.commandsGroup('Stack components:');
+  addComponentCommands(program);
   return program;
 }
 
