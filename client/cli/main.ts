@@ -3,9 +3,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { addComponentCommands } from './component-commands';
+import { expandZenmlStackFlags } from './component-kinds';
 import { addConnectCommands } from './connect-commands';
 import { reportFailure } from './output';
 import { addServerCommands } from './server-commands';
+import { addStackCommands } from './stack-commands';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -24,6 +26,8 @@ function buildProgram(): Command {
   program.commandsGroup('Server and connection:');
   addServerCommands(program);
   addConnectCommands(program);
+  program.commandsGroup('Stacks and runs:');
+  addStackCommands(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);
   return program;
@@ -36,7 +40,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 try {
-  await buildProgram().parseAsync(process.argv.slice(2), { from: 'user' });
+  await buildProgram().parseAsync(expandZenmlStackFlags(process.argv.slice(2)), { from: 'user' });
 } catch (error) {
   // Commander has printed its own errors (and help, which "fails" with exit code 0).
   process.exitCode = error instanceof CommanderError ? error.exitCode : reportFailure(error);
