@@ -6,6 +6,7 @@ import { addComponentCommands } from './component-commands';
 import { expandZenmlStackFlags } from './component-kinds';
 import { addConnectCommands } from './connect-commands';
 import { reportFailure } from './output';
+import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
 
@@ -23,11 +24,24 @@ function buildProgram(): Command {
     // Throw instead of exiting, so usage errors end like every other failure, below.
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) });
+  program.addHelpText(
+    'after',
+    `
+Each stack component type has register, list, describe, update, rename, delete and
+flavor list, as in \`stackyard artifact-store register --help\`.
+
+Examples:
+  $ stackyard server start
+  $ stackyard artifact-store register my_store -f local --path /tmp/artifacts
+  $ stackyard stack register my_stack -o default -a my_store --set
+  $ stackyard run list --status failed`,
+  );
   program.commandsGroup('Server and connection:');
   addServerCommands(program);
   addConnectCommands(program);
   program.commandsGroup('Stacks and runs:');
   addStackCommands(program);
+  addRunCommands(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);
   return program;
