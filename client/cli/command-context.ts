@@ -20,8 +20,8 @@ export function globalOptions(command: Command): GlobalOptions {
  * saved connection. Two retries rather than the client's four: a person at a terminal should
  * hear within a second that the server is down.
  */
-export function clientFor(command: Command): StackyardClient {
-  const { url, token } = globalOptions(command);
+export function clientFor(command: Command, overrides: Pick<GlobalOptions, 'token'> = {}): StackyardClient {
+  const { url, token } = { ...globalOptions(command), ...overrides };
   return new StackyardClient({ url, token, retries: 2 });
 }
 

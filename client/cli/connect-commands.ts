@@ -2,7 +2,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configFilePath, writeConfigFile } from '../connection-settings';
-import { StackyardClient } from '../stackyard-client';
 import { answer, clientFor, globalOptions } from './command-context';
 import { printFields } from './output';
 
@@ -25,7 +24,7 @@ Example:
       if (!url) throw new Error('Name the server with --url, as in `stackyard connect --url http://127.0.0.1:8080`');
       // An empty token rather than none: the check must use exactly what is saved, not a token
       // from the environment or the file being replaced.
-      const client = new StackyardClient({ url, token: token ?? '', retries: 2 });
+      const client = clientFor(command, { token: token ?? '' });
       await client.serverLimits();
       const configFile = configFilePath();
       writeConfigFile(configFile, { url: client.url, ...(token ? { token } : {}) });
