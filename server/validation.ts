@@ -1,9 +1,12 @@
 // Rules shared by every domain module: names, labels, and JSON Schema checks with readable,
 // field-naming errors. Ajv is the project's one validation library.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import ajvErrors from 'ajv-errors';
 import { ValidationError } from './errors';
 
 export const ajv = new Ajv({ allErrors: true, strict: true });
+// Lets a schema say in words what a failed `not` or `pattern` means, through `errorMessage`.
+ajvErrors(ajv);
 
 export const MAX_NAME_LENGTH = 255;
 // Control characters (C0, DEL, C1) make names that print differently from what they are.

@@ -41,6 +41,9 @@ describe.each(databaseTargets)('components on $name', (target) => {
     await expectUnchanged(async () => {
       const again = await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'kubernetes' });
       expectType(again, 'NameTakenError', 'name');
+      expect(again.message).toBe(`An orchestrator named "${name}" already exists`);
+      const store = await registerComponent(server, { type: 'ARTIFACT_STORE', name, flavor: 'local', configuration: { path: '/b' } });
+      expect(store.message).toBe(`An artifact store named "${name}" already exists`);
     });
   });
 
@@ -81,21 +84,21 @@ describe.each(databaseTargets)('components on $name', (target) => {
   });
 
   it('checks artifact store paths against the flavor scheme', async () => {
-    const cases: [string, string, boolean][] = [
-      ['local', '/var/artifacts', true],
-      ['local', 's3://bucket/x', false],
-      ['s3', 's3://bucket/x', true],
-      ['s3', '/var/artifacts', false],
-      ['gcs', 'gs://bucket/x', true],
-      ['gcs', 's3://bucket/x', false],
-      ['azure', 'az://container/x', true],
-      ['azure', 'abfs://container/x', true],
-      ['azure', 'gs://container/x', false],
+    const cases: [string, string, string | null][] = [
+      ['local', '/var/artifacts', null],
+      ['local', 's3://bucket/x', 'configuration.path must be a local directory, not a URL; remote stores use the s3, gcs or azure flavor'],
+      ['s3', 's3://bucket/x', null],
+      ['s3', '/var/artifacts', 'configuration.path must start with s3://'],
+      ['gcs', 'gs://bucket/x', null],
+      ['gcs', 's3://bucket/x', 'configuration.path must start with gs://'],
+      ['azure', 'az://container/x', null],
+      ['azure', 'abfs://container/x', null],
+      ['azure', 'gs://container/x', 'configuration.path must start with az:// or abfs://'],
     ];
-    for (const [flavor, path, valid] of cases) {
+    for (const [flavor, path, error] of cases) {
       const result = await registerComponent(server, { type: 'ARTIFACT_STORE', name: uniqueName(flavor), flavor, configuration: { path } });
-      if (valid) expectType(result, 'StackComponent');
-      else expectType(result, 'ValidationError', 'configuration.path');
+      if (!error) expectType(result, 'StackComponent');
+      else expect(result).toMatchObject({ __typename: 'ValidationError', field: 'configuration.path', message: error });
     }
   });
 

@@ -20,6 +20,16 @@ export function typeLabel(type: ComponentType): string {
   return type.replace(/_/g, ' ');
 }
 
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** "an artifact store", "a stack": the label with the article English wants. */
+function aTypeLabel(type: ComponentType): string {
+  const label = typeLabel(type);
+  return `${/^[aeiou]/.test(label) ? 'an' : 'a'} ${label}`;
+}
+
 export async function findComponent(db: Queryable, type: ComponentType, name: string): Promise<ComponentRow | undefined> {
   const [row] = await db
     .select()
@@ -67,7 +77,7 @@ export async function registerComponent(db: Queryable, input: RegisterComponentI
   const flavor = requireFlavor(input.type, input.flavor);
   const { configuration, secrets } = validateConfiguration(flavor, input.configuration ?? {});
   const labels = validateLabels(input.labels ?? {});
-  const [row] = await uniqueName(`A ${typeLabel(input.type)} named "${name}" already exists`, 'name', () =>
+  const [row] = await uniqueName(`${capitalize(aTypeLabel(input.type))} named "${name}" already exists`, 'name', () =>
     db.insert(stackComponents).values({ type: input.type, name, flavor: flavor.name, configuration, secrets, labels }).returning(),
   );
   return row;
@@ -116,7 +126,7 @@ export async function renameComponent(db: Database, type: ComponentType, name: s
   const validName = validateName(newName, 'newName');
   return db.transaction(async (tx) => {
     const current = await requireComponentForUpdate(tx, type, name);
-    const [row] = await uniqueName(`A ${typeLabel(type)} named "${validName}" already exists`, 'newName', () =>
+    const [row] = await uniqueName(`${capitalize(aTypeLabel(type))} named "${validName}" already exists`, 'newName', () =>
       tx
         .update(stackComponents)
         .set({ name: validName, updatedAt: new Date() })

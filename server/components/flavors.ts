@@ -23,9 +23,14 @@ export interface Flavor {
 
 const string = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', description, ...extra });
 const secret = (description: string) => ({ type: 'string', description, writeOnly: true });
-const uri = (description: string) => string(description, { pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://' });
+const uri = (description: string) =>
+  string(description, { pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://', errorMessage: { pattern: 'must be a URL, such as https://host' } });
 const remotePath = (scheme: string, description: string) =>
-  string(description, { pattern: `^(${scheme})://`, minLength: 1 });
+  string(description, {
+    pattern: `^(${scheme})://`,
+    minLength: 1,
+    errorMessage: { pattern: `must start with ${scheme.split('|').map((name) => `${name}://`).join(' or ')}` },
+  });
 
 function schema(properties: JsonSchemaObject['properties'], required: string[] = []): JsonSchemaObject {
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
@@ -62,6 +67,7 @@ const definitions: Omit<Flavor, 'local'>[] = [
         path: string('Local directory; `~` means the home directory of the process that runs the steps.', {
           minLength: 1,
           not: { pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*://' },
+          errorMessage: { not: 'must be a local directory, not a URL; remote stores use the s3, gcs or azure flavor' },
         }),
       },
       ['path'],
