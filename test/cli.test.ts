@@ -1,85 +1,15 @@
 // The `stackyard` command line as people use it: real `node bin/stackyard.js` processes against a
 // test server, checked on exit code, stdout and stderr, and on what the server holds afterwards.
 // Spawns cost about half a second each, so independent ones run together.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { flavorConfiguration, splitSettingArgs } from '../client/cli/arguments';
 import { expandZenmlStackFlags } from '../client/cli/component-kinds';
 import { StackyardClient } from '../client/stackyard-client';
+import { closedPortUrl, expectFailure, parsedJson, runCli, succeeded, tempDir } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const stackyardBin = join(root, 'bin', 'stackyard.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/**
- * Runs `stackyard ARGS` with exactly the given Stackyard settings: none leak in from the
- * environment running the tests, and the config directory is never ~/.stackyard. Standard input
- * is an empty pipe, so the process knows nobody can answer a question.
- */
-function runCli(args: string[], settings: { url?: string; configDir: string; env?: Record<string, string> }): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
-  Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...(settings.url ? { STACKYARD_URL: settings.url } : {}), ...settings.env });
-  const child = spawn(process.execPath, [stackyardBin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end();
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Asserts success and answers the parsed --json output. */
-function parsedJson(result: CliResult): any {
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
-
-/** Asserts success and answers stdout. */
-function succeeded(result: CliResult): string {
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return result.stdout;
-}
-
-/** Asserts exit code 1, nothing on stdout and exactly one `Error: ...` line on stderr matching `message`. */
-function expectFailure(result: CliResult, message: RegExp | string): void {
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(/^Error: [^\n]+\n$/);
-  if (typeof message === 'string') expect(result.stderr).toContain(message);
-  else expect(result.stderr).toMatch(message);
-  expect(result.code).toBe(1);
-}
-
-/** A URL where nothing listens. */
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Argument parsing, in process

@@ -5,7 +5,8 @@ import type { RunFilter, RunQuery, RunStatus } from '../generated/graphql';
 import type { StackyardClient } from '../stackyard-client';
 import { StackyardError } from '../stackyard-error';
 import { answer, clientFor, confirmOrRefuse } from './command-context';
-import { formatDuration, formatTime, printFields, printHeading, printTable } from './output';
+import { formatDuration } from '../format-duration';
+import { formatTime, printFields, printHeading, printTable } from './output';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
 

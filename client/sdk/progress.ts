@@ -1,4 +1,6 @@
 // One terminal line per step as it starts and as it ends, with its duration and any cache hit.
+import { formatDuration } from '../format-duration';
+
 export type ProgressEvent =
   | { kind: 'run-started'; pipeline: string; runName: string; stack: string }
   | { kind: 'step-started'; step: string }
@@ -9,13 +11,6 @@ export type ProgressEvent =
   | { kind: 'run-finished'; runName: string; status: string; durationMs: number };
 
 export type ProgressListener = (event: ProgressEvent) => void;
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(2)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Math.round((ms % 60_000) / 1000)}s`;
-}
 
 export function formatProgress(event: ProgressEvent): string {
   switch (event.kind) {
