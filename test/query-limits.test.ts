@@ -31,6 +31,7 @@ describe('query limits', () => {
     const response = await server.request(`{ activeStack { ${selection} } }`);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/depth/i);
+    expect(response.status).toBe(400);
   });
 
   it('refuses an alias bomb', async () => {
@@ -38,6 +39,7 @@ describe('query limits', () => {
     const response = await server.request(`{ ${aliases} }`);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/alias/i);
+    expect(response.status).toBe(400);
   });
 
   it('refuses a huge document', async () => {
@@ -45,6 +47,7 @@ describe('query limits', () => {
     const response = await server.request(`{ ${fields} }`);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/token/i);
+    expect(response.status).toBe(400);
   });
 
   it('refuses an expensive fan-out', async () => {
@@ -55,6 +58,7 @@ describe('query limits', () => {
     const response = await server.request(`{ stacks(first: 100) { edges { node { ${selection} } } } }`);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/cost/i);
+    expect(response.status).toBe(400);
   });
 
   it('does not suggest field names to someone probing the schema', async () => {

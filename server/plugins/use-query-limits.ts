@@ -7,6 +7,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -22,13 +23,20 @@ export interface QueryLimits {
   maxDirectives?: number;
 }
 
+// graphql-armor throws from inside validation by default, which yoga answers with a 200. Reported
+// as validation errors instead, a refused document gets the 400 of any other invalid document.
+const reportAsValidationError = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export function useQueryLimits(limits: QueryLimits = {}): Plugin[] {
   return [
-    maxDepthPlugin({ n: limits.maxDepth ?? 15, flattenFragments: true }),
-    maxAliasesPlugin({ n: limits.maxAliases ?? 30 }),
+    maxDepthPlugin({ n: limits.maxDepth ?? 15, flattenFragments: true, ...reportAsValidationError }),
+    maxAliasesPlugin({ n: limits.maxAliases ?? 30, ...reportAsValidationError }),
     maxTokensPlugin({ n: limits.maxTokens ?? 5000 }),
-    costLimitPlugin({ maxCost: limits.maxCost ?? 20000 }),
-    maxDirectivesPlugin({ n: limits.maxDirectives ?? 50 }),
+    costLimitPlugin({ maxCost: limits.maxCost ?? 20000, ...reportAsValidationError }),
+    maxDirectivesPlugin({ n: limits.maxDirectives ?? 50, ...reportAsValidationError }),
     // Suggestions ("did you mean ...") reveal the schema to someone probing it.
     blockFieldSuggestionsPlugin(),
   ] as Plugin[];
