@@ -1,5 +1,5 @@
 // GraphQL for artifacts and their versions: lineage, queries, and the output reports of steps.
-import { sql } from 'drizzle-orm';
+import { arrayContains, sql } from 'drizzle-orm';
 import { builder } from '../builder';
 import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
@@ -113,7 +113,7 @@ function versionFilter(table: typeof artifactVersions, args: { name?: string | n
       sql`true`,
       ...(args.name ? [sql`${table.artifactId} = (select id from artifacts where name = ${args.name.trim()})`] : []),
       ...(args.type ? [sql`${table.type} = ${args.type}`] : []),
-      ...(args.tags?.length ? [sql`${table.tags} @> ${args.tags}::text[]`] : []),
+      ...(args.tags?.length ? [arrayContains(table.tags, args.tags)] : []),
     ],
     sql` and `,
   );
