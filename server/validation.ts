@@ -10,7 +10,18 @@ ajvErrors(ajv);
 
 export const MAX_NAME_LENGTH = 255;
 // Control characters (C0, DEL, C1) make names that print differently from what they are.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f';
+const CONTROL_CHARACTERS = new RegExp(`[${CONTROL_CHARACTER_RANGE}]`);
+const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters such as tab or newline';
+
+/** JSON Schema of a tag: 1–255 characters, without the control characters names may not hold either. */
+export const tagSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_NAME_LENGTH,
+  pattern: `^[^${CONTROL_CHARACTER_RANGE}]*$`,
+  errorMessage: { pattern: CONTROL_CHARACTERS_MESSAGE },
+};
 
 /** Text matched literally inside a LIKE pattern: its own %, _ and \ lose their meaning. */
 export function escapeLike(text: string): string {
@@ -25,7 +36,7 @@ export function validateName(value: string, field = 'name'): string {
     throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters`, field);
   }
   if (CONTROL_CHARACTERS.test(name)) {
-    throw new ValidationError(`${field} must not contain control characters such as tab or newline`, field);
+    throw new ValidationError(`${field} ${CONTROL_CHARACTERS_MESSAGE}`, field);
   }
   return name;
 }

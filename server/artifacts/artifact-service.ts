@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../db/database';
 import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { pipelineRuns, pipelines } from '../runs/run-tables';
 import { requireStepRun } from '../runs/run-service';
-import { ajv, assertValid, validateName } from '../validation';
+import { ajv, assertValid, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
 
 /** Published in the schema (`serverLimits`): a larger batch is refused with LimitExceededError. */
@@ -39,7 +39,7 @@ const validateOutput = ajv.compile({
     materializer: { type: ['string', 'null'], maxLength: 1024 },
     contentHash: { type: ['string', 'null'], maxLength: 256 },
     sizeBytes: { type: ['integer', 'null'], minimum: 0 },
-    tags: { type: ['array', 'null'], maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 255 } },
+    tags: { type: ['array', 'null'], maxItems: 100, items: tagSchema },
   },
 });
 
