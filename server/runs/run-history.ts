@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import { and, arrayContains, eq, exists, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { ComponentType } from '../components/component-types';
 import { stackComponents } from '../components/component-tables';
-import { InvalidCursorError } from '../errors';
+import { InvalidCursorError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { escapeLike } from '../validation';
 import { stacks } from '../stacks/stack-tables';
 import { pipelineRunComponents, pipelineRuns, pipelines, type RunStatus } from './run-tables';
 
 export interface RunFilter {
+  runId?: string | number | null;
   stackId?: string | number | null;
   stackName?: string | null;
   component?: { type: ComponentType; name: string } | null;
@@ -38,6 +39,7 @@ export function runFilterSql(table: RunTable, filter: RunFilter | null | undefin
   if (!filter) return undefined;
   const component = filter.component;
   return and(
+    filter.runId != null ? eq(table.id, databaseId(filter.runId, 'PipelineRun', 'filter.runId')) : undefined,
     filter.stackId != null ? eq(table.stackId, databaseId(filter.stackId, 'Stack', 'filter.stackId')) : undefined,
     filter.stackName != null
       ? sql`${table.stackId} = (select ${stacks.id} from ${stacks} where ${stacks.name} = ${filter.stackName.trim()})`
@@ -114,8 +116,14 @@ export class RunCursors {
     this.fingerprint = fingerprint(scope, filter, order);
   }
 
-  /** The page arguments with our cursors unwrapped; throws InvalidCursorError on a mismatch. */
+  /**
+   * The page arguments with our cursors unwrapped; throws InvalidCursorError on a mismatch and
+   * ValidationError on a negative page size, which the planner would refuse untyped.
+   */
   unwrap<T extends PageArgs>(args: T): T {
+    for (const field of ['first', 'last'] as const) {
+      if ((args[field] ?? 0) < 0) throw new ValidationError(`${field} must not be negative`, field);
+    }
     return { ...args, after: this.open(args.after, 'after'), before: this.open(args.before, 'before') };
   }
 
