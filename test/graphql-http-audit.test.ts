@@ -4,7 +4,15 @@
 // recorded (see the summary printed after the file).
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CSRF_HEADER } from '../server/plugins/use-csrf-prevention';
 import { startTestServer, type TestServer } from './harness';
+
+/** fetch as a program sends it: the audits' GETs carry the header CSRF prevention asks of them. */
+const programFetch: typeof fetch = (input, init) => {
+  const headers = new Headers(init?.headers);
+  headers.set(CSRF_HEADER, '1');
+  return fetch(input, { ...init, headers });
+};
 
 describe('GraphQL over HTTP audits', () => {
   let server: TestServer | undefined;
@@ -30,7 +38,7 @@ describe('GraphQL over HTTP audits', () => {
       if (!server) throw new Error('the test server is not running');
       return `${server.url}/graphql`;
     },
-    fetchFn: fetch,
+    fetchFn: programFetch,
   });
 
   it('has MUST audits to run', () => {
