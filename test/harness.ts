@@ -72,6 +72,8 @@ export interface StartOptions {
   keepDatabase?: boolean;
   /** Fail runs silent for this long (the server's default is 10 minutes). */
   heartbeatTimeoutMs?: number;
+  /** Largest request body accepted; the server's default is 1 MiB. */
+  maxBodyBytes?: number;
 }
 
 export async function startTestServer(target: DatabaseTarget, options: StartOptions = {}): Promise<TestServer> {
@@ -94,6 +96,7 @@ export async function startTestServer(target: DatabaseTarget, options: StartOpti
     databaseUrl: target.name === 'postgres' ? databaseLocation : undefined,
     logger: createLogger(process.env.STACKYARD_TEST_LOG_LEVEL ?? 'silent'),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes,
   });
   await server.ready;
 
