@@ -1,8 +1,9 @@
 // The typed client over graphql-request: one method per thing a pipeline script or the
 // CLI does. Error members of result unions are thrown as StackyardError; `request`
-// gives the raw typed union to callers who prefer to switch on __typename.
+// gives the raw typed union to callers who prefer to switch on __typename. Generated
+// operations go out as their persisted id, so a server in allow-list mode runs them.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { ClientError, GraphQLClient } from 'graphql-request';
+import { ClientError, GraphQLClient, type RequestMiddleware } from 'graphql-request';
 import pRetry from 'p-retry';
 import { resolveConnectionSettings, type ConnectionOptions } from './connection-settings';
 import { StackyardError, isErrorMember, stackyardErrorFrom } from './stackyard-error';
@@ -64,6 +65,31 @@ function connectionFailure(error: unknown, url: string): StackyardError {
   return new StackyardError('ConnectionError', `Cannot reach the Stackyard server at ${url}: ${reason}`, null, null, { cause: error });
 }
 
+/** The hash codegen gave a generated document: its key in client/generated/persisted-documents.json. */
+function persistedId(document: unknown): string | undefined {
+  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  return typeof hash === 'string' ? hash : undefined;
+}
+
+/** Replaces the document text with its persisted id, in the persisted-query protocol's field. */
+function sendPersistedId(id: string): RequestMiddleware {
+  return (request) => {
+    const { query: _text, ...body } = JSON.parse(String(request.body)) as Record<string, unknown>;
+    return { ...request, body: JSON.stringify({ ...body, extensions: { persistedQuery: { version: 1, sha256Hash: id } } }) };
+  };
+}
+
+/**
+ * The server refused the id before running anything: it does not have the operation, or it is
+ * older than persisted operations and wanted the text. Either way sending the text is safe.
+ */
+function isUnknownPersistedId(error: unknown): boolean {
+  if (!(error instanceof ClientError) || error.response.data) return false;
+  return (error.response.errors ?? []).some(
+    (item) => item.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND' || item.message === 'Must provide query string.',
+  );
+}
+
 function isTransient(error: unknown): boolean {
   if (error instanceof ClientError) return [502, 503, 504].includes(error.response.status);
   return error instanceof TypeError; // fetch's network failures
@@ -71,6 +97,7 @@ function isTransient(error: unknown): boolean {
 
 export class StackyardClient {
   readonly url: string;
+  private readonly config: ConstructorParameters<typeof GraphQLClient>[1];
   private readonly graphql: GraphQLClient;
   private readonly retries: number;
 
@@ -78,10 +105,11 @@ export class StackyardClient {
     const settings = resolveConnectionSettings(options);
     this.url = settings.url;
     this.retries = options.retries ?? 4;
-    this.graphql = new GraphQLClient(settings.url, {
+    this.config = {
       headers: settings.token ? { authorization: `Bearer ${settings.token}` } : {},
       ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    };
+    this.graphql = new GraphQLClient(settings.url, this.config);
   }
 
   /** Sends one operation and answers its typed data, result unions untouched. */
@@ -90,7 +118,7 @@ export class StackyardClient {
     variables: Vars,
     options: RequestOptions = {},
   ): Promise<Result> {
-    const send = () => (this.graphql.request as (doc: TypedDocumentNode<Result, Vars>, vars: Vars) => Promise<Result>)(document, variables);
+    const send = () => this.send(document, variables);
     if (!options.retry) return send().catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
     return pRetry(send, {
       retries: this.retries,
@@ -98,6 +126,19 @@ export class StackyardClient {
       maxTimeout: 2000,
       shouldRetry: ({ error }) => isTransient(error),
     }).catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
+  }
+
+  /** Sends a generated document as its persisted id, and as text to a server that lacks the id. */
+  private async send<Result, Vars extends Variables>(document: TypedDocumentNode<Result, Vars>, variables: Vars): Promise<Result> {
+    const sendWith = (client: GraphQLClient): Promise<Result> => (client.request as (doc: TypedDocumentNode<Result, Vars>, vars: Vars) => Promise<Result>)(document, variables);
+    const id = persistedId(document);
+    if (id === undefined) return sendWith(this.graphql);
+    try {
+      return await sendWith(new GraphQLClient(this.url, { ...this.config, requestMiddleware: sendPersistedId(id) }));
+    } catch (error) {
+      if (!isUnknownPersistedId(error)) throw error;
+      return sendWith(this.graphql);
+    }
   }
 
   // Components

@@ -72,6 +72,8 @@ export interface StartOptions {
   keepDatabase?: boolean;
   /** Fail runs silent for this long (the server's default is 10 minutes). */
   heartbeatTimeoutMs?: number;
+  /** Run only persisted operations (the allow-list mode). */
+  persistedOperationsOnly?: boolean;
   /** Largest request body accepted; the server's default is 1 MiB. */
   maxBodyBytes?: number;
 }
@@ -96,6 +98,7 @@ export async function startTestServer(target: DatabaseTarget, options: StartOpti
     databaseUrl: target.name === 'postgres' ? databaseLocation : undefined,
     logger: createLogger(process.env.STACKYARD_TEST_LOG_LEVEL ?? 'silent'),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    persistedOperationsOnly: options.persistedOperationsOnly,
     maxBodyBytes: options.maxBodyBytes,
   });
   await server.ready;
