@@ -174,6 +174,16 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     expect(run.steps.find((s) => s.name === 'broken')!.errorMessage).toBe('boom 1');
   });
 
+  it('records a step failure whose message holds NUL, which the server refuses in text, without it', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    const broken = step('broken', (): number => { throw new Error('read \u0000\u0000 bytes'); });
+    const error = await pipeline(uniqueName('sdk-nul'), () => broken()).run({ client: sdk, stack, progress: () => {} }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PipelineRunFailedError);
+    const run = (await sdk.getRun((error as PipelineRunFailedError).run.id))!;
+    expect(run.steps.map((s) => [s.name, s.status, s.errorMessage])).toEqual([['broken', 'FAILED', 'read  bytes']]);
+  });
+
   it('runs independent steps at the same time', async () => {
     const sdk = client();
     const { stack } = await localStack(sdk);

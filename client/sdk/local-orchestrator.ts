@@ -43,7 +43,8 @@ export interface LocalRunSettings {
 
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message || error.name : String(error);
-  return message.trim() || 'The step failed without a message';
+  // The server refuses text holding NUL (its database cannot store it); the failure still counts.
+  return message.replaceAll('\u0000', '').trim() || 'The step failed without a message';
 }
 
 function storedOutputs(step: Pick<StepRunFieldsFragment, 'outputs'>): Record<string, StoredOutput> {
