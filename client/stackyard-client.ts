@@ -224,6 +224,39 @@ export class StackyardClient {
     return expectMember((await this.request(ops.ImportStackDocument, { yaml, name })).importStack, 'ImportStackPayload');
   }
 
+  // Users and tokens
+
+  /** The caller, as the server sees its token. */
+  async me() {
+    return (await this.request(ops.MeDocument, {}, { retry: true })).me;
+  }
+
+  async users() {
+    return (await this.request(ops.UsersDocument, {}, { retry: true })).users;
+  }
+
+  async createUser(name: string, role: ops.UserRole) {
+    return expectMember((await this.request(ops.CreateUserDocument, { name, role })).createUser, 'User');
+  }
+
+  async deleteUser(name: string) {
+    return expectMember((await this.request(ops.DeleteUserDocument, { name })).deleteUser, 'DeleteUserPayload');
+  }
+
+  /** The caller's tokens, or another user's (admins only). */
+  async apiTokens(userName?: string) {
+    return (await this.request(ops.ApiTokensDocument, { userName }, { retry: true })).apiTokens;
+  }
+
+  /** A new token, for the caller or (admins only) another user; the token text is shown only here. */
+  async createApiToken(variables: ops.CreateApiTokenMutationVariables) {
+    return expectMember((await this.request(ops.CreateApiTokenDocument, variables)).createApiToken, 'CreatedApiToken');
+  }
+
+  async revokeApiToken(id: string) {
+    return expectMember((await this.request(ops.RevokeApiTokenDocument, { id }, { retry: true })).revokeApiToken, 'ApiToken');
+  }
+
   // Runs. Every reporting mutation is idempotent on the server, so each is retried.
 
   async serverLimits() {

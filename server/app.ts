@@ -4,24 +4,46 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { RequestContext, ServerLimits } from './context';
 import type { Database } from './db/database';
 import type { Logger } from './logger';
+import type { RunUpdates } from './runs/run-events';
+import type { Authenticator } from './users/authentication';
+import { useCsrfPrevention } from './plugins/use-csrf-prevention';
+import { useNoNulCharacters } from './plugins/use-no-nul-characters';
+import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useQueryLimits, type QueryLimits } from './plugins/use-query-limits';
 import { useStatementCount, type RequestLogFields } from './plugins/use-statement-count';
 import { schema } from './schema';
 
 export interface AppOptions {
   db: Database;
-  /** The user every request acts as, until auth exists. */
-  localUserId: string;
+  /** Answers the caller of each request, or refuses it. */
+  authenticate: Authenticator;
+  /** Encrypts component secrets at rest. */
+  secretKey: Buffer;
+  runUpdates: RunUpdates;
   logger: Logger;
   limits: ServerLimits;
   queryLimits?: QueryLimits;
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Run only the operations of client/generated/persisted-documents.json. Default false. */
+  persistedOperationsOnly?: boolean;
 }
 
-export type StackyardApp = YogaServerInstance<{ requestLog?: RequestLogFields }, RequestContext>;
+/** What the HTTP server hands yoga with each request. */
+export interface ServerContext {
+  requestLog?: RequestLogFields;
+  /** The client's address, to rate-limit failed authentication. */
+  remoteAddress?: string;
+}
+
+/** Yoga's own default is 25 MB; Stackyard's largest requests (a stack's YAML, 100 outputs) are far smaller. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export type StackyardApp = YogaServerInstance<ServerContext, RequestContext>;
 
 export function createApp(options: AppOptions): StackyardApp {
-  const { db, localUserId, logger, limits } = options;
-  return createYoga<{ requestLog?: RequestLogFields }, RequestContext>({
+  const { db, authenticate, secretKey, runUpdates, logger, limits } = options;
+  return createYoga<ServerContext, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -29,7 +51,9 @@ export function createApp(options: AppOptions): StackyardApp {
     // GraphiQL's assets are served from the package, so the page works without internet access.
     renderGraphiQL,
     logging: logger,
-    context: () => ({ db, userId: localUserId, limits }),
+    // Checked before parsing, against Content-Length and as a chunked body streams in.
+    maxRequestBodySize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    context: async ({ request, remoteAddress }) => ({ db, user: await authenticate(request, remoteAddress), secretKey, runUpdates, limits }),
     maskedErrors: {
       // The client gets "Unexpected error."; the server log gets the error and its cause.
       maskError(error, message) {
@@ -41,6 +65,12 @@ export function createApp(options: AppOptions): StackyardApp {
         return masked;
       },
     },
-    plugins: [...useQueryLimits(options.queryLimits), useStatementCount()],
+    plugins: [
+      useCsrfPrevention(),
+      usePersistedOperations({ only: options.persistedOperationsOnly }),
+      useNoNulCharacters(),
+      ...useQueryLimits(options.queryLimits),
+      useStatementCount(),
+    ],
   });
 }

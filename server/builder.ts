@@ -2,16 +2,50 @@
 import SchemaBuilder from '@pothos/core';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
+import { createGraphQLError } from 'graphql-yoga';
 import type { RequestContext } from './context';
 import { relations } from './db/schema';
 
 const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The drizzle plugin throws "Model x(id) not found" for a missing row; the Node fields answer null. */
+async function nodeOrNull(id: { typename: string; id: string }, load: (id: { typename: string; id: string }) => unknown): Promise<unknown> {
+  if (!UUID.test(id.id)) return null;
+  try {
+    return await load(id);
+  } catch (error) {
+    // Not found, or the id names a type that is not a Node ("X has not been implemented").
+    if (error instanceof Error && /^Model \w+\(.*\) not found$|has not been implemented$/.test(error.message)) return null;
+    throw error;
+  }
+}
+
+/**
+ * What a caller may do, by role. Every Query and Mutation field names the scope it needs;
+ * test/auth.test.ts checks that none is left open.
+ */
+export interface AuthScopes {
+  /** Read the registry and run history: every role. */
+  reader: boolean;
+  /** Register and change stacks and components: editors and admins. */
+  editor: boolean;
+  /** Report runs, steps and outputs: editors, admins and service accounts. */
+  reporter: boolean;
+  /** Manage their own tokens: every role but service accounts. */
+  member: boolean;
+  /** Users, everyone's tokens, everything: admins. */
+  admin: boolean;
+}
+
 export const builder = new SchemaBuilder<{
   Context: RequestContext;
+  AuthScopes: AuthScopes;
   DrizzleRelations: typeof relations;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
@@ -21,9 +55,43 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
   };
 }>({
-  plugins: [ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  // Scope checks run first, so no other plugin's resolver wrapping runs for a refused caller.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  scopeAuth: {
+    authScopes: ({ user }) => {
+      const role = user?.role;
+      return {
+        reader: role !== undefined,
+        editor: role === 'editor' || role === 'admin',
+        reporter: role === 'editor' || role === 'admin' || role === 'service_account',
+        member: role !== undefined && role !== 'service_account',
+        admin: role === 'admin',
+      };
+    },
+    // A refusal is a GraphQL error with a code, not a masked internal error.
+    unauthorizedError: (_parent, context) =>
+      context.user
+        ? createGraphQLError(`Your role (${context.user.role}) does not allow this`, { extensions: { code: 'FORBIDDEN' } })
+        : createGraphQLError('Sign in: send an API token as "Authorization: Bearer <token>"', { extensions: { code: 'UNAUTHENTICATED' } }),
+  },
   defaultFieldNullability: false,
   relay: {
+    // A malformed id (not base64 of type:id) decodes to one of nothing, so node(id) answers null.
+    decodeGlobalID: (globalID) => {
+      try {
+        return decodeGlobalID(globalID);
+      } catch {
+        return { typename: '', id: '' };
+      }
+    },
+    // An id of nothing (deleted, made up, not a uuid) answers null, as the Node spec says.
+    nodeQueryOptions: { authScopes: { reader: true }, resolve: (_root, args, _context, _info, resolveNode) => nodeOrNull(args.id, resolveNode) },
+    nodesQueryOptions: {
+      authScopes: { reader: true },
+      // Pothos' own resolveNodes callback loads all of args.ids whatever it is given; this loads one.
+      resolve: (_root, args, context, info): Promise<unknown>[] =>
+        args.ids.map((id) => nodeOrNull(id, async (one): Promise<unknown> => (await resolveNodes(builder as never, context, info, [one]))[0])),
+    },
     clientMutationId: 'omit',
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },

@@ -1,15 +1,44 @@
 import type { Database } from './db/database';
+import type { RunUpdates } from './runs/run-events';
+import type { UserRole } from './users/user-tables';
+
+/** The caller, as its token (or, in local mode, the implicit local admin) says. */
+export interface AuthUser {
+  id: string;
+  name: string;
+  role: UserRole;
+}
 
 /** What every resolver gets for one request. */
 export interface RequestContext {
   db: Database;
-  /** The caller. Until auth exists every request acts as the one local user. */
-  userId: string;
+  /** Null for a request without a token on a server with auth; scope checks turn it away. */
+  user: AuthUser | null;
+  /** Encrypts component secrets at rest. */
+  secretKey: Buffer;
   limits: ServerLimits;
+  /** Run ids as their runs change, for subscriptions. */
+  runUpdates: RunUpdates;
 }
 
 export interface ServerLimits {
   maxOutputsPerReport: number;
   maxPageSize: number;
   heartbeatTimeoutMs: number;
+}
+
+/** Who makes a change, for the service layer: it records the creator and encrypts secrets. */
+export interface Actor {
+  userId: string | null;
+  secretKey: Buffer;
+}
+
+/** The caller's id. Resolvers run only after their auth scopes passed, so a caller exists. */
+export function callerId(context: RequestContext): string {
+  if (!context.user) throw new Error('A resolver ran without an authenticated caller');
+  return context.user.id;
+}
+
+export function actor(context: RequestContext): Actor {
+  return { userId: callerId(context), secretKey: context.secretKey };
 }

@@ -1,6 +1,8 @@
 // The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, one log line per
 // request, and a shutdown that lets in-flight requests finish before the database closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createApp, type StackyardApp } from './app';
 import { openDatabase, type DatabaseHandle } from './db/database';
@@ -9,8 +11,12 @@ import type { QueryLimits } from './plugins/use-query-limits';
 import type { RequestLogFields } from './plugins/use-statement-count';
 import { MAX_OUTPUTS_PER_REPORT } from './artifacts/artifact-service';
 import { startRunExpiry } from './runs/run-expiry';
+import { startRunUpdates } from './runs/run-events';
 import { ensureDefaultStack } from './stacks/default-stack';
-import { ensureLocalUser } from './users/local-user';
+import { loadSecretKey } from './secret-key';
+import { encryptStoredSecrets } from './components/component-service';
+import { createAuthenticator, type AuthMode } from './users/authentication';
+import { bootstrapAdmin, ensureLocalUser } from './users/user-service';
 
 export interface ServerConfig {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -25,6 +31,25 @@ export interface ServerConfig {
   heartbeatTimeoutMs?: number;
   logger?: Logger;
   queryLimits?: QueryLimits;
+  /** Largest request body accepted, in bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Run only the operations of Stackyard's clients (persisted operations). Default false. */
+  persistedOperationsOnly?: boolean;
+  /** Require API tokens. Without it the server must listen on loopback only, as the local admin. */
+  auth?: boolean;
+  /** A token the admin user can always sign in with; implies auth. Otherwise a first start prints one. */
+  adminToken?: string;
+  /** Encryption key for secrets at rest (32 bytes, base64 or hex); else read from secretKeyFile. */
+  secretKey?: string;
+  /** Where the key is kept, created on first start when missing. */
+  secretKeyFile?: string;
+  /** Receives the admin token a first start with auth creates; default: printed on stderr. */
+  announceAdminToken?: (token: string) => void;
+}
+
+/** Whether an address only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 export interface RunningServer {
@@ -42,9 +67,18 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const logger = config.logger ?? createLogger();
+  const authRequired = Boolean(config.auth || config.adminToken);
+  if (!authRequired && !isLoopback(config.host)) {
+    throw new Error(
+      `Refusing to listen on ${config.host} without auth: anyone who can reach it would be admin. ` +
+        'Start with --auth (or STACKYARD_AUTH=1, or STACKYARD_ADMIN_TOKEN), or listen on 127.0.0.1.',
+    );
+  }
+  const secretKey = loadSecretKey({ secretKey: config.secretKey, secretKeyFile: config.secretKeyFile ?? defaultSecretKeyFile() });
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let app: StackyardApp | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
+  let runUpdates: Awaited<ReturnType<typeof startRunUpdates>> | undefined;
   let closing: Promise<void> | undefined;
   const heartbeatTimeoutMs = config.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
 
@@ -89,7 +123,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       if (!app) return sendJson(res, 503, { errors: [{ message: 'The server is starting; try again shortly.' }] });
       // The listener accepts extra server context at run time though its type does not say so.
       const listener = app.requestListener as (...args: unknown[]) => Promise<void>;
-      await listener(req, res, { requestLog });
+      await listener(req, res, { requestLog, remoteAddress: req.socket.remoteAddress });
       return;
     }
     sendJson(res, 404, { error: 'not found' });
@@ -111,16 +145,29 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await ensureDefaultStack(db);
     })
     .then(async () => {
-      const localUserId = await ensureLocalUser(database.db);
+      await encryptStoredSecrets(database.db, secretKey);
+      let mode: AuthMode;
+      if (authRequired) {
+        const token = await bootstrapAdmin(database.db, config.adminToken);
+        if (token) (config.announceAdminToken ?? announceOnStderr)(token);
+        mode = { kind: 'tokens' };
+      } else {
+        mode = { kind: 'local', localUser: await ensureLocalUser(database.db) };
+      }
+      runUpdates = await startRunUpdates(database);
       app = createApp({
         db: database.db,
-        localUserId,
+        authenticate: createAuthenticator({ db: database.db, mode, logger }),
+        secretKey,
+        runUpdates: runUpdates.updates,
         logger,
         queryLimits: config.queryLimits,
+        maxBodyBytes: config.maxBodyBytes,
+        persistedOperationsOnly: config.persistedOperationsOnly,
         limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, heartbeatTimeoutMs },
       });
       runExpiry = startRunExpiry(database.db, heartbeatTimeoutMs, logger);
-      logger.info({ url: `${url}/graphql`, database: database.kind }, 'Stackyard is ready');
+      logger.info({ url: `${url}/graphql`, database: database.kind, auth: authRequired ? 'tokens' : 'local' }, 'Stackyard is ready');
     });
   // Callers await `ready`; this only keeps an early failure from being an unhandled rejection.
   ready.catch(() => {});
@@ -140,11 +187,24 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         clearTimeout(forced);
         await ready.catch(() => {});
         await runExpiry?.stop();
+        await runUpdates?.stop();
         await database.close();
       })();
       return closing;
     },
   };
+}
+
+export function defaultSecretKeyFile(): string {
+  return join(homedir(), '.stackyard', 'secret.key');
+}
+
+// Printed, not logged: log lines are collected and kept, and this token is shown exactly once.
+function announceOnStderr(token: string): void {
+  process.stderr.write(
+    `\nCreated the admin user. Its API token, shown only this once:\n\n  ${token}\n\n` +
+      'Sign in with `stackyard login --url <server> --token <token>`, then create users and tokens.\n\n',
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

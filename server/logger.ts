@@ -1,8 +1,12 @@
-// The server's one logger: JSON lines on stdout, level from LOG_LEVEL (default info).
-import { pino, type Logger } from 'pino';
+// The server's one logger: JSON lines on stdout, level from LOG_LEVEL (default info). Anything
+// that could carry a credential or a secret is redacted, should it ever reach a log call.
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, base: undefined });
+const REDACTED_PATHS = ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'secrets', '*.secrets', 'variables', '*.variables'];
+
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
+  const options = { level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }

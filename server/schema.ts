@@ -6,5 +6,6 @@ import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
 import './artifacts/artifact-schema';
+import './users/user-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -87,10 +87,14 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expect(existsSync(configFile)).toBe(false);
     expectFailure(await withSavedConnection('connect'), 'Name the server with --url');
 
-    const connected = await withSavedConnection('connect', '--url', testServer().url, '--token', 'secret-token', '--json');
+    // Tokens are checked even in local mode, so a made-up one is refused and nothing is saved.
+    expectFailure(await withSavedConnection('connect', '--url', testServer().url, '--token', 'made-up-token'), 'The token is not valid');
+    expect(existsSync(configFile)).toBe(false);
+    const { token } = await new StackyardClient({ url: testServer().url, configDir: ownConfigDir }).createApiToken({ name: 'cli test' });
+    const connected = await withSavedConnection('connect', '--url', testServer().url, '--token', token, '--json');
     expect(parsedJson(connected)).toEqual({ url: endpoint, configFile, tokenSaved: true });
-    expect(connected.stdout).not.toContain('secret-token');
-    expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual({ url: endpoint, token: 'secret-token' });
+    expect(connected.stdout).not.toContain(token);
+    expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual({ url: endpoint, token });
     expect(statSync(configFile).mode & 0o777).toBe(0o600);
     // Connecting again without --token saves no token: not the old one from the file.
     expect(succeeded(await withSavedConnection('connect', '--url', testServer().url))).toBe(`Connected to ${endpoint}; saved to ${configFile}.\n`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { startServer, type RunningServer } from '../server/http-server';
-import { createLogger } from '../server/logger';
+import { createLogger, type Logger } from '../server/logger';
 
 export interface DatabaseTarget {
   name: 'pglite' | 'postgres';
@@ -40,9 +40,9 @@ export interface TestServer {
   /** The database's URL on Postgres, or the PGlite directory. */
   databaseLocation: string;
   /** Sends one GraphQL operation over HTTP and answers the parsed response. */
-  request<T = any>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  request<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>>;
   /** Like request, but fails the test on any GraphQL error and answers `data`. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -72,11 +72,28 @@ export interface StartOptions {
   keepDatabase?: boolean;
   /** Fail runs silent for this long (the server's default is 10 minutes). */
   heartbeatTimeoutMs?: number;
+  /** Require API tokens, with this admin token. Without it the server runs in local mode. */
+  adminToken?: string;
+  /** Where the server logs; silent (or STACKYARD_TEST_LOG_LEVEL) by default. */
+  logger?: Logger;
+  /** Require API tokens; a first start announces the admin token through announceAdminToken. */
+  auth?: boolean;
+  announceAdminToken?: (token: string) => void;
+  /** Interface to listen on; 127.0.0.1 by default. */
+  host?: string;
+  /** The key for secrets at rest; TEST_SECRET_KEY by default. */
+  secretKey?: string;
   /** Run only persisted operations (the allow-list mode). */
   persistedOperationsOnly?: boolean;
   /** Largest request body accepted; the server's default is 1 MiB. */
   maxBodyBytes?: number;
 }
+
+/**
+ * One key for every test server in this process, so a server restarted on the same database
+ * can still decrypt the secrets the first one stored.
+ */
+export const TEST_SECRET_KEY = randomBytes(32).toString('base64');
 
 export async function startTestServer(target: DatabaseTarget, options: StartOptions = {}): Promise<TestServer> {
   let databaseLocation = options.databaseLocation;
@@ -92,21 +109,35 @@ export async function startTestServer(target: DatabaseTarget, options: StartOpti
     }
   }
   const server = await startServer({
-    host: '127.0.0.1',
+    host: options.host ?? '127.0.0.1',
     port: 0,
     dataDir: target.name === 'pglite' ? databaseLocation : '',
     databaseUrl: target.name === 'postgres' ? databaseLocation : undefined,
-    logger: createLogger(process.env.STACKYARD_TEST_LOG_LEVEL ?? 'silent'),
+    logger: options.logger ?? createLogger(process.env.STACKYARD_TEST_LOG_LEVEL ?? 'silent'),
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    adminToken: options.adminToken,
+    auth: options.auth,
+    announceAdminToken: options.announceAdminToken,
+    secretKey: options.secretKey ?? TEST_SECRET_KEY,
     persistedOperationsOnly: options.persistedOperationsOnly,
     maxBodyBytes: options.maxBodyBytes,
   });
-  await server.ready;
+  try {
+    await server.ready;
+  } catch (error) {
+    await server.close();
+    if (!options.keepDatabase) await dropDatabase?.();
+    throw error;
+  }
 
-  async function request<T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+  async function request<T>(query: string, variables?: Record<string, unknown>, token = options.adminToken): Promise<GraphQLResponse<T>> {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as { data?: T; errors?: GraphQLResponse['errors'] };
@@ -118,8 +149,8 @@ export async function startTestServer(target: DatabaseTarget, options: StartOpti
     server,
     databaseLocation,
     request,
-    async gql<T>(query: string, variables?: Record<string, unknown>) {
-      const response = await request<T>(query, variables);
+    async gql<T>(query: string, variables?: Record<string, unknown>, token?: string) {
+      const response = await request<T>(query, variables, token);
       if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
       return response.data as T;
     },

@@ -17,7 +17,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startServer, type RunningServer } from '../server/http-server';
 import { MIGRATION_LOCK_KEY } from '../server/db/database';
 import { createLogger } from '../server/logger';
-import { createTestDatabase, databaseTargets, startTestServer, type DatabaseTarget } from './harness';
+import { createTestDatabase, databaseTargets, startTestServer, TEST_SECRET_KEY, type DatabaseTarget } from './harness';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const stackyardBin = join(root, 'bin', 'stackyard.js');
@@ -168,8 +168,10 @@ interface ServerProcess {
 function spawnServer(args: string[], env: Record<string, string> = {}): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   // Settings of the environment running the tests must not leak into the server under test.
-  for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'STACKYARD_DATA_DIR', 'LOG_LEVEL']) delete childEnv[name];
-  Object.assign(childEnv, env);
+  for (const name of Object.keys(childEnv)) if (name.startsWith('STACKYARD_')) delete childEnv[name];
+  for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL']) delete childEnv[name];
+  // The key comes with the test, so no server under test creates ~/.stackyard/secret.key.
+  Object.assign(childEnv, { STACKYARD_SECRET_KEY: TEST_SECRET_KEY }, env);
   // detached: its own process group, so cleanup reaches any child process too.
   const child = spawn(process.execPath, [stackyardBin, 'server', 'start', ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';

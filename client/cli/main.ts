@@ -9,6 +9,7 @@ import { reportFailure } from './output';
 import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
+import { addUserCommands } from './user-commands';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -39,6 +40,8 @@ Examples:
   program.commandsGroup('Server and connection:');
   addServerCommands(program);
   addConnectCommands(program);
+  program.commandsGroup('Users and tokens:');
+  addUserCommands(program);
   program.commandsGroup('Stacks and runs:');
   addStackCommands(program);
   addRunCommands(program);

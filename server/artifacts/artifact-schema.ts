@@ -86,12 +86,14 @@ const ReportedOutputType = builder.objectRef<{ name: string; artifactVersionId: 
 
 builder.queryFields((t) => ({
   artifact: t.drizzleField({
+    authScopes: { reader: true },
     type: 'artifacts',
     nullable: true,
     args: { name: t.arg.string({ required: true }) },
     resolve: (query, _root, args, context) => context.db.query.artifacts.findFirst(query({ where: { name: args.name.trim() } })),
   }),
   artifactVersions: t.drizzleConnection({
+    authScopes: { reader: true },
     type: 'artifactVersions',
     description: 'Versions of artifacts, newest first.',
     args: {
@@ -121,6 +123,7 @@ function versionFilter(table: typeof artifactVersions, args: { name?: string | n
 
 builder.mutationFields((t) => ({
   reportStepOutputs: t.field({
+    authScopes: { reporter: true },
     type: builder.objectRef<{ outputs: { name: string; artifactVersionId: string }[] }>('ReportStepOutputsPayload').implement({
       fields: (f) => ({ outputs: f.field({ type: [ReportedOutputType], resolve: (payload) => payload.outputs }) }),
     }),

@@ -8,6 +8,7 @@ import { pipelineRuns, pipelines } from '../runs/run-tables';
 import { requireStepRun } from '../runs/run-service';
 import { ajv, assertValid, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
+import { notifyRunUpdated } from '../runs/run-events';
 
 /** Published in the schema (`serverLimits`): a larger batch is refused with LimitExceededError. */
 export const MAX_OUTPUTS_PER_REPORT = 100;
@@ -144,6 +145,7 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
         .update(pipelineRuns)
         .set({ updatedAt: sql`clock_timestamp()`, lastHeartbeatAt: sql`clock_timestamp()` })
         .where(eq(pipelineRuns.id, step.runId));
+      await notifyRunUpdated(tx, step.runId);
     }
     return checked.map((output) => ({ name: output.name, artifactVersionId: storedByName.get(output.name)!.artifactVersionId }));
   });

@@ -1,4 +1,5 @@
 // GraphQL for stack components and flavors: types, queries and mutations.
+import { actor } from '../context';
 import { and, eq, ilike, sql, type SQL } from 'drizzle-orm';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
@@ -105,11 +106,13 @@ function componentFilter(table: typeof stackComponents, filter: ComponentFilter)
 
 builder.queryFields((t) => ({
   flavors: t.field({
+    authScopes: { reader: true },
     type: [FlavorType],
     args: { type: t.arg({ type: ComponentTypeEnum }) },
     resolve: (_root, args) => listFlavors(args.type),
   }),
   components: t.drizzleConnection({
+    authScopes: { reader: true },
     type: 'stackComponents',
     description: 'Stack components, by type and then name.',
     args: {
@@ -127,6 +130,7 @@ builder.queryFields((t) => ({
       ),
   }),
   component: t.drizzleField({
+    authScopes: { reader: true },
     type: 'stackComponents',
     nullable: true,
     args: {
@@ -145,6 +149,7 @@ const componentKey = builder.args((t) => ({
 
 builder.mutationFields((t) => ({
   registerComponent: t.field({
+    authScopes: { editor: true },
     type: StackComponentType,
     errors: { types: REGISTRY_ERRORS },
     description: 'Registers a component. Its configuration is checked against the flavor\'s schema.',
@@ -155,9 +160,10 @@ builder.mutationFields((t) => ({
       labels: t.arg({ type: 'JSONObject' }),
     },
     resolve: (_root, args, context) =>
-      registerComponent(context.db, { ...args, labels: args.labels as Record<string, string> | null }),
+      registerComponent(context.db, { ...args, labels: args.labels as Record<string, string> | null }, actor(context)),
   }),
   updateComponent: t.field({
+    authScopes: { editor: true },
     type: StackComponentType,
     errors: { types: REGISTRY_ERRORS },
     description:
@@ -167,15 +173,17 @@ builder.mutationFields((t) => ({
       configuration: t.arg({ type: 'JSONObject' }),
       labels: t.arg({ type: 'JSONObject' }),
     },
-    resolve: (_root, args, context) => updateComponent(context.db, args),
+    resolve: (_root, args, context) => updateComponent(context.db, args, actor(context)),
   }),
   renameComponent: t.field({
+    authScopes: { editor: true },
     type: StackComponentType,
     errors: { types: REGISTRY_ERRORS },
     args: { ...componentKey, newName: t.arg.string({ required: true }) },
     resolve: (_root, args, context) => renameComponent(context.db, args.type, args.name, args.newName),
   }),
   deleteComponent: t.field({
+    authScopes: { editor: true },
     type: DeleteComponentPayload,
     errors: { types: REGISTRY_ERRORS },
     description: 'Deletes a component that no stack uses.',

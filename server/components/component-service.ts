@@ -1,5 +1,6 @@
 // The rules of stack components: registering, changing and deleting them.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { IllegalOperationError, NameTakenError, NotFoundError } from '../errors';
 import { stackComponentAssignments, stacks } from '../stacks/stack-tables';
@@ -7,6 +8,7 @@ import { validateLabels, validateName } from '../validation';
 import { stackComponents } from './component-tables';
 import { DEFAULT_NAME, REQUIRED_COMPONENT_TYPES, type ComponentType } from './component-types';
 import { requireFlavor, validateConfiguration } from './flavors';
+import { decryptSecrets, encryptSecrets } from './secret-encryption';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode } from '../db/database';
 
 export type ComponentRow = typeof stackComponents.$inferSelect;
@@ -72,13 +74,16 @@ export interface RegisterComponentInput {
   labels?: Record<string, string> | null;
 }
 
-export async function registerComponent(db: Queryable, input: RegisterComponentInput): Promise<ComponentRow> {
+export async function registerComponent(db: Queryable, input: RegisterComponentInput, actor: Actor): Promise<ComponentRow> {
   const name = validateName(input.name);
   const flavor = requireFlavor(input.type, input.flavor);
   const { configuration, secrets } = validateConfiguration(flavor, input.configuration ?? {});
   const labels = validateLabels(input.labels ?? {});
   const [row] = await uniqueName(`${capitalize(aTypeLabel(input.type))} named "${name}" already exists`, 'name', () =>
-    db.insert(stackComponents).values({ type: input.type, name, flavor: flavor.name, configuration, secrets, labels }).returning(),
+    db
+      .insert(stackComponents)
+      .values({ type: input.type, name, flavor: flavor.name, configuration, secrets: encryptSecrets(actor.secretKey, secrets), labels, createdBy: actor.userId })
+      .returning(),
   );
   return row;
 }
@@ -92,19 +97,19 @@ export interface UpdateComponentInput {
   labels?: Record<string, unknown> | null;
 }
 
-export async function updateComponent(db: Database, input: UpdateComponentInput): Promise<ComponentRow> {
+export async function updateComponent(db: Database, input: UpdateComponentInput, actor: Actor): Promise<ComponentRow> {
   refuseDefault(input.type, input.name, 'updated');
   return db.transaction(async (tx) => {
     const current = await requireComponentForUpdate(tx, input.type, input.name);
     const flavor = requireFlavor(current.type, current.flavor);
     const { configuration, secrets } = validateConfiguration(
       flavor,
-      mergePatch({ ...current.configuration, ...current.secrets }, input.configuration),
+      mergePatch({ ...current.configuration, ...decryptSecrets(actor.secretKey, current.secrets) }, input.configuration),
     );
     const labels = validateLabels(mergePatch(current.labels, input.labels));
     const [row] = await tx
       .update(stackComponents)
-      .set({ configuration, secrets, labels, updatedAt: new Date() })
+      .set({ configuration, secrets: encryptSecrets(actor.secretKey, secrets), labels, updatedAt: new Date() })
       .where(eq(stackComponents.id, current.id))
       .returning();
     return row;
@@ -171,4 +176,28 @@ export async function stacksUsing(db: Queryable, componentIds: string[]): Promis
     .where(inArray(stackComponentAssignments.componentId, componentIds))
     .orderBy(stacks.name);
   return rows.map((row) => row.name);
+}
+
+/**
+ * Run at start: encrypts secrets stored in plain text by an older version, and refuses to go on
+ * with a key that cannot decrypt the secrets already stored (a wrong STACKYARD_SECRET_KEY).
+ */
+export async function encryptStoredSecrets(db: Database, secretKey: Buffer): Promise<void> {
+  const rows = await db
+    .select({ id: stackComponents.id, type: stackComponents.type, name: stackComponents.name, secrets: stackComponents.secrets })
+    .from(stackComponents)
+    .where(sql`${stackComponents.secrets} <> '{}'::jsonb`);
+  for (const row of rows) {
+    try {
+      decryptSecrets(secretKey, row.secrets);
+    } catch {
+      throw new Error(
+        `The secret key cannot decrypt the secrets of the ${typeLabel(row.type)} "${row.name}"; start with the key they were encrypted with`,
+      );
+    }
+    const encrypted = encryptSecrets(secretKey, row.secrets);
+    if (JSON.stringify(encrypted) !== JSON.stringify(row.secrets)) {
+      await db.update(stackComponents).set({ secrets: encrypted }).where(eq(stackComponents.id, row.id));
+    }
+  }
 }

@@ -1,7 +1,8 @@
-import { jsonb, pgEnum, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
-import { COMPONENT_TYPES } from './component-types';
+import { type AnyPgColumn, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { users } from '../users/user-tables';
+import { componentTypeEnum } from './component-types';
 
-export const componentTypeEnum = pgEnum('component_type', COMPONENT_TYPES);
+export { componentTypeEnum };
 
 export const stackComponents = pgTable(
   'stack_components',
@@ -12,9 +13,14 @@ export const stackComponents = pgTable(
     flavor: text('flavor').notNull(),
     /** Settings the flavor does not mark secret. */
     configuration: jsonb('configuration').$type<Record<string, unknown>>().notNull().default({}),
-    /** Settings the flavor marks write-only; kept apart so no read path can return them by accident. */
+    /**
+     * Settings the flavor marks write-only, each value encrypted with the server key; kept apart
+     * so no read path can return them by accident. The keys stay readable for `secretsSet`.
+     */
     secrets: jsonb('secrets').$type<Record<string, unknown>>().notNull().default({}),
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    // Typed by hand: users and this table refer to each other, which TypeScript cannot infer.
+    createdBy: uuid('created_by').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

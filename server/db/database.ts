@@ -25,6 +25,11 @@ export interface DatabaseHandle {
   migrate(afterMigrate?: (db: Queryable) => Promise<void>): Promise<void>;
   /** Answers whether the database responds to a trivial query. */
   ping(): Promise<boolean>;
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel`, from any process using this
+   * database. Answers a function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,32 @@ function openPostgres(url: string): DatabaseHandle {
         return false;
       }
     },
+    async listen(channel, onNotify) {
+      // A connection of its own: LISTEN belongs to a session, and the pool's are shared.
+      let client: pg.Client | undefined;
+      let stopped = false;
+      let retryTimer: NodeJS.Timeout | undefined;
+      const connect = async () => {
+        const next = new pg.Client({ connectionString: url });
+        next.on('notification', (message) => {
+          if (message.channel === channel) onNotify(message.payload ?? '');
+        });
+        // A lost connection reconnects after a second; notifications meanwhile are missed.
+        next.on('error', () => {
+          next.end().catch(() => {});
+          if (!stopped) retryTimer = setTimeout(() => void connect().catch(() => {}), 1000);
+        });
+        await next.connect();
+        await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        client = next;
+      };
+      await connect();
+      return async () => {
+        stopped = true;
+        clearTimeout(retryTimer);
+        await client?.end().catch(() => {});
+      };
+    },
     async close() {
       await pool.end();
     },
@@ -107,6 +138,13 @@ function openPglite(dataDir: string): DatabaseHandle {
       } catch {
         return false;
       }
+    },
+    async listen(channel, onNotify) {
+      // One in-process database: its NOTIFY reaches this process's listeners, which is all there is.
+      const unsubscribe = await client.listen(channel, onNotify);
+      return async () => {
+        if (!client.closed) await unsubscribe();
+      };
     },
     async close() {
       if (!client.closed) await client.close();

@@ -14,6 +14,7 @@ export const relations = defineRelations(
         to: r.stackComponents.id.through(r.stackComponentAssignments.componentId),
       }),
       runs: r.many.pipelineRuns({ from: r.stacks.id, to: r.pipelineRuns.stackId }),
+      creator: r.one.users({ from: r.stacks.createdBy, to: r.users.id }),
     },
     stackComponents: {
       stacks: r.many.stacks({
@@ -24,9 +25,14 @@ export const relations = defineRelations(
         from: r.stackComponents.id.through(r.pipelineRunComponents.componentId),
         to: r.pipelineRuns.id.through(r.pipelineRunComponents.runId),
       }),
+      creator: r.one.users({ from: r.stackComponents.createdBy, to: r.users.id }),
     },
     users: {
       activeStack: r.one.stacks({ from: r.users.activeStackId, to: r.stacks.id }),
+      tokens: r.many.apiTokens({ from: r.users.id, to: r.apiTokens.userId }),
+    },
+    apiTokens: {
+      user: r.one.users({ from: r.apiTokens.userId, to: r.users.id, optional: false }),
     },
     pipelines: {
       runs: r.many.pipelineRuns({ from: r.pipelines.id, to: r.pipelineRuns.pipelineId }),
@@ -35,6 +41,7 @@ export const relations = defineRelations(
       pipeline: r.one.pipelines({ from: r.pipelineRuns.pipelineId, to: r.pipelines.id, optional: false }),
       stack: r.one.stacks({ from: r.pipelineRuns.stackId, to: r.stacks.id }),
       steps: r.many.stepRuns({ from: r.pipelineRuns.id, to: r.stepRuns.runId }),
+      creator: r.one.users({ from: r.pipelineRuns.userId, to: r.users.id }),
     },
     stepRuns: {
       run: r.one.pipelineRuns({ from: r.stepRuns.runId, to: r.pipelineRuns.id, optional: false }),

@@ -2,9 +2,10 @@
 // mutations the SDK uses.
 import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
-import type { RequestContext } from '../context';
+import { callerId, type RequestContext } from '../context';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { IllegalOperationError, InvalidCursorError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
@@ -163,6 +164,7 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
 const RunFilterInput = builder.inputType('RunFilter', {
   description: 'All given conditions must hold.',
   fields: (t) => ({
+    runId: t.id({ description: 'Only this run (global id): for following one run live.' }),
     stackId: t.id({ description: 'Runs on this stack (global id).' }),
     stackName: t.string({ description: 'Runs on the stack of this name.' }),
     component: t.field({ type: ComponentRefInput, description: 'Runs whose stack had this component when they started.' }),
@@ -296,6 +298,7 @@ const HEARTBEAT_DESCRIPTION = 'A run that sends no heartbeat (or other report) w
 
 builder.queryFields((t) => ({
   runs: t.field({
+    authScopes: { reader: true },
     type: RunConnection,
     errors: runConnectionErrors,
     description: 'Run history, newest first unless ordered otherwise. Cursors only work with the filter and order they came from.',
@@ -314,6 +317,7 @@ builder.queryFields((t) => ({
     },
   }),
   run: t.drizzleField({
+    authScopes: { reader: true },
     type: 'pipelineRuns',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
@@ -328,17 +332,20 @@ builder.queryFields((t) => ({
     },
   }),
   pipeline: t.drizzleField({
+    authScopes: { reader: true },
     type: 'pipelines',
     nullable: true,
     args: { name: t.arg.string({ required: true }) },
     resolve: (query, _root, args, context) => context.db.query.pipelines.findFirst(query({ where: { name: args.name.trim() } })),
   }),
   pipelines: t.drizzleConnection({
+    authScopes: { reader: true },
     type: 'pipelines',
     totalCount: (_parent, _args, context) => context.db.$count(pipelines),
     resolve: (query, _root, _args, context) => context.db.query.pipelines.findMany(query({ orderBy: { name: 'asc' } })),
   }),
   serverLimits: t.field({
+    authScopes: { reader: true },
     type: builder.objectRef<RequestContext['limits']>('ServerLimits').implement({
       description: 'Limits the server enforces, for clients to plan around.',
       fields: (f) => ({
@@ -350,6 +357,7 @@ builder.queryFields((t) => ({
     resolve: (_root, _args, context) => context.limits,
   }),
   cachedStepRun: t.drizzleField({
+    authScopes: { reader: true },
     type: 'stepRuns',
     nullable: true,
     description: 'The newest completed step run with this cache key, whose outputs a step can reuse.',
@@ -363,6 +371,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   startRun: t.field({
+    authScopes: { reporter: true },
     type: PipelineRunType,
     errors: { types: REPORTING_ERRORS },
     description: 'Starts a run of a pipeline on a stack (the active stack by default), recording a snapshot of the stack. Replaying an idempotency key answers the run it created.',
@@ -376,9 +385,10 @@ builder.mutationFields((t) => ({
       idempotencyKey: t.arg.string(),
     },
     resolve: (_root, args, context) =>
-      startRun(context.db, context.userId, { ...args, steps: args.steps?.map((s) => ({ name: s.name, parents: s.parents ?? [] })) }),
+      startRun(context.db, callerId(context), { ...args, steps: args.steps?.map((s) => ({ name: s.name, parents: s.parents ?? [] })) }),
   }),
   startStep: t.field({
+    authScopes: { reporter: true },
     type: StepRunType,
     errors: { types: REPORTING_ERRORS },
     description: 'Records that a step started, with the artifact versions it consumes. A retry answers the same step run.',
@@ -402,6 +412,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   finishStep: t.field({
+    authScopes: { reporter: true },
     type: StepRunType,
     errors: { types: REPORTING_ERRORS },
     description: 'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId).',
@@ -420,6 +431,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   finishRun: t.field({
+    authScopes: { reporter: true },
     type: PipelineRunType,
     errors: { types: REPORTING_ERRORS },
     description: 'Ends a run. Without a status it follows from the steps; steps not finished make it failed.',
@@ -432,6 +444,7 @@ builder.mutationFields((t) => ({
       finishRun(context.db, { runId: databaseId(args.runId, 'PipelineRun', 'runId'), status: args.status, reason: args.reason }),
   }),
   heartbeat: t.field({
+    authScopes: { reporter: true },
     type: PipelineRunType,
     errors: { types: REPORTING_ERRORS },
     description: `Tells the server the run's process is alive. ${HEARTBEAT_DESCRIPTION}`,
@@ -439,6 +452,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, context) => heartbeat(context.db, databaseId(args.runId, 'PipelineRun', 'runId')),
   }),
   logMetadata: t.field({
+    authScopes: { reporter: true },
     type: builder.objectRef<{ id: string; metadata: Record<string, unknown>; target: string }>('LogMetadataPayload').implement({
       fields: (f) => ({
         id: f.id({ resolve: (row) => encodeGlobalID(row.target, row.id) }),
@@ -463,6 +477,7 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteRun: t.field({
+    authScopes: { editor: true },
     type: builder.objectRef<{ id: string }>('DeleteRunPayload').implement({
       fields: (f) => ({ deletedId: f.id({ resolve: (run) => encodeGlobalID('PipelineRun', run.id) }) }),
     }),
@@ -473,3 +488,32 @@ builder.mutationFields((t) => ({
   }),
 }));
 
+
+builder.subscriptionType({});
+
+builder.subscriptionFields((t) => ({
+  runUpdated: t.drizzleField({
+    authScopes: { reader: true },
+    type: 'pipelineRuns',
+    description:
+      'Emits a run each time it or one of its steps changes (status, steps, outputs), for runs matching the filter. Over SSE: POST with Accept: text/event-stream.',
+    args: { filter: t.arg({ type: RunFilterInput }) },
+    subscribe: (_root, args, context) => {
+      const filter = args.filter as RunFilter | null | undefined;
+      // Checked before any event, so a malformed filter fails the subscription at once.
+      runFilterSql(pipelineRuns, filter);
+      return pipe(
+        context.runUpdates.subscribe('runUpdated'),
+        gqlFilter(async (runId: string) => {
+          const [match] = await context.db
+            .select({ id: pipelineRuns.id })
+            .from(pipelineRuns)
+            .where(and(eq(pipelineRuns.id, runId), runFilterSql(pipelineRuns, filter)));
+          return match !== undefined;
+        }),
+      );
+    },
+    resolve: async (query, runId, _args, context) =>
+      (await context.db.query.pipelineRuns.findFirst(query({ where: { id: runId as unknown as string } })))!,
+  }),
+}));

@@ -17,6 +17,7 @@ import {
   type StackSnapshot,
   type StepStatus,
 } from './run-tables';
+import { notifyRunUpdated } from './run-events';
 
 export type RunRow = typeof pipelineRuns.$inferSelect;
 export type StepRunRow = typeof stepRuns.$inferSelect;
@@ -123,6 +124,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
       if (members.length > 0) {
         await tx.insert(pipelineRunComponents).values(members.map((component) => ({ runId: run.id, componentId: component.id })));
       }
+      await notifyRunUpdated(tx, run.id);
       return run;
     });
   } catch (error) {
@@ -172,6 +174,7 @@ async function refreshRunStatus(tx: Queryable, run: RunRow): Promise<RunRow> {
     })
     .where(eq(pipelineRuns.id, run.id))
     .returning();
+  await notifyRunUpdated(tx, run.id);
   return updated;
 }
 
@@ -348,6 +351,7 @@ export async function finishRun(db: Database, input: FinishRunInput): Promise<Ru
       .set({ status, statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
       .where(eq(pipelineRuns.id, run.id))
       .returning();
+    await notifyRunUpdated(tx, run.id);
     return finished;
   });
 }
@@ -392,6 +396,7 @@ export async function expireSilentRuns(db: Database, timeoutMs: number): Promise
         .set({ status: 'failed', errorMessage: `The run stopped reporting: ${reason}`, endedAt: sql`clock_timestamp()` })
         .where(and(inArray(stepRuns.runId, expired.map((run) => run.id)), eq(stepRuns.status, 'running')));
     }
+    for (const run of expired) await notifyRunUpdated(tx, run.id);
     return expired.length;
   });
 }

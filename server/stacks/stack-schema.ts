@@ -1,4 +1,5 @@
 // GraphQL for stacks: the Stack type, its queries, and the mutations that register and change stacks.
+import { actor, callerId } from '../context';
 import { and, eq, exists, ilike, sql, type SQL } from 'drizzle-orm';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
@@ -36,7 +37,7 @@ export const StackType = builder.drizzleNode('stacks', {
     isActive: t.boolean({
       description: "Whether this is the caller's active stack, which runs use unless told otherwise.",
       select: (_args, context) => ({
-        extras: { isActive: (table) => sql<boolean>`${table.id} = ${activeStackIdSql(context.userId)}` },
+        extras: { isActive: (table) => sql<boolean>`${table.id} = ${activeStackIdSql(callerId(context))}` },
       }),
       resolve: (stack) => stack.isActive,
     }),
@@ -108,6 +109,7 @@ function stackFilter(table: typeof stacks, filter: StackFilter): SQL | undefined
 
 builder.queryFields((t) => ({
   stacks: t.drizzleConnection({
+    authScopes: { reader: true },
     type: 'stacks',
     description: 'Stacks by name.',
     args: {
@@ -121,6 +123,7 @@ builder.queryFields((t) => ({
       ),
   }),
   stack: t.drizzleField({
+    authScopes: { reader: true },
     type: 'stacks',
     nullable: true,
     args: { name: t.arg.string({ required: true }) },
@@ -128,17 +131,19 @@ builder.queryFields((t) => ({
       context.db.query.stacks.findFirst(query({ where: { name: args.name.trim() } })),
   }),
   activeStack: t.drizzleField({
+    authScopes: { reader: true },
     type: 'stacks',
     description: "The caller's active stack: the one runs use unless told otherwise.",
     resolve: async (query, _root, _args, context) => {
       const stack = await context.db.query.stacks.findFirst(
-        query({ where: { RAW: (table) => sql`${table.id} = ${activeStackIdSql(context.userId)}` } }),
+        query({ where: { RAW: (table) => sql`${table.id} = ${activeStackIdSql(callerId(context))}` } }),
       );
       if (!stack) throw new Error('The default stack is missing');
       return stack;
     },
   }),
   exportStack: t.field({
+    authScopes: { reader: true },
     type: builder.objectRef<{ yaml: string }>('ExportStackPayload').implement({
       fields: (f) => ({ yaml: f.exposeString('yaml') }),
     }),
@@ -180,6 +185,7 @@ const ImportStackPayload = builder.objectRef<ImportedStack>('ImportStackPayload'
 
 builder.mutationFields((t) => ({
   registerStack: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     args: {
@@ -189,9 +195,10 @@ builder.mutationFields((t) => ({
       components: t.arg({ type: StackComponentsInput, required: true }),
     },
     resolve: (_root, args, context) =>
-      registerStack(context.db, { ...args, components: componentNames(args.components) }),
+      registerStack(context.db, { ...args, components: componentNames(args.components) }, actor(context)),
   }),
   updateStack: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     description:
@@ -206,6 +213,7 @@ builder.mutationFields((t) => ({
       updateStack(context.db, { ...args, components: componentNames(args.components) }),
   }),
   removeStackComponents: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     description: 'Removes optional components. The orchestrator and artifact store can only be replaced.',
@@ -216,32 +224,37 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, context) => removeStackComponents(context.db, args.name, args.types),
   }),
   renameStack: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     args: { name: t.arg.string({ required: true }), newName: t.arg.string({ required: true }) },
     resolve: (_root, args, context) => renameStack(context.db, args.name, args.newName),
   }),
   copyStack: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     description: 'Makes a new stack that uses the same components.',
     args: { name: t.arg.string({ required: true }), newName: t.arg.string({ required: true }) },
-    resolve: (_root, args, context) => copyStack(context.db, args.name, args.newName),
+    resolve: (_root, args, context) => copyStack(context.db, args.name, args.newName, actor(context)),
   }),
   deleteStack: t.field({
+    authScopes: { editor: true },
     type: DeleteStackPayload,
     errors: { types: REGISTRY_ERRORS },
     description: 'Deletes a stack; with recursive, also its components that no other stack uses.',
     args: { name: t.arg.string({ required: true }), recursive: t.arg.boolean({ defaultValue: false }) },
-    resolve: (_root, args, context) => deleteStack(context.db, context.userId, args.name, args.recursive ?? false),
+    resolve: (_root, args, context) => deleteStack(context.db, callerId(context), args.name, args.recursive ?? false),
   }),
   setActiveStack: t.field({
+    authScopes: { editor: true },
     type: StackType,
     errors: { types: REGISTRY_ERRORS },
     args: { name: t.arg.string({ required: true }) },
-    resolve: (_root, args, context) => setActiveStack(context.db, context.userId, args.name),
+    resolve: (_root, args, context) => setActiveStack(context.db, callerId(context), args.name),
   }),
   importStack: t.field({
+    authScopes: { editor: true },
     type: ImportStackPayload,
     errors: { types: REGISTRY_ERRORS },
     description: 'Registers a stack from exportStack YAML, reusing identical components.',
@@ -249,6 +262,6 @@ builder.mutationFields((t) => ({
       yaml: t.arg.string({ required: true }),
       name: t.arg.string({ description: 'Name for the new stack; defaults to the name in the YAML.' }),
     },
-    resolve: (_root, args, context) => importStack(context.db, args.yaml, args.name),
+    resolve: (_root, args, context) => importStack(context.db, args.yaml, args.name, actor(context)),
   }),
 }));

@@ -1,4 +1,5 @@
 // The rules of stacks: which components they hold, the default stack, the active stack.
+import type { Actor } from '../context';
 import { and, eq, inArray, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Database, Queryable, Transaction } from '../db/database';
 import { FOREIGN_KEY_VIOLATION, postgresErrorCode } from '../db/database';
@@ -99,7 +100,7 @@ export interface RegisterStackInput {
   components: ComponentNames;
 }
 
-export async function registerStack(db: Database, input: RegisterStackInput): Promise<StackRow> {
+export async function registerStack(db: Database, input: RegisterStackInput, actor: Actor): Promise<StackRow> {
   const name = validateName(input.name);
   const labels = validateLabels(input.labels ?? {});
   for (const type of REQUIRED_COMPONENT_TYPES) {
@@ -110,7 +111,7 @@ export async function registerStack(db: Database, input: RegisterStackInput): Pr
   return db.transaction(async (tx) => {
     const components = await resolveComponents(tx, input.components);
     const [stack] = await uniqueName(stackNameTaken(name), 'name', () =>
-      tx.insert(stacks).values({ name, description: input.description ?? '', labels }).returning(),
+      tx.insert(stacks).values({ name, description: input.description ?? '', labels, createdBy: actor.userId }).returning(),
     );
     await assignComponents(tx, stack.id, components);
     return stack;
@@ -179,13 +180,13 @@ export async function renameStack(db: Database, name: string, newName: string): 
 }
 
 /** A new stack with the same components, description and labels. */
-export async function copyStack(db: Database, sourceName: string, newName: string): Promise<StackRow> {
+export async function copyStack(db: Database, sourceName: string, newName: string, actor: Actor): Promise<StackRow> {
   const validName = validateName(newName, 'newName');
   return db.transaction(async (tx) => {
     const [source] = await tx.select().from(stacks).where(eq(stacks.name, sourceName.trim())).for('share');
     if (!source) throw new NotFoundError(`No stack named "${sourceName}"`, 'name');
     const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
-      tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels }).returning(),
+      tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels, createdBy: actor.userId }).returning(),
     );
     await tx.insert(stackComponentAssignments).select(
       tx

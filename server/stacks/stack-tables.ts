@@ -1,11 +1,15 @@
-import { foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { componentTypeEnum, stackComponents } from '../components/component-tables';
+import { type AnyPgColumn, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { stackComponents } from '../components/component-tables';
+import { componentTypeEnum } from '../components/component-types';
+import { users } from '../users/user-tables';
 
 export const stacks = pgTable('stacks', {
   id: uuid('id').primaryKey().defaultRandom(),
   name: text('name').notNull().unique('stacks_name_key'),
   description: text('description').notNull().default(''),
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  // Typed by hand: users and this table refer to each other, which TypeScript cannot infer.
+    createdBy: uuid('created_by').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -6,6 +6,7 @@ import { stackComponents } from '../components/component-tables';
 import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
 import { registerComponent, type ComponentRow } from '../components/component-service';
 import { requireFlavor, validateConfiguration } from '../components/flavors';
+import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
 import { ajv, assertValid, escapeLike, validateName } from '../validation';
@@ -89,7 +90,7 @@ export interface ImportedStack {
  * Registers the stack a YAML export describes. A component whose type, flavor and settings match
  * an existing one is reused; any other is registered, under a free name if its own is taken.
  */
-export async function importStack(db: Database, yamlText: string, name?: string | null): Promise<ImportedStack> {
+export async function importStack(db: Database, yamlText: string, name: string | null | undefined, actor: Actor): Promise<ImportedStack> {
   let document: unknown;
   try {
     document = parse(yamlText);
@@ -126,7 +127,7 @@ export async function importStack(db: Database, yamlText: string, name?: string 
         name: await freeName(tx, type, component.name.trim()),
         flavor: flavor.name,
         configuration: component.configuration ?? {},
-      });
+      }, actor);
       createdComponents.push(created);
       names[type] = created.name;
     }
@@ -135,7 +136,7 @@ export async function importStack(db: Database, yamlText: string, name?: string 
       description: exported.description,
       labels: exported.labels,
       components: names,
-    });
+    }, actor);
     return { stack, reusedComponents, createdComponents };
   });
 }
