@@ -6,7 +6,10 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestMiddleware } from 'graphql-request';
 import pRetry from 'p-retry';
 import { resolveConnectionSettings, type ConnectionOptions } from './connection-settings';
-import { StackyardError, isErrorMember, stackyardErrorFrom } from './stackyard-error';
+import { persistedId, persistedQueryExtensions } from './persisted-operations';
+import { StackyardError, expectMember } from './stackyard-error';
+
+export { expectMember };
 import * as ops from './generated/graphql';
 
 type Variables = Record<string, unknown>;
@@ -47,13 +50,6 @@ export async function* allPages<Node>(fetchPage: (after: string | undefined) => 
   }
 }
 
-/** Throws the error member as a StackyardError, or answers the expected member. */
-export function expectMember<T extends Typed, Name extends string>(result: T, typename: Name): Member<T, Name> {
-  if (result.__typename === typename) return result as Member<T, Name>;
-  if (isErrorMember(result)) throw stackyardErrorFrom(result);
-  throw new StackyardError('ServerError', `Expected ${typename}, got ${result.__typename ?? 'nothing'}`);
-}
-
 function connectionFailure(error: unknown, url: string): StackyardError {
   if (error instanceof StackyardError) return error;
   if (error instanceof ClientError) {
@@ -65,17 +61,11 @@ function connectionFailure(error: unknown, url: string): StackyardError {
   return new StackyardError('ConnectionError', `Cannot reach the Stackyard server at ${url}: ${reason}`, null, null, { cause: error });
 }
 
-/** The hash codegen gave a generated document: its key in client/generated/persisted-documents.json. */
-function persistedId(document: unknown): string | undefined {
-  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
-  return typeof hash === 'string' ? hash : undefined;
-}
-
 /** Replaces the document text with its persisted id, in the persisted-query protocol's field. */
 function sendPersistedId(id: string): RequestMiddleware {
   return (request) => {
     const { query: _text, ...body } = JSON.parse(String(request.body)) as Record<string, unknown>;
-    return { ...request, body: JSON.stringify({ ...body, extensions: { persistedQuery: { version: 1, sha256Hash: id } } }) };
+    return { ...request, body: JSON.stringify({ ...body, extensions: persistedQueryExtensions(id) }) };
   };
 }
 

@@ -44,3 +44,10 @@ export function isErrorMember(value: { __typename?: string }): value is ErrorMem
 export function stackyardErrorFrom(member: ErrorMember): StackyardError {
   return new StackyardError(member.__typename as StackyardErrorType, member.message, member.field ?? null, member.limit ?? null);
 }
+
+/** Throws the error member as a StackyardError, or answers the expected member. */
+export function expectMember<T extends { __typename?: string }, Name extends string>(result: T, typename: Name): Extract<T, { __typename: Name }> {
+  if (result.__typename === typename) return result as Extract<T, { __typename: Name }>;
+  if (isErrorMember(result)) throw stackyardErrorFrom(result);
+  throw new StackyardError('ServerError', `Expected ${typename}, got ${result.__typename ?? 'nothing'}`);
+}

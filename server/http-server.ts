@@ -1,8 +1,11 @@
 // The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, one log line per
 // request, and a shutdown that lets in-flight requests finish before the database closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
 import { createApp, type StackyardApp } from './app';
 import { openDatabase, type DatabaseHandle } from './db/database';
@@ -43,6 +46,8 @@ export interface ServerConfig {
   secretKey?: string;
   /** Where the key is kept, created on first start when missing. */
   secretKeyFile?: string;
+  /** The built dashboard served at `/`; default dashboard/dist. */
+  dashboardDir?: string;
   /** Receives the admin token a first start with auth creates; default: printed on stderr. */
   announceAdminToken?: (token: string) => void;
 }
@@ -82,6 +87,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let closing: Promise<void> | undefined;
   const heartbeatTimeoutMs = config.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
 
+  // The built dashboard, when there is one: any path that is not the API serves its files, and
+  // unknown paths its index.html, so the dashboard's own routes work as deep links.
+  const dashboardDir = config.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
+  const serveDashboard = existsSync(join(dashboardDir, 'index.html'))
+    ? sirv(dashboardDir, { single: true, etag: true, setHeaders: (res, pathname) => res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache') })
+    : undefined;
+  if (!serveDashboard) logger.warn({ dashboardDir }, 'no built dashboard; / redirects to GraphiQL (build it with npm run build:dashboard)');
+
   const server = createServer((req, res) => {
     const started = performance.now();
     // While shutting down, answer and hang up, so keep-alive clients do not hold the exit.
@@ -114,6 +127,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (path === '/ready') {
       const ready = app !== undefined && (await database.ping());
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+    }
+    if (path !== '/graphql' && serveDashboard) {
+      serveDashboard(req, res, () => sendJson(res, 404, { error: 'not found' }));
+      return;
     }
     if (path === '/') {
       res.writeHead(302, { location: '/graphql' }).end();
@@ -194,6 +211,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
   };
 }
+
+const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
 
 export function defaultSecretKeyFile(): string {
   return join(homedir(), '.stackyard', 'secret.key');

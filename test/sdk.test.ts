@@ -74,7 +74,9 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     for (const stepRun of run.steps) {
       const { artifactVersion } = stepRun.outputs[0];
       // {store path}/{step}/{output}/{step run id}/{file}, as domain.md lays it out.
-      expect(artifactVersion.uri.startsWith(join(storePath, stepRun.name, 'output') + sep)).toBe(true);
+      const stepRunUuid = Buffer.from(stepRun.id, 'base64').toString().replace(/^StepRun:/, '');
+      expect(stepRunUuid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(artifactVersion.uri).toBe(join(storePath, stepRun.name, 'output', stepRunUuid, 'data.' + (stepRun.name === 'describe' ? 'txt' : 'json')));
       const bytes = readFileSync(artifactVersion.uri);
       expect(artifactVersion.contentHash).toBe(createHash('sha256').update(bytes).digest('hex'));
       expect(artifactVersion.sizeBytes).toBe(bytes.length);

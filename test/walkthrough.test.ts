@@ -48,7 +48,8 @@ describe.each(databaseTargets)('the README walk-through on $name', (target) => {
     ]);
     for (const step of described.steps) {
       const uri: string = step.outputs[0].artifactVersion.uri;
-      expect(uri.startsWith(join(storePath, step.name, 'output', step.id.replace(/[^A-Za-z0-9._-]/g, '_')) + sep)).toBe(true);
+      const stepRunUuid = Buffer.from(step.id, 'base64').toString().replace(/^StepRun:/, '');
+      expect(uri.startsWith(join(storePath, step.name, 'output', stepRunUuid) + sep)).toBe(true);
       expect(existsSync(uri)).toBe(true);
     }
     const model = described.steps[1].outputs[0].artifactVersion;

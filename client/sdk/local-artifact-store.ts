@@ -17,6 +17,15 @@ function safeSegment(name: string): string {
   return cleaned.length > 0 ? cleaned : '_';
 }
 
+/**
+ * The step run's own id (a uuid) for its directory: the API's global id is that uuid wrapped in
+ * base64 with its type name, which would make paths unreadable.
+ */
+export function stepRunDirectory(stepRunId: string): string {
+  const decoded = /^StepRun:([0-9a-f-]{36})$/i.exec(Buffer.from(stepRunId, 'base64').toString('utf8'));
+  return decoded ? decoded[1].toLowerCase() : safeSegment(stepRunId);
+}
+
 export class LocalArtifactStore {
   /** The store's directory, with `~` expanded for the process that runs the steps. */
   readonly root: string;
@@ -30,7 +39,7 @@ export class LocalArtifactStore {
   }
 
   outputUri(step: string, output: string, stepRunId: string, fileName: string): string {
-    return join(this.root, safeSegment(step), safeSegment(output), safeSegment(stepRunId), fileName);
+    return join(this.root, safeSegment(step), safeSegment(output), stepRunDirectory(stepRunId), fileName);
   }
 
   /** Writes to a temporary file beside the target and renames it, so readers never see half a file. */

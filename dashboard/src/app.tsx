@@ -1,0 +1,67 @@
+// The dashboard's frame: header with navigation and the signed-in user, and a page per URL,
+// or the sign-in screen when the server wants a token.
+import { NavLink, Navigate, Route, Routes } from 'react-router';
+import { MeDocument } from '../../client/generated/graphql';
+import { useAuth } from './api/auth';
+import { useGraphQLQuery } from './api/query-client';
+import { ComponentsPage } from './pages/components-page';
+import { LoginPage } from './pages/login-page';
+import { NotFoundPage } from './pages/not-found-page';
+import { RunPage } from './pages/run-page';
+import { StackPage } from './pages/stack-page';
+import { StacksPage } from './pages/stacks-page';
+
+export function App() {
+  const auth = useAuth();
+  if (auth.signInRequired) return <LoginPage />;
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <NavLink to="/stacks" className="brand">
+          Stackyard
+        </NavLink>
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <NavLink to="/stacks">Stacks</NavLink>
+            </li>
+            <li>
+              <NavLink to="/components">Components</NavLink>
+            </li>
+          </ul>
+        </nav>
+        <CurrentUser />
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Routes>
+          <Route path="/" element={<Navigate to="/stacks" replace />} />
+          <Route path="/stacks" element={<StacksPage />} />
+          <Route path="/stacks/:name" element={<StackPage />} />
+          <Route path="/runs/:id" element={<RunPage />} />
+          <Route path="/components" element={<ComponentsPage />} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Routes>
+      </main>
+    </>
+  );
+}
+
+function CurrentUser() {
+  const auth = useAuth();
+  const me = useGraphQLQuery(MeDocument, {});
+  return (
+    <div className="current-user">
+      {me.data && (
+        <span>
+          Signed in as <strong>{me.data.me.name}</strong> <span className="role">{me.data.me.role.toLowerCase()}</span>
+        </span>
+      )}
+      <button type="button" onClick={auth.signOut}>
+        Sign out
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,9 @@
+// The dashboard's addresses, which the server's fallback to index.html makes deep links.
+
+export function stackPath(name: string): string {
+  return `/stacks/${encodeURIComponent(name)}`;
+}
+
+export function runPath(id: string): string {
+  return `/runs/${encodeURIComponent(id)}`;
+}
