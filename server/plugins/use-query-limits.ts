@@ -15,7 +15,7 @@ export interface QueryLimits {
   maxDepth?: number;
   /** Aliased fields per operation. Default 30. */
   maxAliases?: number;
-  /** Tokens per document. Default 20000. */
+  /** Tokens per document. Default 5000. */
   maxTokens?: number;
   /** Estimated cost per operation (graphql-armor's static estimate: nesting multiplies). Default 20000. */
   maxCost?: number;
