@@ -9,10 +9,11 @@ export const ajv = new Ajv({ allErrors: true, strict: true });
 ajvErrors(ajv);
 
 export const MAX_NAME_LENGTH = 255;
-// Control characters (C0, DEL, C1) make names that print differently from what they are.
-const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f';
+// Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A-U+202E,
+// U+2066-U+2069) make names that print differently from what they are.
+const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
 const CONTROL_CHARACTERS = new RegExp(`[${CONTROL_CHARACTER_RANGE}]`);
-const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters such as tab or newline';
+const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters such as tab, newline or a direction override';
 
 /** JSON Schema of a tag: 1–255 characters, without the control characters names may not hold either. */
 export const tagSchema = {

@@ -73,6 +73,8 @@ const controlCharacters: { id: string; text: string }[] = [
   { id: 'nul', text: 'a\u0000b' },
   { id: 'newline', text: 'a\nb' },
   { id: 'escape', text: 'a\u001b[31mb' },
+  // Shows as "invoice-exe.txt" while it is "invoice-txt.exe".
+  { id: 'bidi-override', text: 'invoice-\u202etxt.exe' },
 ];
 // Names that are valid and must come back exactly as sent.
 const unicodeNames: { id: string; text: string }[] = [
