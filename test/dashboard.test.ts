@@ -128,6 +128,21 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
     await client.setActiveStack('default');
   });
 
+  it('updates a stack’s run counts live when one of its runs starts and ends', async () => {
+    const page = await openPage('/');
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    await page.evaluate('window.notReloaded = true');
+    const card = page.getByRole('article', { name: stackName });
+    const counts = () => card.getByRole('list', { name: 'Runs per status' }).getByRole('listitem').allInnerTexts();
+    const run = await client.startRun({ pipeline: uniqueName('dash-counts'), stack: stackName, steps: [{ name: 'only' }] });
+    const only = await client.startStep({ runId: run.id, name: 'only' });
+    await expect.poll(counts, { timeout: 10_000 }).toContain('Running 1');
+    await client.finishStep({ stepRunId: only.id, status: 'COMPLETED' });
+    await expect.poll(counts, { timeout: 10_000 }).not.toContain('Running 1');
+    await expect.poll(() => card.getByRole('link', { name: run.name }).count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+  });
+
   it('shows a stack’s configuration and runs as the database has them, secrets only as set', async () => {
     const page = await openPage('/stacks');
     await page.getByRole('link', { name: stackName, exact: true }).click();

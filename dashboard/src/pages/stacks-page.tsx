@@ -1,10 +1,15 @@
 // Every stack: its components by type, its runs per status and its last run.
+import { useQueryClient } from '@tanstack/react-query';
+import { useRef } from 'react';
 import { Link } from 'react-router';
-import { DashboardStacksDocument, type DashboardStacksQuery } from '../../../client/generated/graphql';
+import { DashboardStacksDocument, RunRowUpdatedDocument, type DashboardStacksQuery, type RunStatus } from '../../../client/generated/graphql';
+import { operationName } from '../api/execute';
+import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { useGraphQLPages } from '../api/query-client';
 import { stackPath } from '../paths';
 import { componentTypeLabel } from '../ui/format';
 import { RunLink, RunTime } from '../ui/runs-table';
+import { LiveIndicator } from '../ui/live-indicator';
 import { Empty, LoadMoreButton, QueryView } from '../ui/states';
 import { StatusBadge, StatusCounts } from '../ui/status-badge';
 import { usePageTitle } from './page-title';
@@ -13,14 +18,31 @@ import { ActiveMarker, SetActiveButton } from './set-active-button';
 type StackCard = DashboardStacksQuery['stacks']['edges'][number]['node'];
 
 const PAGE_SIZE = 50;
+const STACK_QUERIES = [[operationName(DashboardStacksDocument)]];
 
 export function StacksPage() {
   usePageTitle('Stacks');
   const stacks = useGraphQLPages(DashboardStacksDocument, PAGE_SIZE, (result) => result.stacks);
+  const queryClient = useQueryClient();
+  const lastStatus = useRef(new Map<string, RunStatus>());
+  // Run counts and last runs change when a run starts or changes status, on any stack.
+  const live = useLiveSubscription(
+    RunRowUpdatedDocument,
+    { filter: {} },
+    {
+      onData: ({ runUpdated: run }) => {
+        if (lastStatus.current.get(run.id) === run.status) return;
+        lastStatus.current.set(run.id, run.status);
+        refetchReadBefore(queryClient, STACK_QUERIES, Date.now());
+      },
+      onConnected: (connectedAt) => refetchReadBefore(queryClient, STACK_QUERIES, connectedAt),
+    },
+  );
 
   return (
     <>
       <h1>Stacks</h1>
+      <LiveIndicator status={live} />
       <QueryView query={stacks} what="stacks">
         {(data) => (
           <>
