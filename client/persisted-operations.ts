@@ -11,3 +11,11 @@ export function persistedId(document: unknown): string | undefined {
 export function persistedQueryExtensions(id: string) {
   return { persistedQuery: { version: 1, sha256Hash: id } };
 }
+
+/**
+ * Whether the server refused a persisted id before running anything, so sending the document
+ * text instead is safe: it does not have the operation, or it is older than persisted operations.
+ */
+export function serverWantsText(errors: readonly { message: string; extensions?: { readonly [key: string]: unknown } }[] | undefined): boolean {
+  return (errors ?? []).some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND' || error.message === 'Must provide query string.');
+}

@@ -6,7 +6,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { ClientError, GraphQLClient, type RequestMiddleware } from 'graphql-request';
 import pRetry from 'p-retry';
 import { resolveConnectionSettings, type ConnectionOptions } from './connection-settings';
-import { persistedId, persistedQueryExtensions } from './persisted-operations';
+import { persistedId, persistedQueryExtensions, serverWantsText } from './persisted-operations';
 import { StackyardError, expectMember } from './stackyard-error';
 
 export { expectMember };
@@ -69,15 +69,9 @@ function sendPersistedId(id: string): RequestMiddleware {
   };
 }
 
-/**
- * The server refused the id before running anything: it does not have the operation, or it is
- * older than persisted operations and wanted the text. Either way sending the text is safe.
- */
+/** The server refused the persisted id before running anything: see serverWantsText. */
 function isUnknownPersistedId(error: unknown): boolean {
-  if (!(error instanceof ClientError) || error.response.data) return false;
-  return (error.response.errors ?? []).some(
-    (item) => item.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND' || item.message === 'Must provide query string.',
-  );
+  return error instanceof ClientError && !error.response.data && serverWantsText(error.response.errors);
 }
 
 function isTransient(error: unknown): boolean {

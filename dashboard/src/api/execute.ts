@@ -3,7 +3,7 @@
 // as text to a server that does not know the id (the protocol client/stackyard-client.ts speaks).
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
-import { persistedId, persistedQueryExtensions } from '../../../client/persisted-operations';
+import { persistedId, persistedQueryExtensions, serverWantsText } from '../../../client/persisted-operations';
 import { StackyardError } from '../../../client/stackyard-error';
 import { authorizationHeader } from './token';
 
@@ -47,8 +47,7 @@ export async function execute<Result, Variables extends Record<string, unknown>>
   const id = persistedId(document);
   const asText = { query: print(document), variables };
   let answer = await post<Result>(id ? { variables, extensions: persistedQueryExtensions(id) } : asText, headers);
-  // The server refused the id before running anything, so sending the text is safe.
-  if (id && !answer.body.data && answer.body.errors?.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
+  if (id && !answer.body.data && serverWantsText(answer.body.errors)) {
     answer = await post<Result>(asText, headers);
   }
   const { status, body } = answer;

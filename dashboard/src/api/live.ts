@@ -7,7 +7,7 @@ import { createClient, type ExecutionResult } from 'graphql-sse';
 import { print } from 'graphql';
 import { useEffect, useRef, useState } from 'react';
 import { useAuth } from './auth';
-import { persistedId, persistedQueryExtensions } from '../../../client/persisted-operations';
+import { persistedId, persistedQueryExtensions, serverWantsText } from '../../../client/persisted-operations';
 import { GRAPHQL_URL, isUnauthenticated } from './execute';
 import { authorizationHeader } from './token';
 
@@ -82,7 +82,7 @@ export function useLiveSubscription<Result, Variables extends Record<string, unk
         let response = await fetch(input, init);
         if (response.ok) return response;
         let errors = await errorsOf(response);
-        if (id && errors.some((error) => error.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND')) {
+        if (id && serverWantsText(errors)) {
           response = await fetch(input, { ...init, body: JSON.stringify(asText) });
           if (response.ok) return response;
           errors = await errorsOf(response);
