@@ -152,6 +152,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (error: unknown) => {
+    // A port in use must not leave the data directory locked by a server that never ran.
+    await database.close().catch(() => {});
+    throw error;
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

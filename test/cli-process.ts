@@ -87,3 +87,53 @@ export async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+
+export interface ServerProcess {
+  pid: number;
+  /** The server's base URL, once its ready log line said where it listens. */
+  url: string;
+  output(): string;
+  /** Settles when the process has exited (and been reaped). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Spawns `stackyard server start ARGS --port 0` with exactly the given settings, and answers once
+ * its "Stackyard is ready" log line arrives; fails with the output if it exits first. Killed
+ * (SIGKILL) after the test unless it has exited.
+ */
+export async function startServerProcess(args: string[], settings: ProcessSettings): Promise<ServerProcess> {
+  const started = spawnServerProcess(args, settings);
+  const url = await new Promise<string>((resolve, reject) => {
+    const look = () => {
+      // Complete lines only: the last may still be arriving.
+      for (const line of started.stdout().split('\n').slice(0, -1)) {
+        if (!line.startsWith('{"level"')) continue;
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === 'Stackyard is ready') resolve(entry.url!.replace(/\/graphql$/, ''));
+      }
+    };
+    started.child.stdout!.on('data', look);
+    started.exited.then((code) => reject(new Error(`the server exited (${code}) before it was ready:\n${started.output()}`)));
+  });
+  return { pid: started.child.pid!, url, output: started.output, exited: started.exited };
+}
+
+/** Spawns `stackyard server start ARGS --port 0` and answers at once; see startServerProcess. */
+export function spawnServerProcess(args: string[], settings: ProcessSettings) {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
+  for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL']) delete env[name];
+  Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...settings.env });
+  const child = spawn(process.execPath, [stackyardBin, 'server', 'start', '--port', '0', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, stdout: () => stdout, output: () => `${stdout}${stderr}`, exited };
+}

@@ -10,6 +10,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { claimPgliteDataDir } from './data-dir-lock';
 import { relations } from './schema';
 import { countStatement } from './statement-count';
 
@@ -121,13 +122,17 @@ function openPostgres(url: string): DatabaseHandle {
 
 function openPglite(dataDir: string): DatabaseHandle {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const claim = claimPgliteDataDir(dataDir);
   const client = new PGlite(dataDir);
+  const opened = claim.opening(client.waitReady);
+  opened.catch(() => {}); // reported by migrate, the first thing every caller does
   const db = drizzlePglite({ client, relations, logger }) as unknown as Database;
   return {
     db,
     kind: 'pglite',
     async migrate(afterMigrate) {
       // PGlite is a single in-process connection, so there is nobody to race with.
+      await opened;
       await migratePglite(db as never, { migrationsFolder });
       await afterMigrate?.(db);
     },
@@ -147,7 +152,11 @@ function openPglite(dataDir: string): DatabaseHandle {
       };
     },
     async close() {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await opened.then(() => client.close(), () => {});
+      } finally {
+        claim.release();
+      }
     },
   };
 }
