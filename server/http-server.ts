@@ -169,7 +169,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await encryptStoredSecrets(database.db, secretKey);
       let mode: AuthMode;
       if (authRequired) {
-        const token = await bootstrapAdmin(database.db, config.adminToken);
+        const token = await bootstrapAdmin(database.db, config.adminToken, logger);
         if (token) (config.announceAdminToken ?? announceOnStderr)(token);
         mode = { kind: 'tokens' };
       } else {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 import { startServer, type RunningServer } from '../server/http-server';
 import { createLogger, type Logger } from '../server/logger';
 
@@ -63,6 +63,21 @@ export async function createTestDatabase(adminUrl: string): Promise<{ url: strin
       await client.end();
     },
   };
+}
+
+/**
+ * A fresh, empty database for the target (a PGlite directory or a Postgres URL), removed when
+ * the test finishes: for tests that start several servers on one database in turn.
+ */
+export async function freshDatabaseLocation(target: DatabaseTarget): Promise<string> {
+  if (target.name === 'pglite') {
+    const dir = mkdtempSync(join(tmpdir(), 'stackyard-test-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+  const database = await createTestDatabase(target.adminUrl!);
+  onTestFinished(() => database.drop());
+  return database.url;
 }
 
 export interface StartOptions {

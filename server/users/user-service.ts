@@ -1,10 +1,11 @@
 // Users and their API tokens: the rules for creating, listing, revoking and checking them.
 // A token is random, shown once, and stored only as its SHA-256 hash.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { AuthUser } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { postgresErrorCode, UNIQUE_VIOLATION } from '../db/database';
+import type { Logger } from '../logger';
 import { IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { validateName } from '../validation';
 import { apiTokens, USER_ROLES, users, type UserRole } from './user-tables';
@@ -12,6 +13,8 @@ import { apiTokens, USER_ROLES, users, type UserRole } from './user-tables';
 export const LOCAL_USER_NAME = 'local';
 export const ADMIN_USER_NAME = 'admin';
 const TOKEN_PREFIX = 'sy_';
+/** The name of the admin token that STACKYARD_ADMIN_TOKEN configures. */
+const CONFIGURED_TOKEN_NAME = 'configured';
 
 export type UserRow = typeof users.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
@@ -33,19 +36,32 @@ export async function ensureLocalUser(db: Queryable): Promise<AuthUser> {
 
 /**
  * Makes sure an admin can sign in on a server with auth. With a configured token, that token
- * belongs to the admin user; without one, a first start creates the admin and answers a new
- * token to print once. Later starts answer nothing.
+ * belongs to the admin user, and the configured token it replaced is revoked; without one, a
+ * first start creates the admin and answers a new token to print once. Later starts answer nothing.
  */
-export async function bootstrapAdmin(db: Database, configuredToken: string | undefined): Promise<string | null> {
+export async function bootstrapAdmin(db: Database, configuredToken: string | undefined, logger: Logger): Promise<string | null> {
   return db.transaction(async (tx) => {
     await tx.insert(users).values({ name: ADMIN_USER_NAME, role: 'admin' }).onConflictDoNothing();
     const [admin] = await tx.select().from(users).where(eq(users.name, ADMIN_USER_NAME));
     if (configuredToken) {
       if (configuredToken.length < 16) throw new Error('STACKYARD_ADMIN_TOKEN must be at least 16 characters');
+      const tokenHash = hashToken(configuredToken);
       await tx
         .insert(apiTokens)
-        .values({ userId: admin.id, name: 'configured', tokenHash: hashToken(configuredToken), prefix: configuredToken.slice(0, 8) })
+        .values({ userId: admin.id, name: CONFIGURED_TOKEN_NAME, tokenHash, prefix: configuredToken.slice(0, 8) })
         .onConflictDoNothing();
+      // Rotating the environment's token must retire the old one: whoever still has it (it was
+      // rotated because it leaked, or someone left) would otherwise stay admin.
+      const replaced = await tx
+        .update(apiTokens)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(apiTokens.userId, admin.id), eq(apiTokens.name, CONFIGURED_TOKEN_NAME), isNull(apiTokens.revokedAt), ne(apiTokens.tokenHash, tokenHash)))
+        .returning({ id: apiTokens.id });
+      if (replaced.length > 0) {
+        logger.warn({ revokedTokenIds: replaced.map((row) => row.id) }, 'STACKYARD_ADMIN_TOKEN changed; revoked the admin token it replaced');
+      }
+      const [current] = await tx.select({ revokedAt: apiTokens.revokedAt }).from(apiTokens).where(eq(apiTokens.tokenHash, tokenHash));
+      if (current?.revokedAt) logger.warn('STACKYARD_ADMIN_TOKEN is a token that was revoked earlier, so it signs nobody in; configure a new one');
       return null;
     }
     const [{ value: existing }] = await tx.select({ value: count() }).from(apiTokens);
