@@ -1,4 +1,4 @@
-// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, one log line per
+// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins), one log line per
 // request, and a shutdown that lets in-flight requests finish before the database closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
 import { createApp, type StackyardApp } from './app';
+import { BACKUP_PATH, serveBackup } from './db/backup';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
 import type { QueryLimits } from './plugins/use-query-limits';
@@ -18,7 +19,7 @@ import { startRunUpdates } from './runs/run-events';
 import { ensureDefaultStack } from './stacks/default-stack';
 import { loadSecretKey } from './secret-key';
 import { encryptStoredSecrets } from './components/component-service';
-import { createAuthenticator, type AuthMode } from './users/authentication';
+import { createAuthenticator, type Authenticator, type AuthMode } from './users/authentication';
 import { bootstrapAdmin, ensureLocalUser } from './users/user-service';
 
 export interface ServerConfig {
@@ -82,6 +83,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const secretKey = loadSecretKey({ secretKey: config.secretKey, secretKeyFile: config.secretKeyFile ?? defaultSecretKeyFile() });
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let app: StackyardApp | undefined;
+  let authenticate: Authenticator | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
   let runUpdates: Awaited<ReturnType<typeof startRunUpdates>> | undefined;
   let closing: Promise<void> | undefined;
@@ -127,6 +129,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (path === '/ready') {
       const ready = app !== undefined && (await database.ping());
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
+    }
+    if (path === BACKUP_PATH) {
+      if (!app || !authenticate) return sendJson(res, 503, { error: 'The server is starting; try again shortly.' });
+      return serveBackup(req, res, database, authenticate);
     }
     if (path !== '/graphql' && serveDashboard) {
       serveDashboard(req, res, () => sendJson(res, 404, { error: 'not found' }));
@@ -176,9 +182,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         mode = { kind: 'local', localUser: await ensureLocalUser(database.db) };
       }
       runUpdates = await startRunUpdates(database);
+      authenticate = createAuthenticator({ db: database.db, mode, logger });
       app = createApp({
         db: database.db,
-        authenticate: createAuthenticator({ db: database.db, mode, logger }),
+        authenticate,
         secretKey,
         runUpdates: runUpdates.updates,
         logger,

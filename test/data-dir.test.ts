@@ -2,15 +2,18 @@
 // a damaged directory that says how to restore it, and backups taken from a running server and
 // restored into a new directory. The lock and damage are PGlite's alone; backups are too, and on
 // Postgres the backup command points to pg_dump.
-import { readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startServer } from '../server/http-server';
 import { createLogger } from '../server/logger';
-import { spawnServerProcess, startServerProcess, tempDir } from './cli-process';
-import { databaseTargets, startTestServer, TEST_SECRET_KEY } from './harness';
+import { expectFailure, runCli, spawnServerProcess, startServerProcess, tempDir } from './cli-process';
+import { databaseTargets, startTestServer, TEST_SECRET_KEY, type TestServer } from './harness';
+import { registerLocalStack } from './registry-operations';
+import { completeRun } from './run-operations';
 
 const pglite = databaseTargets.find((target) => target.name === 'pglite');
+const postgres = databaseTargets.find((target) => target.name === 'postgres');
 const serverEnv = { STACKYARD_SECRET_KEY: TEST_SECRET_KEY };
 
 /** A PGlite data directory with a database in it, made by a server that has been stopped. */
@@ -84,5 +87,115 @@ describe.runIf(pglite)('a damaged data directory', () => {
     const server = spawnServerProcess(['--data-dir', dataDir], { configDir: tempDir('stackyard-config-'), env: serverEnv });
     const code = await server.exited;
     expectExitedWith(code, server.output(), dataDir, /looks damaged/, reason, 'stackyard db backup', 'stackyard db restore');
+  });
+});
+
+const ADMIN_TOKEN = 'backup-test-admin-token-0123456789';
+
+/** What a backup must carry over: the stack and the run with its steps and artifact versions. */
+async function recordedState(server: TestServer, runId: string) {
+  return server.gql(`query($id: ID!) {
+    stack(name: "backed-up") { name components { type name } }
+    run(id: $id) { name status stack { name } steps { name status outputs { name artifactVersion { name version uri } } } }
+    artifactVersions(first: 10) { totalCount }
+  }`, { id: runId });
+}
+
+describe.runIf(pglite)('stackyard db backup and restore', () => {
+  it('backs up a running server and restores into a new directory that a server then serves', async () => {
+    const configDir = tempDir('stackyard-config-');
+    const source = await startTestServer(pglite!, { adminToken: ADMIN_TOKEN });
+    try {
+      await registerLocalStack(source, 'backed-up');
+      const runId = await completeRun(source, { pipeline: 'training', stack: 'backed-up', steps: ['load', 'train'] });
+      const before = await recordedState(source, runId);
+      expect(before.run.steps).toHaveLength(2);
+      expect(before.run.steps[1].outputs[0].artifactVersion).toMatchObject({ name: 'training::train::output', version: 1 });
+
+      const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
+      const backup = await runCli(['--url', source.url, '--token', ADMIN_TOKEN, 'db', 'backup', file], { configDir });
+      expect(backup.stderr).toBe('');
+      expect(backup.stdout).toContain(`Backed up to ${file}`);
+      expect(backup.code).toBe(0);
+      // The server kept serving.
+      expect(await recordedState(source, runId)).toEqual(before);
+
+      const restoredDir = join(tempDir('stackyard-restored-'), 'db');
+      const restore = await runCli(['db', 'restore', file, '--data-dir', restoredDir], { configDir });
+      expect(restore.stderr).toBe('');
+      expect(restore.code).toBe(0);
+
+      const restored = await startTestServer(pglite!, { databaseLocation: restoredDir, adminToken: ADMIN_TOKEN });
+      try {
+        expect(await recordedState(restored, runId)).toEqual(before);
+      } finally {
+        await restored.close();
+      }
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('takes a backup only for an admin', async () => {
+    const configDir = tempDir('stackyard-config-');
+    const server = await startTestServer(pglite!, { adminToken: ADMIN_TOKEN });
+    try {
+      const { createApiToken } = await server.gql(
+        `mutation { createUser(name: "viewer-1", role: VIEWER) { __typename } createApiToken(userName: "viewer-1", name: "t") { ... on CreatedApiToken { token } } }`,
+      );
+      const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
+      expectFailure(await runCli(['--url', server.url, 'db', 'backup', file], { configDir }), 'Sign in with an admin token');
+      expectFailure(await runCli(['--url', server.url, '--token', createApiToken.token, 'db', 'backup', file], { configDir }), 'Only admins');
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('backs up a stopped server\'s directory directly, and refuses one a server holds', async () => {
+    const configDir = tempDir('stackyard-config-');
+    const dataDir = await stoppedDataDir();
+    const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
+    const backup = await runCli(['db', 'backup', file, '--data-dir', dataDir], { configDir });
+    expect(backup.stderr).toBe('');
+    expect(backup.code).toBe(0);
+    expect(existsSync(file)).toBe(true);
+
+    const server = await startServerProcess(['--data-dir', dataDir], { configDir, env: serverEnv });
+    expectFailure(await runCli(['db', 'backup', file, '--data-dir', dataDir], { configDir }), `${dataDir} is in use by another Stackyard process (pid ${server.pid})`);
+  });
+
+  it('refuses to restore into a directory a server holds, into a database without --force, or from a file that is no backup', async () => {
+    const configDir = tempDir('stackyard-config-');
+    const dataDir = await stoppedDataDir();
+    const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
+    expect((await runCli(['db', 'backup', file, '--data-dir', dataDir], { configDir })).code).toBe(0);
+
+    expectFailure(await runCli(['db', 'restore', file, '--data-dir', dataDir], { configDir }), `${dataDir} is not empty; pass --force`);
+    const garbage = join(tempDir('stackyard-backup-'), 'garbage.tar.gz');
+    writeFileSync(garbage, 'not a backup');
+    expectFailure(await runCli(['db', 'restore', garbage, '--data-dir', dataDir, '--force'], { configDir }), `${garbage} is not a backup`);
+    // The directory still holds its database.
+    const untouched = await startServerProcess(['--data-dir', dataDir], { configDir, env: serverEnv });
+    expectFailure(await runCli(['db', 'restore', file, '--data-dir', dataDir, '--force'], { configDir }), `pid ${untouched.pid}`);
+    process.kill(untouched.pid, 'SIGTERM');
+    await untouched.exited;
+
+    const forced = await runCli(['db', 'restore', file, '--data-dir', dataDir, '--force'], { configDir });
+    expect(forced.stderr).toBe('');
+    expect(forced.code).toBe(0);
+  });
+});
+
+describe.runIf(postgres)('stackyard db backup on Postgres', () => {
+  it('says to use pg_dump', async () => {
+    const server = await startTestServer(postgres!);
+    try {
+      const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
+      expectFailure(await runCli(['--url', server.url, 'db', 'backup', file], { configDir: tempDir('stackyard-config-') }), 'pg_dump');
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await server.close();
+    }
   });
 });

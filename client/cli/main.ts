@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { addComponentCommands } from './component-commands';
 import { expandZenmlStackFlags } from './component-kinds';
 import { addConnectCommands } from './connect-commands';
+import { addDbCommands } from './db-commands';
 import { reportFailure } from './output';
 import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
@@ -40,6 +41,7 @@ Examples:
   program.commandsGroup('Server and connection:');
   addServerCommands(program);
   addConnectCommands(program);
+  addDbCommands(program);
   program.commandsGroup('Users and tokens:');
   addUserCommands(program);
   program.commandsGroup('Stacks and runs:');

@@ -31,6 +31,8 @@ export interface DatabaseHandle {
    * database. Answers a function that stops listening.
    */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** The embedded database only: a gzipped tar of its directory, for `stackyard db backup`. */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -150,6 +152,12 @@ function openPglite(dataDir: string): DatabaseHandle {
       return async () => {
         if (!client.closed) await unsubscribe();
       };
+    },
+    async dumpDataDir() {
+      await opened;
+      // A checkpoint first leaves little WAL for the restored copy to replay.
+      await client.query('CHECKPOINT');
+      return client.dumpDataDir('gzip');
     },
     async close() {
       try {
