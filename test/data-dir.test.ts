@@ -2,6 +2,7 @@
 // a damaged directory that says how to restore it, and backups taken from a running server and
 // restored into a new directory. The lock and damage are PGlite's alone; backups are too, and on
 // Postgres the backup command points to pg_dump.
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,6 +79,8 @@ const damages: { name: string; damage(dataDir: string): void; reason: RegExp }[]
     },
     reason: /WAL/,
   },
+  // Files that look right but are not: PGlite's own failure, translated.
+  { name: 'garbage in global/pg_control', damage: (dir) => writeFileSync(join(dir, 'global', 'pg_control'), randomBytes(8192)), reason: /failed to start/ },
 ];
 
 describe.runIf(pglite)('a damaged data directory', () => {
