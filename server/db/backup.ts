@@ -4,7 +4,7 @@
 // is consistent the way a crash is, and opening it replays the WAL. Postgres has pg_dump.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PGlite } from '@electric-sql/pglite';
@@ -14,6 +14,7 @@ import { LOCK_FILE_NAME, lockDataDir } from './data-dir-lock';
 import { openDatabase, type DatabaseHandle } from './database';
 
 export const BACKUP_PATH = '/backup';
+const STAGING_DIR_NAME = '.stackyard-restoring';
 export const USE_PG_DUMP = 'This server keeps its data in Postgres; back it up with pg_dump (and restore with pg_restore or psql).';
 
 /**
@@ -63,20 +64,22 @@ export interface RestoreOptions {
 }
 
 /**
- * Restores the dump in `file` into `dataDir`. The dump is loaded and opened in a directory beside
- * it first, so a file that is no backup leaves `dataDir` as it was.
+ * Restores the dump in `file` into `dataDir`. The dump is loaded and opened in a directory of its
+ * own first, so a file that is no backup leaves the database in `dataDir` as it was.
  */
 export async function restoreDataDir(file: string, dataDir: string, options: RestoreOptions = {}): Promise<void> {
+  if (!existsSync(file)) throw new Error(`There is no backup file ${file}`);
   const dump = new Blob([readFileSync(file)]);
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir);
   try {
+    // Inside the directory rather than beside it: a mounted volume's parent may not be writable.
+    const staging = join(dataDir, STAGING_DIR_NAME);
+    rmSync(staging, { recursive: true, force: true });
     const existing = readdirSync(dataDir).filter((name) => name !== LOCK_FILE_NAME);
     if (existing.length > 0 && !options.force) {
       throw new Error(`${dataDir} is not empty; pass --force to replace the database in it with the backup`);
     }
-    const staging = join(dirname(dataDir), `.${basename(dataDir)}.restoring-${process.pid}`);
-    rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
     try {
       await loadDump(dump, staging, file);
