@@ -3,7 +3,7 @@
 // silently overwrites the first one's acknowledged writes. The lock is a file holding the
 // holder's pid; a lock whose process is gone (killed with kill -9, a crash) is taken over, so it
 // never needs removing by hand.
-import { closeSync, linkSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPgliteDataDir, holdsDatabase, openFailure } from './pglite-damage';
 
@@ -40,24 +40,26 @@ export function lockDataDir(dataDir: string): DataDirLock {
   if (heldHere.has(key)) throw new DataDirLockedError(dataDir, process.pid);
   const path = join(key, LOCK_FILE_NAME);
   const content = `${process.pid}\n`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o644);
+  // Written aside and linked into place, so the lock appears with its pid in it or not at all.
+  const written = `${path}.${process.pid}.new`;
+  writeFileSync(written, content);
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        writeSync(fd, content);
-      } finally {
-        closeSync(fd);
+        linkSync(written, path);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readHolder(path);
+      if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw new DataDirLockedError(dataDir, holder);
+      // Our own pid in a lock we do not hold is a previous process's (pids repeat, in containers
+      // especially), and a lock without a pid was not written by this code: both are stale.
+      if (attempt >= 3) throw new DataDirLockedError(dataDir, holder ?? 0);
+      takeOverStale(path, holder);
     }
-    const holder = readHolder(path);
-    if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw new DataDirLockedError(dataDir, holder);
-    // Our own pid in a lock we do not hold is a previous process's (pids repeat, in containers
-    // especially), and a half-written file is a crash between create and write: both are stale.
-    if (attempt >= 3) throw new DataDirLockedError(dataDir, holder ?? 0);
-    takeOverStale(path, holder);
+  } finally {
+    unlinkSync(written);
   }
   heldHere.add(key);
   let released = false;
@@ -73,19 +75,6 @@ export function lockDataDir(dataDir: string): DataDirLock {
       }
     },
   };
-}
-
-/** The pid of the process holding the directory's lock, if a live one does. */
-export function dataDirHolder(dataDir: string): number | undefined {
-  let key: string;
-  try {
-    key = realpathSync(dataDir);
-  } catch {
-    return undefined;
-  }
-  if (heldHere.has(key)) return process.pid;
-  const holder = readHolder(join(key, LOCK_FILE_NAME));
-  return holder !== undefined && holder !== process.pid && isAlive(holder) ? holder : undefined;
 }
 
 function readHolder(path: string): number | undefined {
