@@ -1,5 +1,6 @@
-// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins), one log line per
-// request, and a shutdown that lets in-flight requests finish before the database closes.
+// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins), one
+// log line per request, and a shutdown that lets in-flight requests finish before the database
+// closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
