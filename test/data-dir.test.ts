@@ -141,7 +141,7 @@ describe.runIf(pglite)('stackyard db backup and restore', { timeout: PROCESS_TES
     }
   });
 
-  it('takes a backup only for an admin', async () => {
+  it('takes a backup only for an admin, and only on a POST with the CSRF header', async () => {
     const configDir = tempDir('stackyard-config-');
     const server = await startTestServer(pglite!, { adminToken: ADMIN_TOKEN });
     try {
@@ -152,6 +152,10 @@ describe.runIf(pglite)('stackyard db backup and restore', { timeout: PROCESS_TES
       expectFailure(await runCli(['--url', server.url, 'db', 'backup', file], { configDir }), 'Sign in with an admin token');
       expectFailure(await runCli(['--url', server.url, '--token', createApiToken.token, 'db', 'backup', file], { configDir }), 'Only admins');
       expect(existsSync(file)).toBe(false);
+      // Only a POST with the CSRF header: a page on another site can send neither.
+      const authorization = `Bearer ${ADMIN_TOKEN}`;
+      expect((await fetch(`${server.url}/backup`, { headers: { authorization, 'x-stackyard-csrf': '1' } })).status).toBe(405);
+      expect((await fetch(`${server.url}/backup`, { method: 'POST', headers: { authorization } })).status).toBe(400);
     } finally {
       await server.close();
     }
