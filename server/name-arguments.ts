@@ -39,14 +39,6 @@ const NAME_FIELDS = /^(name|nameContains|pipeline|stack|parents|tags)$|Name$/;
  */
 export const NAME = { extensions: { name: true } } as const;
 
-function isName(field: PothosInputFieldConfig<SchemaTypes>): boolean {
-  const marked = field.extensions?.name;
-  if (typeof marked === 'boolean') return marked;
-  let type = field.type;
-  while (type.kind === 'List') type = type.type;
-  return type.ref === 'String' && NAME_FIELDS.test(field.name);
-}
-
 export class NameArgumentsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   private readonly mappingCache = new Map();
 
@@ -54,7 +46,7 @@ export class NameArgumentsPlugin<Types extends SchemaTypes> extends BasePlugin<T
     const mappings = mapInputFields(
       fieldConfig.args,
       this.buildCache,
-      (field) => (isName(field as PothosInputFieldConfig<SchemaTypes>) ? true : null),
+      (field) => (this.isName(field) ? true : null),
       this.mappingCache,
     );
     if (!mappings) return fieldConfig;
@@ -63,6 +55,14 @@ export class NameArgumentsPlugin<Types extends SchemaTypes> extends BasePlugin<T
       ...fieldConfig,
       argMappers: [...(fieldConfig.argMappers ?? []), (args) => normalize(args)],
     };
+  }
+
+  private isName(field: PothosInputFieldConfig<Types>): boolean {
+    const marked = field.extensions?.name;
+    if (typeof marked === 'boolean') return marked;
+    let type = field.type;
+    while (type.kind === 'List') type = type.type;
+    return type.kind === 'Scalar' && this.buildCache.getTypeConfig(type.ref).name === 'String' && NAME_FIELDS.test(field.name);
   }
 }
 

@@ -214,6 +214,19 @@ export async function deleteStack(db: Database, userId: string, name: string, re
       .select({ componentId: stackComponentAssignments.componentId })
       .from(stackComponentAssignments)
       .where(eq(stackComponentAssignments.stackId, current.id));
+    if (recursive && members.length > 0) {
+      // Whether a component is unshared is decided by the other stacks' assignments. Locking the
+      // candidates (in id order, so two deletes never wait on each other crosswise) makes a
+      // concurrent recursive delete of another stack that shares one wait for this one to
+      // commit; its check below then runs afterwards and sees this stack gone, as if the two
+      // deletes had run one after the other.
+      await tx
+        .select({ id: stackComponents.id })
+        .from(stackComponents)
+        .where(inArray(stackComponents.id, members.map((member) => member.componentId)))
+        .orderBy(stackComponents.id)
+        .for('update');
+    }
     // Other users whose active stack this was fall back to the default stack (ON DELETE SET NULL).
     await tx.delete(stacks).where(eq(stacks.id, current.id));
     let deletedComponents: ComponentRow[] = [];
