@@ -96,6 +96,22 @@ describe.each(databaseTargets)('names on $name', (target) => {
     expect(replayed.artifactVersion.id).toBe(first.artifactVersion.id);
   });
 
+  it('treats user and token names in either Unicode form, padded or not, as one name', async () => {
+    const suffix = uniqueName('');
+    const decomposed = `jose\u0301${suffix}`;
+    const composed = `jos\u00e9${suffix}`;
+    const createUser = 'mutation($name: String!) { createUser(name: $name, role: VIEWER) { __typename ... on User { name } ... on Error { field } } }';
+    expect((await server.gql(createUser, { name: decomposed })).createUser).toEqual({ __typename: 'User', name: composed });
+    expect((await server.gql(createUser, { name: ` ${composed} ` })).createUser).toEqual({ __typename: 'NameTakenError', field: 'name' });
+    const token = await server.gql(
+      'mutation($user: String!, $name: String!) { createApiToken(userName: $user, name: $name) { __typename ... on CreatedApiToken { apiToken { name } } } }',
+      { user: `${decomposed}\u00a0`, name: ` cafe\u0301 ` },
+    );
+    expect(token.createApiToken).toEqual({ __typename: 'CreatedApiToken', apiToken: { name: 'caf\u00e9' } });
+    const deleted = await server.gql('mutation($name: String!) { deleteUser(name: $name) { __typename } }', { name: ` ${decomposed}` });
+    expect(deleted.deleteUser.__typename).toBe('DeleteUserPayload');
+  });
+
   it('refuses names, tags and labels that are not text, naming the field', async () => {
     for (const bad of ['bad\ud800', 'bad\udfff-x', 'bad\ufffd']) {
       expectType(await registerComponent(server, { type: 'ARTIFACT_STORE', name: bad, flavor: 'local', configuration: { path: '/tmp/x' } }), 'ValidationError', 'name');
