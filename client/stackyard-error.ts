@@ -9,6 +9,7 @@ export type StackyardErrorType =
   | 'IllegalOperationError'
   | 'LimitExceededError'
   | 'InvalidCursorError'
+  | 'IdempotencyConflictError'
   /** The server could not be reached, or answered something that is not GraphQL. */
   | 'ConnectionError'
   /** The server answered with GraphQL errors (a malformed request or an internal error). */

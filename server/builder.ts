@@ -9,6 +9,7 @@ import { DateTimeResolver, JSONObjectResolver } from 'graphql-scalars';
 import { createGraphQLError } from 'graphql-yoga';
 import type { RequestContext } from './context';
 import { relations } from './db/schema';
+import NameArgumentsPlugin from './name-arguments';
 
 const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -56,7 +57,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope checks run first, so no other plugin's resolver wrapping runs for a refused caller.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  // Name arguments are normalised before any resolver sees them (server/name-arguments.ts).
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin, NameArgumentsPlugin],
   scopeAuth: {
     authScopes: ({ user }) => {
       const role = user?.role;

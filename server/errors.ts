@@ -34,6 +34,12 @@ export class InvalidCursorError extends UserError {}
 /** The operation is never allowed on this object in its current state (the default stack, say). */
 export class IllegalOperationError extends UserError {}
 
+/**
+ * A retry (the same idempotency key, or the same step or output again) carried other arguments
+ * than the call it repeats; `field` names the first that differs. Nothing was changed.
+ */
+export class IdempotencyConflictError extends UserError {}
+
 export const ErrorInterface = builder.interfaceRef<UserError>('Error').implement({
   description: 'A failure the caller caused. Nothing was changed.',
   fields: (t) => ({
@@ -51,6 +57,7 @@ for (const [errorClass, description] of [
   [NameTakenError, 'The name is already taken.'],
   [IllegalOperationError, 'The operation is not allowed on this object.'],
   [InvalidCursorError, 'The cursor belongs to another filter or order, or is corrupt.'],
+  [IdempotencyConflictError, 'A retry carried other arguments than the call it repeats; field names the first that differs.'],
 ] as const) {
   builder.objectType(errorClass, {
     name: errorClass.name,

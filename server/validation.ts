@@ -3,6 +3,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import ajvErrors from 'ajv-errors';
 import { ValidationError } from './errors';
+import { normalizeName } from './name-arguments';
+
+export { normalizeName };
 
 export const ajv = new Ajv({ allErrors: true, strict: true });
 // Lets a schema say in words what a failed `not` or `pattern` means, through `errorMessage`.
@@ -14,14 +17,23 @@ export const MAX_NAME_LENGTH = 255;
 const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
 const CONTROL_CHARACTERS = new RegExp(`[${CONTROL_CHARACTER_RANGE}]`);
 const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters such as tab, newline or a direction override';
+// A lone UTF-16 surrogate (a JSON \\ud800 escape) is not text; U+FFFD is what bytes that were not
+// text became on the way in. Either would be stored as something other than what was sent.
+const NOT_TEXT_RANGE = '\\ud800-\\udfff\\ufffd';
+const NOT_TEXT = new RegExp(`[${NOT_TEXT_RANGE}]`, 'u');
+const NOT_TEXT_MESSAGE = 'must be text: no lone surrogate or U+FFFD replacement character';
+/** JSON Schema of a string holding only text (Ajv compiles patterns with the u flag). */
+const textSchema = { pattern: `^[^${NOT_TEXT_RANGE}]*$`, errorMessage: { pattern: NOT_TEXT_MESSAGE } };
 
-/** JSON Schema of a tag: 1–255 characters, without the control characters names may not hold either. */
+/** JSON Schema of a tag: 1–255 characters of text, without the control characters names may not hold either. */
 export const tagSchema = {
   type: 'string',
   minLength: 1,
   maxLength: MAX_NAME_LENGTH,
-  pattern: `^[^${CONTROL_CHARACTER_RANGE}]*$`,
-  errorMessage: { pattern: CONTROL_CHARACTERS_MESSAGE },
+  allOf: [
+    { type: 'string', pattern: `^[^${CONTROL_CHARACTER_RANGE}]*$`, errorMessage: { pattern: CONTROL_CHARACTERS_MESSAGE } },
+    { type: 'string', ...textSchema },
+  ],
 };
 
 /** Text matched literally inside a LIKE pattern: its own %, _ and \ lose their meaning. */
@@ -29,9 +41,9 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
-/** Trims a name and checks the model's rules: 1–255 characters, no control characters. */
+/** Normalises a name and checks the model's rules: 1–255 characters of text, no control characters. */
 export function validateName(value: string, field = 'name'): string {
-  const name = value.trim();
+  const name = normalizeName(value);
   if (name.length === 0) throw new ValidationError(`${field} must not be empty`, field);
   if ([...name].length > MAX_NAME_LENGTH) {
     throw new ValidationError(`${field} must be at most ${MAX_NAME_LENGTH} characters`, field);
@@ -39,13 +51,14 @@ export function validateName(value: string, field = 'name'): string {
   if (CONTROL_CHARACTERS.test(name)) {
     throw new ValidationError(`${field} ${CONTROL_CHARACTERS_MESSAGE}`, field);
   }
+  if (NOT_TEXT.test(name)) throw new ValidationError(`${field} ${NOT_TEXT_MESSAGE}`, field);
   return name;
 }
 
 const labelsSchema = {
   type: 'object',
-  propertyNames: { minLength: 1, maxLength: 255 },
-  additionalProperties: { type: 'string', maxLength: 1000 },
+  propertyNames: { minLength: 1, maxLength: 255, ...textSchema },
+  additionalProperties: { type: 'string', maxLength: 1000, ...textSchema },
 };
 const validateLabelsSchema = ajv.compile(labelsSchema);
 

@@ -1,6 +1,7 @@
 // Malformed and hostile input against a running server over HTTP. Each case is data: an id, a
 // sentence, and the request. Every answer must be a 4xx, or a 200 whose result is a typed error
-// (or, where the case says so, an empty answer or the thing created, read back verbatim); never
+// (or, where the case says so, an empty answer or the thing created, read back verbatim but in
+// Unicode NFC, the one form of a name); never
 // a 5xx, never a masked "Unexpected error.", never a stack trace or SQL. And the registry and the
 // run history must be exactly as they were, except for what the succeeding cases created.
 import { Buffer } from 'node:buffer';
@@ -77,6 +78,21 @@ const controlCharacters: { id: string; text: string }[] = [
   { id: 'bidi-override', text: 'invoice-\u202etxt.exe' },
 ];
 // Names that are valid and must come back exactly as sent.
+// Strings that are not text: a lone surrogate (sent as a JSON \ud800 escape) and U+FFFD, which
+// is what bytes that were not text became on the way in.
+const notText: { id: string; text: string }[] = [
+  { id: 'lone-high-surrogate', text: 'a\ud800b' },
+  { id: 'lone-low-surrogate', text: 'a\udfff' },
+  { id: 'replacement-character', text: 'a\ufffdb' },
+];
+
+// The default stack's and components' name behind whitespace that a trim removes.
+const paddedDefaults: { id: string; text: string }[] = [
+  { id: 'spaces', text: ' default ' },
+  { id: 'no-break-space', text: 'default\u00a0' },
+  { id: 'ideographic-space', text: '\u3000default' },
+];
+
 const unicodeNames: { id: string; text: string }[] = [
   { id: 'emoji', text: '🚀 launch 🧪' },
   { id: 'emoji-zwj', text: 'team-👩‍👩‍👧‍👦' },
@@ -280,6 +296,43 @@ function nameCases(): BadInputCase[] {
       },
     );
   }
+  for (const { id, text } of notText) {
+    cases.push(
+      { id: `not-text-${id}-component-name`, sentence: `a component name with a ${id}`, request: () => store(text, { path: '/tmp/x' }) },
+      { id: `not-text-${id}-stack-name`, sentence: `a stack name with a ${id}`, request: () => stack(text) },
+      { id: `not-text-${id}-label-key`, sentence: `a label key with a ${id}`, request: () => stack(uniqueName('not-text'), { labels: { [text]: 'x' } }) },
+      { id: `not-text-${id}-label-value`, sentence: `a label value with a ${id}`, request: () => store(uniqueName('not-text'), { path: '/tmp/x' }, { team: text }) },
+      { id: `not-text-${id}-run-tag`, sentence: `a run tag with a ${id}`, request: () => ({ query: startRun, variables: { pipeline: 'bad-input', tags: [text] } }) },
+      { id: `not-text-${id}-pipeline`, sentence: `a pipeline name with a ${id}`, request: () => ({ query: startRun, variables: { pipeline: text } }) },
+      {
+        id: `not-text-${id}-artifact-tag`,
+        sentence: `an artifact tag with a ${id}`,
+        request: (f) => ({ query: resultOf('reportStepOutputs', 'stepRunId: $id, outputs: [{ name: "tagged", uri: "/tmp/o", tags: [$tag] }]', '$id: ID!, $tag: String!'), variables: { id: f.stepRunId, tag: text } }),
+      },
+    );
+  }
+  for (const { id, text } of paddedDefaults) {
+    const named = (field: string, args: string, extra: Record<string, unknown> = {}, vars = '') => ({
+      query: resultOf(field, args, `$name: String!${vars}`),
+      variables: { name: text, ...extra },
+    });
+    cases.push(
+      { id: `padded-default-${id}-delete-stack`, sentence: `deleteStack of the default stack with ${id}`, request: () => named('deleteStack', 'name: $name, recursive: true') },
+      { id: `padded-default-${id}-rename-stack`, sentence: `renameStack of the default stack with ${id}`, request: () => named('renameStack', 'name: $name, newName: $newName', { newName: uniqueName('hijack') }, ', $newName: String!') },
+      { id: `padded-default-${id}-update-stack`, sentence: `updateStack of the default stack with ${id}`, request: () => named('updateStack', 'name: $name, description: "hijacked"') },
+      {
+        id: `padded-default-${id}-update-component`,
+        sentence: `updateComponent of the default artifact store with ${id}`,
+        request: () => named('updateComponent', 'type: ARTIFACT_STORE, name: $name, configuration: { path: "/tmp/hijacked" }'),
+      },
+      {
+        id: `padded-default-${id}-rename-component`,
+        sentence: `renameComponent of the default orchestrator with ${id}`,
+        request: () => named('renameComponent', 'type: ORCHESTRATOR, name: $name, newName: $newName', { newName: uniqueName('hijack') }, ', $newName: String!'),
+      },
+      { id: `padded-default-${id}-register-stack`, sentence: `registerStack named default with ${id}`, request: () => stack(text) },
+    );
+  }
   cases.push(
     {
       id: 'control-nul-literal',
@@ -392,8 +445,8 @@ function succeedingCases(): BadInputCase[] {
   const cases: BadInputCase[] = [];
   for (const { id, text } of [...unicodeNames, ...injections]) {
     cases.push(
-      { id: `valid-${id}-component`, sentence: `a component named ${id}`, request: () => store(text, { path: `/tmp/${text}` }, { [text]: text }), outcome: created(text) },
-      { id: `valid-${id}-stack`, sentence: `a stack named ${id}`, request: () => stack(text, { description: text, labels: { [text]: text } }), outcome: created(text) },
+      { id: `valid-${id}-component`, sentence: `a component named ${id}`, request: () => store(text, { path: `/tmp/${text}` }, { [text]: text }), outcome: created(text.normalize('NFC')) },
+      { id: `valid-${id}-stack`, sentence: `a stack named ${id}`, request: () => stack(text, { description: text, labels: { [text]: text } }), outcome: created(text.normalize('NFC')) },
     );
   }
   cases.push({ id: 'valid-255', sentence: 'a stack name of exactly 255 characters', request: () => stack('b'.repeat(255)), outcome: created('b'.repeat(255)) });

@@ -51,4 +51,28 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
       expect(stackWon || deleteWon).toBe(true);
     }
   });
+
+  it('deletes a shared component when both stacks that share it are deleted recursively at once', async () => {
+    // As if the two deletes ran one after the other: the second sees the first's stack gone.
+    for (let round = 0; round < 10; round += 1) {
+      const shared = uniqueName('shared');
+      await registerComponent(server, { type: 'ARTIFACT_STORE', name: shared, flavor: 'local', configuration: { path: '/shared' } });
+      const stackNames = [uniqueName('sharer-a'), uniqueName('sharer-b')];
+      for (const name of stackNames) {
+        await registerStack(server, { name, components: { orchestrator: 'default', artifactStore: shared } });
+      }
+      const results = await Promise.all(
+        stackNames.map((name) =>
+          server.gql(
+            `mutation($n: String!) { deleteStack(name: $n, recursive: true) { __typename ... on DeleteStackPayload { deletedComponents { name } } } }`,
+            { n: name },
+          ),
+        ),
+      );
+      const deleted = results.flatMap((result) => result.deleteStack.deletedComponents.map((component: { name: string }) => component.name));
+      expect(deleted, `round ${round}`).toEqual([shared]);
+      const left = await server.gql(`query($n: String!) { component(type: ARTIFACT_STORE, name: $n) { id } }`, { n: shared });
+      expect(left.component).toBeNull();
+    }
+  });
 });

@@ -290,6 +290,8 @@ export type RunActivityQuery = { runs:
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
 
+type ErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', message: string, field: string | null };
+
 type ErrorFields_IllegalOperationError_Fragment = { __typename: 'IllegalOperationError', message: string, field: string | null };
 
 type ErrorFields_InvalidCursorError_Fragment = { __typename: 'InvalidCursorError', message: string, field: string | null };
@@ -303,6 +305,7 @@ type ErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', message
 type ErrorFields_ValidationError_Fragment = { __typename: 'ValidationError', message: string, field: string | null };
 
 export type ErrorFieldsFragment =
+  | ErrorFields_IdempotencyConflictError_Fragment
   | ErrorFields_IllegalOperationError_Fragment
   | ErrorFields_InvalidCursorError_Fragment
   | ErrorFields_LimitExceededError_Fragment
@@ -366,6 +369,7 @@ export type StartRunMutationVariables = Exact<{
 
 
 export type StartRunMutation = { startRun:
+    | { __typename: 'IdempotencyConflictError', message: string, field: string | null }
     | { __typename: 'IllegalOperationError', message: string, field: string | null }
     | { __typename: 'LimitExceededError', limit: number, message: string, field: string | null }
     | { __typename: 'NameTakenError', message: string, field: string | null }
@@ -386,6 +390,7 @@ export type StartStepMutationVariables = Exact<{
 
 
 export type StartStepMutation = { startStep:
+    | { __typename: 'IdempotencyConflictError', message: string, field: string | null }
     | { __typename: 'IllegalOperationError', message: string, field: string | null }
     | { __typename: 'LimitExceededError', limit: number, message: string, field: string | null }
     | { __typename: 'NameTakenError', message: string, field: string | null }
@@ -418,6 +423,7 @@ export type ReportStepOutputsMutationVariables = Exact<{
 
 
 export type ReportStepOutputsMutation = { reportStepOutputs:
+    | { __typename: 'IdempotencyConflictError', message: string, field: string | null }
     | { __typename: 'IllegalOperationError', message: string, field: string | null }
     | { __typename: 'LimitExceededError', limit: number, message: string, field: string | null }
     | { __typename: 'NotFoundError', message: string, field: string | null }

@@ -1,7 +1,7 @@
 // GraphQL for artifacts and their versions: lineage, queries, and the output reports of steps.
 import { arrayContains, sql } from 'drizzle-orm';
 import { builder } from '../builder';
-import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
+import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { StepRunType } from '../runs/run-schema';
 import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs } from './artifact-service';
@@ -127,8 +127,8 @@ builder.mutationFields((t) => ({
     type: builder.objectRef<{ outputs: { name: string; artifactVersionId: string }[] }>('ReportStepOutputsPayload').implement({
       fields: (f) => ({ outputs: f.field({ type: [ReportedOutputType], resolve: (payload) => payload.outputs }) }),
     }),
-    errors: { types: [ValidationError, NotFoundError, IllegalOperationError, LimitExceededError] },
-    description: `Records a step run's outputs as artifact versions, numbered per artifact name. At most ${MAX_OUTPUTS_PER_REPORT} outputs per call. A retry answers the versions stored the first time.`,
+    errors: { types: [ValidationError, NotFoundError, IllegalOperationError, LimitExceededError, IdempotencyConflictError] },
+    description: `Records a step run's outputs as artifact versions, numbered per artifact name. At most ${MAX_OUTPUTS_PER_REPORT} outputs per call. A retry answers the versions stored the first time; an output repeated with other arguments is an IdempotencyConflictError.`,
     args: {
       stepRunId: t.arg.id({ required: true }),
       outputs: t.arg({ type: [StepOutputInput], required: true }),

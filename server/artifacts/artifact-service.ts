@@ -9,6 +9,7 @@ import { requireStepRun } from '../runs/run-service';
 import { ajv, assertValid, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
 import { notifyRunUpdated } from '../runs/run-events';
+import { assertSameArguments } from '../runs/idempotency';
 
 /** Published in the schema (`serverLimits`): a larger batch is refused with LimitExceededError. */
 export const MAX_OUTPUTS_PER_REPORT = 100;
@@ -84,6 +85,7 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
       .from(stepRunOutputs)
       .where(eq(stepRunOutputs.stepRunId, step.id));
     const storedByName = new Map(stored.map((link) => [link.name, link]));
+    await assertSameOutputs(tx, context.pipeline, step.name, checked, storedByName);
     const fresh = checked.filter((output) => !storedByName.has(output.name));
     if (fresh.length > 0 && step.status !== 'running') {
       throw new IllegalOperationError(`The step "${step.name}" has finished (${step.status}); it takes no new outputs`, 'stepRunId');
@@ -149,6 +151,43 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
     }
     return checked.map((output) => ({ name: output.name, artifactVersionId: storedByName.get(output.name)!.artifactVersionId }));
   });
+}
+
+/** A retried output answers the version it stored, if it repeats what that version records. */
+async function assertSameOutputs(
+  tx: Queryable,
+  pipeline: string,
+  stepName: string,
+  outputs: (ReportedOutput & { artifactName: string | null })[],
+  storedByName: Map<string, StepOutputLink>,
+): Promise<void> {
+  const repeated = outputs.map((output, index) => ({ output, index })).filter(({ output }) => storedByName.has(output.name));
+  if (repeated.length === 0) return;
+  const versions = await tx
+    .select({ version: artifactVersions, artifactName: artifacts.name })
+    .from(artifactVersions)
+    .innerJoin(artifacts, eq(artifacts.id, artifactVersions.artifactId))
+    .where(inArray(artifactVersions.id, repeated.map(({ output }) => storedByName.get(output.name)!.artifactVersionId)));
+  const byId = new Map(versions.map((row) => [row.version.id, row]));
+  for (const { output, index } of repeated) {
+    const stored = byId.get(storedByName.get(output.name)!.artifactVersionId)!;
+    assertSameArguments(
+      { ...stored.version, artifactName: stored.artifactName, tags: [...stored.version.tags].sort() },
+      {
+        artifactName: output.artifactName ?? `${pipeline}::${stepName}::${output.name}`,
+        uri: output.uri,
+        type: output.type ?? 'data',
+        dataType: output.dataType ?? null,
+        materializer: output.materializer ?? null,
+        contentHash: output.contentHash ?? null,
+        sizeBytes: output.sizeBytes ?? null,
+        tags: [...new Set(output.tags ?? [])].sort(),
+        // The store defaults to the snapshot's, which may since have been deleted: compared only when given.
+        ...(output.artifactStoreId ? { artifactStoreId: output.artifactStoreId } : {}),
+      },
+      `outputs.${index}.`,
+    );
+  }
 }
 
 async function existingStoreIds(tx: Queryable, ids: string[]): Promise<Set<string>> {

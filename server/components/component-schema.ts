@@ -9,7 +9,6 @@ import { stackComponents } from './component-tables';
 import { COMPONENT_TYPES, type ComponentType } from './component-types';
 import {
   deleteComponent,
-  isDefaultComponent,
   registerComponent,
   renameComponent,
   updateComponent,
@@ -72,10 +71,8 @@ export const StackComponentType = builder.drizzleNode('stackComponents', {
       select: { columns: { labels: true } },
       resolve: (component) => component.labels,
     }),
-    isDefault: t.boolean({
+    isDefault: t.exposeBoolean('isDefault', {
       description: 'The default orchestrator and artifact store cannot be changed or deleted.',
-      select: { columns: { type: true, name: true } },
-      resolve: (component) => isDefaultComponent(component.type, component.name),
     }),
     stacks: t.relation('stacks', { query: { orderBy: { name: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

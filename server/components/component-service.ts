@@ -4,19 +4,14 @@ import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { IllegalOperationError, NameTakenError, NotFoundError } from '../errors';
 import { stackComponentAssignments, stacks } from '../stacks/stack-tables';
-import { validateLabels, validateName } from '../validation';
+import { normalizeName, validateLabels, validateName } from '../validation';
 import { stackComponents } from './component-tables';
-import { DEFAULT_NAME, REQUIRED_COMPONENT_TYPES, type ComponentType } from './component-types';
+import type { ComponentType } from './component-types';
 import { requireFlavor, validateConfiguration } from './flavors';
 import { decryptSecrets, encryptSecrets } from './secret-encryption';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode } from '../db/database';
 
 export type ComponentRow = typeof stackComponents.$inferSelect;
-
-/** The default orchestrator and artifact store back the default stack and never change. */
-export function isDefaultComponent(type: ComponentType, name: string): boolean {
-  return name === DEFAULT_NAME && REQUIRED_COMPONENT_TYPES.includes(type);
-}
 
 export function typeLabel(type: ComponentType): string {
   return type.replace(/_/g, ' ');
@@ -36,24 +31,23 @@ export async function findComponent(db: Queryable, type: ComponentType, name: st
   const [row] = await db
     .select()
     .from(stackComponents)
-    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())));
+    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, normalizeName(name))));
   return row;
 }
 
-async function requireComponentForUpdate(db: Queryable, type: ComponentType, name: string): Promise<ComponentRow> {
+/**
+ * Locks the named component for a change. The default orchestrator and artifact store back the
+ * default stack and never change; they are found by their flag.
+ */
+async function requireComponentForChange(db: Queryable, type: ComponentType, name: string, action: string): Promise<ComponentRow> {
   const [row] = await db
     .select()
     .from(stackComponents)
-    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())))
+    .where(and(eq(stackComponents.type, type), eq(stackComponents.name, normalizeName(name))))
     .for('update');
   if (!row) throw new NotFoundError(`No ${typeLabel(type)} named "${name}"`, 'name');
+  if (row.isDefault) throw new IllegalOperationError(`The default ${typeLabel(type)} cannot be ${action}`, 'name');
   return row;
-}
-
-function refuseDefault(type: ComponentType, name: string, action: string): void {
-  if (isDefaultComponent(type, name)) {
-    throw new IllegalOperationError(`The default ${typeLabel(type)} cannot be ${action}`, 'name');
-  }
 }
 
 /** Turns the unique-constraint race between two writers of one name into the typed error. */
@@ -98,9 +92,8 @@ export interface UpdateComponentInput {
 }
 
 export async function updateComponent(db: Database, input: UpdateComponentInput, actor: Actor): Promise<ComponentRow> {
-  refuseDefault(input.type, input.name, 'updated');
   return db.transaction(async (tx) => {
-    const current = await requireComponentForUpdate(tx, input.type, input.name);
+    const current = await requireComponentForChange(tx, input.type, input.name, 'updated');
     const flavor = requireFlavor(current.type, current.flavor);
     const { configuration, secrets } = validateConfiguration(
       flavor,
@@ -127,10 +120,9 @@ export function mergePatch<T>(current: Record<string, T>, patch?: Record<string,
 }
 
 export async function renameComponent(db: Database, type: ComponentType, name: string, newName: string): Promise<ComponentRow> {
-  refuseDefault(type, name, 'renamed');
   const validName = validateName(newName, 'newName');
   return db.transaction(async (tx) => {
-    const current = await requireComponentForUpdate(tx, type, name);
+    const current = await requireComponentForChange(tx, type, name, 'renamed');
     const [row] = await uniqueName(`${capitalize(aTypeLabel(type))} named "${validName}" already exists`, 'newName', () =>
       tx
         .update(stackComponents)
@@ -143,9 +135,8 @@ export async function renameComponent(db: Database, type: ComponentType, name: s
 }
 
 export async function deleteComponent(db: Database, type: ComponentType, name: string): Promise<ComponentRow> {
-  refuseDefault(type, name, 'deleted');
   return db.transaction(async (tx) => {
-    const current = await requireComponentForUpdate(tx, type, name);
+    const current = await requireComponentForChange(tx, type, name, 'deleted');
     const users = await stacksUsing(tx, [current.id]);
     if (users.length > 0) {
       throw new IllegalOperationError(

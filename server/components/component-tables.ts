@@ -1,4 +1,5 @@
-import { type AnyPgColumn, jsonb, pgTable, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { type AnyPgColumn, boolean, jsonb, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../users/user-tables';
 import { componentTypeEnum } from './component-types';
 
@@ -10,6 +11,8 @@ export const stackComponents = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     type: componentTypeEnum('type').notNull(),
     name: text('name').notNull(),
+    /** The default orchestrator or artifact store, which back the default stack. Found by this, never by name. */
+    isDefault: boolean('is_default').notNull().default(false),
     flavor: text('flavor').notNull(),
     /** Settings the flavor does not mark secret. */
     configuration: jsonb('configuration').$type<Record<string, unknown>>().notNull().default({}),
@@ -28,5 +31,6 @@ export const stackComponents = pgTable(
     unique('stack_components_type_name_key').on(table.type, table.name),
     // Target of the stack assignment foreign key, which pins the assignment's type to the component's.
     unique('stack_components_id_type_key').on(table.id, table.type),
+    uniqueIndex('stack_components_default_type_key').on(table.type).where(sql`${table.isDefault}`),
   ],
 );

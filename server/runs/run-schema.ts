@@ -7,7 +7,7 @@ import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
 import { callerId, type RequestContext } from '../context';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
-import { IllegalOperationError, InvalidCursorError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
+import { IdempotencyConflictError, IllegalOperationError, InvalidCursorError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { ComponentRefInput, StackType } from '../stacks/stack-schema';
 import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
@@ -373,8 +373,8 @@ builder.mutationFields((t) => ({
   startRun: t.field({
     authScopes: { reporter: true },
     type: PipelineRunType,
-    errors: { types: REPORTING_ERRORS },
-    description: 'Starts a run of a pipeline on a stack (the active stack by default), recording a snapshot of the stack. Replaying an idempotency key answers the run it created.',
+    errors: { types: [...REPORTING_ERRORS, IdempotencyConflictError] },
+    description: 'Starts a run of a pipeline on a stack (the active stack by default), recording a snapshot of the stack. Replaying an idempotency key answers the run it created; with other arguments, an IdempotencyConflictError.',
     args: {
       pipeline: t.arg.string({ required: true }),
       stack: t.arg.string({ description: "Stack name; the caller's active stack when absent." }),
@@ -390,8 +390,8 @@ builder.mutationFields((t) => ({
   startStep: t.field({
     authScopes: { reporter: true },
     type: StepRunType,
-    errors: { types: REPORTING_ERRORS },
-    description: 'Records that a step started, with the artifact versions it consumes. A retry answers the same step run.',
+    errors: { types: [...REPORTING_ERRORS, IdempotencyConflictError] },
+    description: 'Records that a step started, with the artifact versions it consumes. A retry answers the same step run; with other arguments, an IdempotencyConflictError.',
     args: {
       runId: t.arg.id({ required: true }),
       name: t.arg.string({ required: true }),

@@ -18,6 +18,7 @@ import {
   type StepStatus,
 } from './run-tables';
 import { notifyRunUpdated } from './run-events';
+import { assertSameArguments } from './idempotency';
 
 export type RunRow = typeof pipelineRuns.$inferSelect;
 export type StepRunRow = typeof stepRuns.$inferSelect;
@@ -79,8 +80,17 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
   const expectedSteps = checkExpectedSteps(input.steps ?? []);
   const tags = checkTags(input.tags);
   const idempotencyKey = input.idempotencyKey == null ? null : validateName(input.idempotencyKey, 'idempotencyKey');
+  // What a replay of the key must repeat: the arguments as given, normalised.
+  const request = {
+    pipeline: pipelineName,
+    stack: input.stack ?? null,
+    name: runName,
+    steps: expectedSteps,
+    tags: [...tags].sort(),
+    config: input.config ?? {},
+  };
   if (idempotencyKey) {
-    const existing = await findRunByIdempotencyKey(db, idempotencyKey);
+    const existing = await findRunByIdempotencyKey(db, idempotencyKey, request);
     if (existing) return existing;
   }
   try {
@@ -119,6 +129,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
           tags,
           config: input.config ?? {},
           idempotencyKey,
+          idempotencyRequest: idempotencyKey ? request : null,
         })
         .returning();
       if (members.length > 0) {
@@ -131,7 +142,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
     if (postgresErrorCode(error) === UNIQUE_VIOLATION) {
       // A concurrent retry with the same key won the race: answer its run.
       if (idempotencyKey) {
-        const existing = await findRunByIdempotencyKey(db, idempotencyKey);
+        const existing = await findRunByIdempotencyKey(db, idempotencyKey, request);
         if (existing) return existing;
       }
       throw new NameTakenError(`A run named "${runName ?? pipelineName}" already exists`, 'name');
@@ -140,8 +151,10 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
   }
 }
 
-async function findRunByIdempotencyKey(db: Queryable, key: string): Promise<RunRow | undefined> {
+/** The run started under this key, if its arguments match the replay's; runs from before they were kept are trusted. */
+async function findRunByIdempotencyKey(db: Queryable, key: string, request: Record<string, unknown>): Promise<RunRow | undefined> {
   const [run] = await db.select().from(pipelineRuns).where(eq(pipelineRuns.idempotencyKey, key));
+  if (run?.idempotencyRequest) assertSameArguments(run.idempotencyRequest, request);
   return run;
 }
 
@@ -207,10 +220,28 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
   return db.transaction(async (tx) => {
     const run = await requireRun(tx, input.runId, 'runId', true);
     const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, name)));
-    // A retried startStep answers the step it created.
-    if (existing) return existing;
-    refuseFinishedRun(run);
     const expected = run.expectedSteps.find((step) => step.name === name);
+    const parents = input.parents ?? expected?.parents ?? [];
+    // A retried startStep answers the step it created, if it repeats the same arguments.
+    if (existing) {
+      const storedInputs = await tx
+        .select({ name: stepRunInputs.name, artifactVersionId: stepRunInputs.artifactVersionId })
+        .from(stepRunInputs)
+        .where(eq(stepRunInputs.stepRunId, existing.id))
+        .orderBy(stepRunInputs.name);
+      assertSameArguments(
+        { ...existing, inputs: storedInputs },
+        {
+          parents,
+          cacheKey: input.cacheKey ?? null,
+          codeHash: input.codeHash ?? null,
+          parameters: input.parameters ?? {},
+          inputs: [...(input.inputs ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, artifactVersionId }) => ({ name, artifactVersionId })),
+        },
+      );
+      return existing;
+    }
+    refuseFinishedRun(run);
     if (run.expectedSteps.length > 0 && !expected) {
       throw new ValidationError(`The run does not expect a step named "${name}"`, 'name');
     }
@@ -235,7 +266,7 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
       .values({
         runId: run.id,
         name,
-        parents: input.parents ?? expected?.parents ?? [],
+        parents,
         cacheKey: input.cacheKey ?? null,
         codeHash: input.codeHash ?? null,
         parameters: input.parameters ?? {},

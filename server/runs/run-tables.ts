@@ -55,6 +55,8 @@ export const pipelineRuns = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /** A retried startRun with the same key answers the run it created the first time. */
     idempotencyKey: text('idempotency_key').unique('pipeline_runs_idempotency_key_key'),
+    /** The arguments the run was started with under its idempotency key, so a replay can be checked against them. */
+    idempotencyRequest: jsonb('idempotency_request').$type<Record<string, unknown>>(),
     createdAt: microsecondTimestamp('created_at').notNull().defaultNow(),
     startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
     endedAt: microsecondTimestamp('ended_at'),

@@ -7,13 +7,13 @@ import { stackComponents } from '../components/component-tables';
 import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { REGISTRY_ERRORS } from '../errors';
+import { NAME } from '../name-arguments';
 import { escapeLike } from '../validation';
 import {
   activeStackIdSql,
   camelCase,
   copyStack,
   deleteStack,
-  isDefaultStack,
   registerStack,
   removeStackComponents,
   renameStack,
@@ -33,7 +33,7 @@ export const StackType = builder.drizzleNode('stacks', {
     name: t.exposeString('name'),
     description: t.exposeString('description'),
     labels: t.field({ type: 'JSONObject', select: { columns: { labels: true } }, resolve: (stack) => stack.labels }),
-    isDefault: t.boolean({ select: { columns: { name: true } }, resolve: (stack) => isDefaultStack(stack.name) }),
+    isDefault: t.exposeBoolean('isDefault'),
     isActive: t.boolean({
       description: "Whether this is the caller's active stack, which runs use unless told otherwise.",
       select: (_args, context) => ({
@@ -72,7 +72,7 @@ export const ComponentRefInput = builder.inputType('ComponentRefInput', {
 const StackComponentsInput = builder.inputType('StackComponentsInput', {
   description: 'Component names by type. A stack needs an orchestrator and an artifact store.',
   fields: (t) =>
-    Object.fromEntries(COMPONENT_TYPES.map((type) => [camelCase(type), t.string({ required: false })])) as Record<
+    Object.fromEntries(COMPONENT_TYPES.map((type) => [camelCase(type), t.string({ required: false, ...NAME })])) as Record<
       string,
       ReturnType<typeof t.string>
     >,

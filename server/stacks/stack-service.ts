@@ -4,40 +4,35 @@ import { and, eq, inArray, notExists, sql, type SQL } from 'drizzle-orm';
 import type { Database, Queryable, Transaction } from '../db/database';
 import { FOREIGN_KEY_VIOLATION, postgresErrorCode } from '../db/database';
 import { stackComponents } from '../components/component-tables';
-import { DEFAULT_NAME, REQUIRED_COMPONENT_TYPES, type ComponentType } from '../components/component-types';
+import { REQUIRED_COMPONENT_TYPES, type ComponentType } from '../components/component-types';
 import { mergePatch, typeLabel, uniqueName, type ComponentRow } from '../components/component-service';
 import { IllegalOperationError, NotFoundError, ValidationError } from '../errors';
 import { users } from '../users/user-tables';
-import { validateLabels, validateName } from '../validation';
+import { normalizeName, validateLabels, validateName } from '../validation';
 import { stackComponentAssignments, stacks } from './stack-tables';
 
 export type StackRow = typeof stacks.$inferSelect;
 /** Component names by type, as a caller names the members of a stack. */
 export type ComponentNames = Partial<Record<ComponentType, string | null>>;
 
-export function isDefaultStack(name: string): boolean {
-  return name === DEFAULT_NAME;
-}
 
 /** The id of a user's active stack: the one they chose, or the default stack. */
 export function activeStackIdSql(userId: string): SQL {
   return sql`coalesce(
     (select ${users.activeStackId} from ${users} where ${users.id} = ${userId}),
-    (select ${stacks.id} from ${stacks} where ${stacks.name} = ${DEFAULT_NAME}))`;
+    (select ${stacks.id} from ${stacks} where ${stacks.isDefault}))`;
 }
 
-function refuseDefault(name: string, action: string): void {
-  if (isDefaultStack(name)) throw new IllegalOperationError(`The default stack cannot be ${action}`, 'name');
-}
-
-async function requireStackForUpdate(tx: Queryable, name: string, field = 'name'): Promise<StackRow> {
-  const [row] = await tx.select().from(stacks).where(eq(stacks.name, name.trim())).for('update');
-  if (!row) throw new NotFoundError(`No stack named "${name}"`, field);
+/** Locks the named stack for a change; the default stack, found by its flag, is refused. */
+async function requireStackForChange(tx: Queryable, name: string, action: string): Promise<StackRow> {
+  const [row] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(name))).for('update');
+  if (!row) throw new NotFoundError(`No stack named "${name}"`, 'name');
+  if (row.isDefault) throw new IllegalOperationError(`The default stack cannot be ${action}`, 'name');
   return row;
 }
 
 export async function findStack(db: Queryable, name: string): Promise<StackRow | undefined> {
-  const [row] = await db.select().from(stacks).where(eq(stacks.name, name.trim()));
+  const [row] = await db.select().from(stacks).where(eq(stacks.name, normalizeName(name)));
   return row;
 }
 
@@ -62,7 +57,7 @@ async function resolveComponents(tx: Queryable, names: ComponentNames): Promise<
     const [row] = await tx
       .select()
       .from(stackComponents)
-      .where(and(eq(stackComponents.type, type), eq(stackComponents.name, name.trim())))
+      .where(and(eq(stackComponents.type, type), eq(stackComponents.name, normalizeName(name))))
       .for('share');
     if (!row) throw new NotFoundError(`No ${typeLabel(type)} named "${name}"`, `components.${camelCase(type)}`);
     resolved.set(type, row);
@@ -128,9 +123,8 @@ export interface UpdateStackInput {
 }
 
 export async function updateStack(db: Database, input: UpdateStackInput): Promise<StackRow> {
-  refuseDefault(input.name, 'updated');
   return db.transaction(async (tx) => {
-    const current = await requireStackForUpdate(tx, input.name);
+    const current = await requireStackForChange(tx, input.name, 'updated');
     const components = await resolveComponents(tx, input.components ?? {});
     await assignComponents(tx, current.id, components);
     const [stack] = await tx
@@ -147,7 +141,6 @@ export async function updateStack(db: Database, input: UpdateStackInput): Promis
 }
 
 export async function removeStackComponents(db: Database, name: string, types: ComponentType[]): Promise<StackRow> {
-  refuseDefault(name, 'updated');
   const required = types.find((type) => REQUIRED_COMPONENT_TYPES.includes(type));
   if (required) {
     throw new IllegalOperationError(
@@ -156,7 +149,7 @@ export async function removeStackComponents(db: Database, name: string, types: C
     );
   }
   return db.transaction(async (tx) => {
-    const current = await requireStackForUpdate(tx, name);
+    const current = await requireStackForChange(tx, name, 'updated');
     if (types.length > 0) {
       await tx
         .delete(stackComponentAssignments)
@@ -168,10 +161,9 @@ export async function removeStackComponents(db: Database, name: string, types: C
 }
 
 export async function renameStack(db: Database, name: string, newName: string): Promise<StackRow> {
-  refuseDefault(name, 'renamed');
   const validName = validateName(newName, 'newName');
   return db.transaction(async (tx) => {
-    const current = await requireStackForUpdate(tx, name);
+    const current = await requireStackForChange(tx, name, 'renamed');
     const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
       tx.update(stacks).set({ name: validName, updatedAt: new Date() }).where(eq(stacks.id, current.id)).returning(),
     );
@@ -183,7 +175,7 @@ export async function renameStack(db: Database, name: string, newName: string): 
 export async function copyStack(db: Database, sourceName: string, newName: string, actor: Actor): Promise<StackRow> {
   const validName = validateName(newName, 'newName');
   return db.transaction(async (tx) => {
-    const [source] = await tx.select().from(stacks).where(eq(stacks.name, sourceName.trim())).for('share');
+    const [source] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(sourceName))).for('share');
     if (!source) throw new NotFoundError(`No stack named "${sourceName}"`, 'name');
     const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
       tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels, createdBy: actor.userId }).returning(),
@@ -212,9 +204,8 @@ export interface DeletedStack {
  * uses. The default stack and the caller's active stack cannot be deleted.
  */
 export async function deleteStack(db: Database, userId: string, name: string, recursive: boolean): Promise<DeletedStack> {
-  refuseDefault(name, 'deleted');
   return db.transaction(async (tx) => {
-    const current = await requireStackForUpdate(tx, name);
+    const current = await requireStackForChange(tx, name, 'deleted');
     const [caller] = await tx.select({ activeStackId: users.activeStackId }).from(users).where(eq(users.id, userId));
     if (caller?.activeStackId === current.id) {
       throw new IllegalOperationError(`"${current.name}" is your active stack; set another stack active first`, 'name');
@@ -223,6 +214,19 @@ export async function deleteStack(db: Database, userId: string, name: string, re
       .select({ componentId: stackComponentAssignments.componentId })
       .from(stackComponentAssignments)
       .where(eq(stackComponentAssignments.stackId, current.id));
+    if (recursive && members.length > 0) {
+      // Whether a component is unshared is decided by the other stacks' assignments. Locking the
+      // candidates (in id order, so two deletes never wait on each other crosswise) makes a
+      // concurrent recursive delete of another stack that shares one wait for this one to
+      // commit; its check below then runs afterwards and sees this stack gone, as if the two
+      // deletes had run one after the other.
+      await tx
+        .select({ id: stackComponents.id })
+        .from(stackComponents)
+        .where(inArray(stackComponents.id, members.map((member) => member.componentId)))
+        .orderBy(stackComponents.id)
+        .for('update');
+    }
     // Other users whose active stack this was fall back to the default stack (ON DELETE SET NULL).
     await tx.delete(stacks).where(eq(stacks.id, current.id));
     let deletedComponents: ComponentRow[] = [];
@@ -251,7 +255,7 @@ export async function deleteStack(db: Database, userId: string, name: string, re
 
 export async function setActiveStack(db: Database, userId: string, name: string): Promise<StackRow> {
   return db.transaction(async (tx) => {
-    const [stack] = await tx.select().from(stacks).where(eq(stacks.name, name.trim())).for('share');
+    const [stack] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(name))).for('share');
     if (!stack) throw new NotFoundError(`No stack named "${name}"`, 'name');
     await tx.update(users).set({ activeStackId: stack.id }).where(eq(users.id, userId));
     return stack;

@@ -1,18 +1,25 @@
-import { type AnyPgColumn, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { type AnyPgColumn, boolean, foreignKey, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { stackComponents } from '../components/component-tables';
 import { componentTypeEnum } from '../components/component-types';
 import { users } from '../users/user-tables';
 
-export const stacks = pgTable('stacks', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull().unique('stacks_name_key'),
-  description: text('description').notNull().default(''),
-  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
-  // Typed by hand: users and this table refer to each other, which TypeScript cannot infer.
+export const stacks = pgTable(
+  'stacks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique('stacks_name_key'),
+    /** The default stack, which everyone's active stack falls back to. Rules find it by this, never by name. */
+    isDefault: boolean('is_default').notNull().default(false),
+    description: text('description').notNull().default(''),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    // Typed by hand: users and this table refer to each other, which TypeScript cannot infer.
     createdBy: uuid('created_by').references((): AnyPgColumn => users.id, { onDelete: 'set null' }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('stacks_is_default_key').on(table.isDefault).where(sql`${table.isDefault}`)],
+);
 
 /**
  * Which component fills which slot of a stack. The primary key allows one component per type;

@@ -9,7 +9,7 @@ import { requireFlavor, validateConfiguration } from '../components/flavors';
 import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
-import { ajv, assertValid, escapeLike, validateName } from '../validation';
+import { ajv, assertValid, escapeLike, normalizeName, validateName } from '../validation';
 import { registerStack, stackMembers, type StackRow } from './stack-service';
 import { stacks } from './stack-tables';
 
@@ -61,7 +61,7 @@ const validateExport = ajv.compile({
 });
 
 export async function exportStack(db: Queryable, name: string): Promise<string> {
-  const [stack] = await db.select().from(stacks).where(eq(stacks.name, name.trim()));
+  const [stack] = await db.select().from(stacks).where(eq(stacks.name, normalizeName(name)));
   if (!stack) throw new NotFoundError(`No stack named "${name}"`, 'name');
   const members = await stackMembers(db, stack.id);
   const exported: ExportedStack = {
@@ -124,7 +124,7 @@ export async function importStack(db: Database, yamlText: string, name: string |
       }
       const created = await registerComponent(tx, {
         type,
-        name: await freeName(tx, type, component.name.trim()),
+        name: await freeName(tx, type, normalizeName(component.name)),
         flavor: flavor.name,
         configuration: component.configuration ?? {},
       }, actor);
@@ -159,7 +159,7 @@ async function findIdentical(
         sql`${stackComponents.configuration} = ${JSON.stringify(configuration)}::jsonb`,
       ),
     )
-    .orderBy(sql`${stackComponents.name} = ${preferredName.trim()} desc`, stackComponents.createdAt)
+    .orderBy(sql`${stackComponents.name} = ${normalizeName(preferredName)} desc`, stackComponents.createdAt)
     .limit(1);
   return row;
 }
