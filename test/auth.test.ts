@@ -71,7 +71,7 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'updateStack', scope: 'editor', query: `mutation { updateStack(name: "none", description: "x") { ${ERR} } }` },
 ];
 
-type Outcome = 'allowed' | 'forbidden' | 'unauthenticated' | 'rejected-token';
+type Outcome = 'allowed' | 'forbidden' | 'unauthenticated';
 
 async function call(server: TestServer, token: string | undefined, query: string, variables?: Record<string, unknown>) {
   const response = await fetch(`${server.url}/graphql`, {
@@ -79,21 +79,24 @@ async function call(server: TestServer, token: string | undefined, query: string
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 function outcomeOf(result: Awaited<ReturnType<typeof call>>): Outcome {
-  if (result.status === 401) return 'rejected-token';
   const code = result.body.errors?.[0]?.extensions?.code;
+  // No token and a bad token alike: HTTP's 401 with its challenge, and the code in the body.
+  if (result.status === 401 && result.wwwAuthenticate === 'Bearer' && code === 'UNAUTHENTICATED') return 'unauthenticated';
   if (code === 'FORBIDDEN') return 'forbidden';
-  if (code === 'UNAUTHENTICATED') return 'unauthenticated';
   expect(result.body.errors, JSON.stringify(result.body)).toBeUndefined();
   return 'allowed';
 }
 
 function expectedOutcome(caller: Caller, scope: Scope): Outcome {
-  if (caller === 'anonymous') return 'unauthenticated';
-  if (caller === 'expired' || caller === 'revoked') return 'rejected-token';
+  if (caller === 'anonymous' || caller === 'expired' || caller === 'revoked') return 'unauthenticated';
   return ALLOWED[scope].includes(caller) ? 'allowed' : 'forbidden';
 }
 
@@ -217,7 +220,13 @@ describe('starting', () => {
       expect(announced).toHaveLength(1);
       const me = await new StackyardClient({ url: second.url, token: announced[0], env: {} }).me();
       expect(me).toMatchObject({ name: 'admin', role: 'ADMIN' });
-      expect((await call(second, undefined, '{ me { name } }')).body.errors![0].extensions!.code).toBe('UNAUTHENTICATED');
+      const anonymous = await call(second, undefined, '{ me { name } }');
+      expect(anonymous).toMatchObject({ status: 401, wwwAuthenticate: 'Bearer' });
+      expect(anonymous.body.errors![0]).toMatchObject({ message: 'Sign in: send an API token as "Authorization: Bearer <token>"', extensions: { code: 'UNAUTHENTICATED' } });
+      // GraphiQL's page is no operation: it loads without a token, and its requests send one.
+      const page = await fetch(`${second.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Stackyard</title>');
     } finally {
       await second.close();
     }
