@@ -1,7 +1,35 @@
 // Query size guards: hostile documents are refused before they run, while a dashboard's nested
 // queries still pass; and nothing internal reaches the client.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness';
+import { databaseTargets, startTestServer, type TestServer } from './harness';
+
+async function post(server: TestServer, query: string, accept = 'application/graphql-response+json') {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string }[] } };
+}
+
+const nestedBraces = (levels: number) => `${'{ a '.repeat(levels)}${'}'.repeat(levels)}`;
+
+// First in the file: graphql's parser recurses per nesting level, and before the JIT has
+// optimised it a few thousand levels overflowed the stack (a 500) where a warm server said 400.
+describe.each(databaseTargets)('deeply nested documents sent to a new server on $name', (target) => {
+  for (const levels of [5_000, 50_000]) {
+    it(`refuses ${levels} nested braces as its first request with a 400`, async () => {
+      const server = await startTestServer(target);
+      try {
+        const response = await post(server, nestedBraces(levels));
+        expect(response.status).toBe(400);
+        expect(response.body.errors?.[0].message).toBe('Syntax Error: Nesting limit of 64 exceeded.');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
 
 describe('query limits', () => {
   let server: TestServer;
@@ -40,6 +68,23 @@ describe('query limits', () => {
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/alias/i);
     expect(response.status).toBe(400);
+  });
+
+  it('counts aliases of __typename against the alias limit', async () => {
+    const aliases = Array.from({ length: 1000 }, (_, index) => `t${index}: __typename`).join(' ');
+    const response = await server.request(`{ ${aliases} }`);
+    expect(response.data).toBeUndefined();
+    expect(response.errors?.[0].message).toMatch(/alias/i);
+    expect(response.status).toBe(400);
+  });
+
+  it('parses nesting up to the limit, and refuses it beyond', async () => {
+    // Braces, parentheses and lists all count: here 2 levels of them, then the list's.
+    const list = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+    const within = await post(server, `{ field(argument: ${list(62)}) }`);
+    expect(within.body.errors?.[0].message).toMatch(/Cannot query field "field"/);
+    const beyond = await post(server, `{ field(argument: ${list(63)}) }`);
+    expect(beyond).toMatchObject({ status: 400, body: { errors: [{ message: 'Syntax Error: Nesting limit of 64 exceeded.' }] } });
   });
 
   it('refuses a huge document', async () => {
