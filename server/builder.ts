@@ -56,7 +56,8 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Scope checks run first, so no other plugin's resolver wrapping runs for a refused caller.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  // jsonDepth (server/json-depth-plugin.ts) runs inside the errors plugin, so its ValidationError is a typed result.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, 'jsonDepth', RelayPlugin, DrizzlePlugin],
   scopeAuth: {
     authScopes: ({ user }) => {
       const role = user?.role;

@@ -351,6 +351,7 @@ builder.queryFields((t) => ({
       fields: (f) => ({
         maxOutputsPerReport: f.exposeInt('maxOutputsPerReport'),
         maxPageSize: f.exposeInt('maxPageSize'),
+        maxJsonDepth: f.exposeInt('maxJsonDepth', { description: 'Deepest nesting of objects and lists in a JSON argument (labels, configuration, config, parameters, metadata).' }),
         heartbeatTimeoutSeconds: f.float({ resolve: (limits) => limits.heartbeatTimeoutMs / 1000 }),
       }),
     }),
