@@ -251,6 +251,35 @@ function queryShapeCases(): BadInputCase[] {
   ];
 }
 
+// --- Request limits: nesting, aliases of __typename, bytes that are not UTF-8 -----------------
+function requestLimitCases(): BadInputCase[] {
+  const braces = (levels: number) => `${'{ a '.repeat(levels)}${'}'.repeat(levels)}`;
+  const deepJson = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const nested = (levels: number) => JSON.parse(deepJson(levels)) as Record<string, unknown>;
+  const withBytes = (bytes: number[]) => {
+    const [before, after] = JSON.stringify({ query: 'query ($q: String) { stacks(nameContains: $q) { totalCount } }', variables: { q: '|' } }).split('|');
+    return { contentType: 'application/json', body: new Uint8Array([...Buffer.from(before), ...bytes, ...Buffer.from(after)]) };
+  };
+  return [
+    { id: 'limits-braces-5000', sentence: '5,000 nested braces', request: () => ({ query: braces(5_000) }) },
+    { id: 'limits-braces-50000', sentence: '50,000 nested braces', request: () => ({ query: braces(50_000) }) },
+    { id: 'limits-typename-aliases', sentence: '1,000 aliases of __typename', request: () => ({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `t${i}: __typename`).join(' ')} }` }) },
+    {
+      id: 'limits-run-config-10000',
+      sentence: 'a run config nested 10,000 levels',
+      request: () => ({ contentType: 'application/json', body: `{"query": ${JSON.stringify(startRun)}, "variables": {"pipeline": "bad-input", "config": ${deepJson(10_000)}}}` }),
+    },
+    { id: 'limits-run-config-33', sentence: 'a run config nested 33 levels', request: () => ({ query: startRun, variables: { pipeline: 'bad-input', config: nested(33) } }) },
+    { id: 'limits-labels-33', sentence: 'labels nested 33 levels', request: () => stack(uniqueName('deep'), { labels: nested(33) }) },
+    { id: 'limits-configuration-33', sentence: 'a configuration nested 33 levels', request: () => store(uniqueName('deep'), { path: '/tmp/x', nested: nested(32) }) },
+    { id: 'limits-metadata-33', sentence: 'metadata nested 33 levels', request: (f) => ({ query: resultOf('logMetadata', 'id: $id, metadata: $metadata', '$id: ID!, $metadata: JSONObject!'), variables: { id: f.runId, metadata: nested(33) } }) },
+    { id: 'limits-variables-deep', sentence: 'an unused variable nested 100 levels', request: () => ({ query: '{ __typename }', variables: { unused: nested(100) } }) },
+    { id: 'limits-utf8-ff-fe-c3', sentence: 'the bytes FF FE C3 in a body', request: () => withBytes([0xff, 0xfe, 0xc3]) },
+    { id: 'limits-utf8-overlong', sentence: 'the overlong C0 AF in a body', request: () => withBytes([0xc0, 0xaf]) },
+  ];
+}
+// --- End of request limits -------------------------------------------------------------------
+
 function nameCases(): BadInputCase[] {
   const cases: BadInputCase[] = [];
   const tooLong = 'a'.repeat(256);
@@ -496,7 +525,7 @@ function expectHandled(answer: Answer, outcome: Outcome): void {
   }
 }
 
-const refusedCases = [...httpCases(), ...queryShapeCases(), ...idCases(), ...nodesCases(), ...nameCases(), ...injectionCases(), ...configurationCases()];
+const refusedCases = [...httpCases(), ...queryShapeCases(), ...idCases(), ...nodesCases(), ...nameCases(), ...injectionCases(), ...configurationCases(), ...requestLimitCases()];
 
 describe.each(databaseTargets)('bad input on $name', (target) => {
   const testServer = useTestServer(target);
