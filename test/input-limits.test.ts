@@ -130,7 +130,7 @@ describe.each(databaseTargets)('request bodies that are not UTF-8 on $name', (ta
 
   /** A JSON request whose `text` variable holds `bytes` raw, between its quotes. */
   async function postWithBytes(bytes: number[], contentType = 'application/json') {
-    const [before, after] = JSON.stringify({ query: 'query ($text: String) { stacks(nameContains: $text) { totalCount } }', variables: { text: '|' } }).split('|');
+    const [before, after] = JSON.stringify({ query: 'query ($text: String) { stacks(nameContains: $text) { ... on QueryStacksConnection { totalCount } } }', variables: { text: '|' } }).split('|');
     const body = Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
     const response = await fetch(`${server().url}/graphql`, { method: 'POST', headers: { 'content-type': contentType, accept: 'application/graphql-response+json' }, body });
     return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string }[] } };

@@ -42,13 +42,13 @@ describe('query limits', () => {
 
   it('allows the nested connection query a dashboard sends', async () => {
     const response = await server.request(`{
-      stacks(first: 50) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+      stacks(first: 50) { ... on QueryStacksConnection { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
         id name description isActive labels createdAt
         components { id type name flavorName configuration labels secretsSet
           flavor { name description configSchema secretFields }
           stacks { name components { name flavor { name } } } }
       } }
-    } }`);
+    } } }`);
     expect(response.errors).toBeUndefined();
     expect(response.data.stacks.totalCount).toBe(1);
   });
@@ -100,7 +100,7 @@ describe('query limits', () => {
     const scalars = 'id name description labels isActive isDefault createdAt updatedAt '.repeat(10);
     let selection = scalars;
     for (let level = 0; level < 4; level += 1) selection = `${scalars} components { id name stacks { ${selection} } }`;
-    const response = await server.request(`{ stacks(first: 100) { edges { node { ${selection} } } } }`);
+    const response = await server.request(`{ stacks(first: 100) { ... on QueryStacksConnection { edges { node { ${selection} } } } } }`);
     expect(response.data).toBeUndefined();
     expect(response.errors?.[0].message).toMatch(/cost/i);
     expect(response.status).toBe(400);

@@ -41,7 +41,9 @@ export function useQueryLimits(limits: QueryLimits = {}): Plugin[] {
     // Aliases of __typename count too (graphql-armor allows them by default): a thousand cost as much as any field.
     maxAliasesPlugin({ n: limits.maxAliases ?? 30, allowList: [], ...reportAsValidationError }),
     useDocumentSizeLimits(limits.maxTokens ?? 5000, limits.maxNesting ?? 64),
-    costLimitPlugin({ maxCost: limits.maxCost ?? 20000, ...reportAsValidationError }),
+    // Fragments cost what their fields cost, as they count for depth: selecting a connection
+    // through its result union (`... on QueryStacksConnection`) must not make it dearer.
+    costLimitPlugin({ maxCost: limits.maxCost ?? 20000, flattenFragments: true, ...reportAsValidationError }),
     maxDirectivesPlugin({ n: limits.maxDirectives ?? 50, ...reportAsValidationError }),
     // Suggestions ("did you mean ...") reveal the schema to someone probing it.
     blockFieldSuggestionsPlugin(),
