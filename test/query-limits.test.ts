@@ -87,6 +87,27 @@ describe('query limits', () => {
     expect(beyond).toMatchObject({ status: 400, body: { errors: [{ message: 'Syntax Error: Nesting limit of 64 exceeded.' }] } });
   });
 
+  it('answers a refused document with 400 only to a client that accepts application/graphql-response+json', async () => {
+    let deep = 'name';
+    for (let depth = 0; depth < 10; depth += 1) deep = `components { stacks { ${deep} } }`;
+    const refused = {
+      depth: `{ activeStack { ${deep} } }`,
+      aliases: `{ ${Array.from({ length: 40 }, (_, index) => `t${index}: __typename`).join(' ')} }`,
+      tokens: `{ ${'__typename '.repeat(6000)}}`,
+      nesting: nestedBraces(100),
+    };
+    for (const [limit, query] of Object.entries(refused)) {
+      // GraphQL over HTTP: a legacy application/json client gets 200 with the errors, and no data.
+      for (const accept of ['application/json', '*/*']) {
+        const legacy = await post(server, query, accept);
+        expect(legacy.status, `${limit} with ${accept}`).toBe(200);
+        expect(legacy.body.data, limit).toBeUndefined();
+        expect(legacy.body.errors?.[0].message, limit).toMatch(/limit of \d+ exceeded/);
+      }
+      expect((await post(server, query)).status, limit).toBe(400);
+    }
+  });
+
   it('refuses a huge document', async () => {
     const fields = Array.from({ length: 6000 }, () => '__typename').join(' ');
     const response = await server.request(`{ ${fields} }`);
