@@ -133,7 +133,9 @@ export class StackyardClient {
 
   /** Every component, by type and then name, fetched page by page. */
   components(filter: Omit<ops.ComponentsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
-    return allPages(async (after) => (await this.request(ops.ComponentsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).components);
+    return allPages(async (after) =>
+      expectMember((await this.request(ops.ComponentsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).components, 'QueryComponentsConnection'),
+    );
   }
 
   async getComponent(type: ops.ComponentType, name: string) {
@@ -160,7 +162,9 @@ export class StackyardClient {
   // Stacks
 
   stacks(filter: Omit<ops.StacksQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
-    return allPages(async (after) => (await this.request(ops.StacksDocument, { ...filter, first: options.pageSize, after }, { retry: true })).stacks);
+    return allPages(async (after) =>
+      expectMember((await this.request(ops.StacksDocument, { ...filter, first: options.pageSize, after }, { retry: true })).stacks, 'QueryStacksConnection'),
+    );
   }
 
   async getStack(name: string) {

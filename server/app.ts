@@ -11,6 +11,7 @@ import { useNoNulCharacters } from './plugins/use-no-nul-characters';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useQueryLimits, type QueryLimits } from './plugins/use-query-limits';
 import { useStatementCount, type RequestLogFields } from './plugins/use-statement-count';
+import { useUtf8Body } from './plugins/use-utf8-body';
 import { schema } from './schema';
 
 export interface AppOptions {
@@ -67,6 +68,7 @@ export function createApp(options: AppOptions): StackyardApp {
     },
     plugins: [
       useCsrfPrevention(),
+      useUtf8Body(),
       usePersistedOperations({ only: options.persistedOperationsOnly }),
       useNoNulCharacters(),
       ...useQueryLimits(options.queryLimits),

@@ -58,7 +58,8 @@ export const builder = new SchemaBuilder<{
 }>({
   // Scope checks run first, so no other plugin's resolver wrapping runs for a refused caller.
   // Name arguments are normalised before any resolver sees them (server/name-arguments.ts).
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin, NameArgumentsPlugin],
+  // jsonDepth (server/json-depth-plugin.ts) runs inside the errors plugin, so its ValidationError is a typed result.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, 'jsonDepth', RelayPlugin, DrizzlePlugin, NameArgumentsPlugin],
   scopeAuth: {
     authScopes: ({ user }) => {
       const role = user?.role;

@@ -24,6 +24,8 @@ export interface RequestContext {
 export interface ServerLimits {
   maxOutputsPerReport: number;
   maxPageSize: number;
+  /** Deepest nesting of objects and lists in a JSON argument (validation.ts MAX_JSON_DEPTH). */
+  maxJsonDepth: number;
   heartbeatTimeoutMs: number;
 }
 

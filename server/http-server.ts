@@ -22,6 +22,7 @@ import { loadSecretKey } from './secret-key';
 import { encryptStoredSecrets } from './components/component-service';
 import { createAuthenticator, type Authenticator, type AuthMode } from './users/authentication';
 import { bootstrapAdmin, ensureLocalUser } from './users/user-service';
+import { MAX_JSON_DEPTH } from './validation';
 
 export interface ServerConfig {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -193,7 +194,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         queryLimits: config.queryLimits,
         maxBodyBytes: config.maxBodyBytes,
         persistedOperationsOnly: config.persistedOperationsOnly,
-        limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, heartbeatTimeoutMs },
+        limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, maxJsonDepth: MAX_JSON_DEPTH, heartbeatTimeoutMs },
       });
       runExpiry = startRunExpiry(database.db, heartbeatTimeoutMs, logger);
       logger.info({ url: `${url}/graphql`, database: database.kind, auth: authRequired ? 'tokens' : 'local' }, 'Stackyard is ready');

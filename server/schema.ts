@@ -1,6 +1,7 @@
 // The GraphQL schema: every domain module registers its types on the builder when imported.
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder';
+import './json-depth-plugin';
 import './errors';
 import './components/component-schema';
 import './stacks/stack-schema';

@@ -62,6 +62,36 @@ const labelsSchema = {
 };
 const validateLabelsSchema = ajv.compile(labelsSchema);
 
+/**
+ * Deepest nesting of objects and lists in a JSON value (labels, configuration, run config,
+ * parameters, metadata), published as serverLimits.maxJsonDepth. Deeper values only ever come
+ * from a mistake or an attack, and every recursive step that handles them (JSON.stringify,
+ * jsonb) has to survive them.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether objects and lists in `value` nest deeper than `limit` levels (`{}` is one level,
+ * `{"a": []}` two). A list, not recursion: the value may be deeper than the call stack.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const [current, depth] = item;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth === limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Throws a ValidationError naming `field` if a JSON value nests deeper than MAX_JSON_DEPTH. */
+export function validateJsonDepth(value: unknown, field: string): void {
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new ValidationError(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`, field);
+  }
+}
+
 /** Labels are a string → string map. */
 export function validateLabels(labels: unknown, field = 'labels'): Record<string, string> {
   assertValid(validateLabelsSchema, labels, field);

@@ -28,22 +28,22 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'activeStack', scope: 'reader', query: '{ activeStack { name } }' },
   { field: 'apiTokens', scope: 'member', query: '{ apiTokens { name } }' },
   { field: 'artifact', scope: 'reader', query: '{ artifact(name: "x") { name } }' },
-  { field: 'artifactVersions', scope: 'reader', query: '{ artifactVersions(first: 1) { totalCount } }' },
+  { field: 'artifactVersions', scope: 'reader', query: '{ artifactVersions(first: 1) { ... on QueryArtifactVersionsConnection { totalCount } } }' },
   { field: 'cachedStepRun', scope: 'reader', query: '{ cachedStepRun(cacheKey: "x") { id } }' },
   { field: 'component', scope: 'reader', query: '{ component(type: ORCHESTRATOR, name: "default") { name } }' },
-  { field: 'components', scope: 'reader', query: '{ components(first: 1) { totalCount } }' },
+  { field: 'components', scope: 'reader', query: '{ components(first: 1) { ... on QueryComponentsConnection { totalCount } } }' },
   { field: 'exportStack', scope: 'reader', query: `{ exportStack(name: "default") { ${ERR} } }` },
   { field: 'flavors', scope: 'reader', query: '{ flavors { name } }' },
   { field: 'me', scope: 'reader', query: '{ me { name role } }' },
   { field: 'node', scope: 'reader', query: `{ node(id: "${NO_SUCH_ID}") { id } }` },
   { field: 'nodes', scope: 'reader', query: `{ nodes(ids: ["${NO_SUCH_ID}"]) { id } }` },
   { field: 'pipeline', scope: 'reader', query: '{ pipeline(name: "x") { name } }' },
-  { field: 'pipelines', scope: 'reader', query: '{ pipelines(first: 1) { totalCount } }' },
+  { field: 'pipelines', scope: 'reader', query: '{ pipelines(first: 1) { ... on QueryPipelinesConnection { totalCount } } }' },
   { field: 'run', scope: 'reader', query: `{ run(id: "${NO_SUCH_ID}") { name } }` },
   { field: 'runs', scope: 'reader', query: `{ runs(first: 1) { ${ERR} } }` },
   { field: 'serverLimits', scope: 'reader', query: '{ serverLimits { maxPageSize } }' },
   { field: 'stack', scope: 'reader', query: '{ stack(name: "default") { name } }' },
-  { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { totalCount } }' },
+  { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { ... on QueryStacksConnection { totalCount } } }' },
   { field: 'users', scope: 'admin', query: '{ users { name } }' },
   { field: 'copyStack', scope: 'editor', query: `mutation($n: String!) { copyStack(name: "default", newName: $n) { ${ERR} } }`, variables: () => ({ n: uniqueName('copy') }) },
   { field: 'createApiToken', scope: 'member', query: `mutation { createApiToken(name: "matrix") { ${ERR} } }` },
@@ -71,7 +71,7 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'updateStack', scope: 'editor', query: `mutation { updateStack(name: "none", description: "x") { ${ERR} } }` },
 ];
 
-type Outcome = 'allowed' | 'forbidden' | 'unauthenticated' | 'rejected-token';
+type Outcome = 'allowed' | 'forbidden' | 'unauthenticated';
 
 async function call(server: TestServer, token: string | undefined, query: string, variables?: Record<string, unknown>) {
   const response = await fetch(`${server.url}/graphql`, {
@@ -79,21 +79,24 @@ async function call(server: TestServer, token: string | undefined, query: string
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } };
+  return {
+    status: response.status,
+    wwwAuthenticate: response.headers.get('www-authenticate'),
+    body: (await response.json()) as { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] },
+  };
 }
 
 function outcomeOf(result: Awaited<ReturnType<typeof call>>): Outcome {
-  if (result.status === 401) return 'rejected-token';
   const code = result.body.errors?.[0]?.extensions?.code;
+  // No token and a bad token alike: HTTP's 401 with its challenge, and the code in the body.
+  if (result.status === 401 && result.wwwAuthenticate === 'Bearer' && code === 'UNAUTHENTICATED') return 'unauthenticated';
   if (code === 'FORBIDDEN') return 'forbidden';
-  if (code === 'UNAUTHENTICATED') return 'unauthenticated';
   expect(result.body.errors, JSON.stringify(result.body)).toBeUndefined();
   return 'allowed';
 }
 
 function expectedOutcome(caller: Caller, scope: Scope): Outcome {
-  if (caller === 'anonymous') return 'unauthenticated';
-  if (caller === 'expired' || caller === 'revoked') return 'rejected-token';
+  if (caller === 'anonymous' || caller === 'expired' || caller === 'revoked') return 'unauthenticated';
   return ALLOWED[scope].includes(caller) ? 'allowed' : 'forbidden';
 }
 
@@ -217,7 +220,13 @@ describe('starting', () => {
       expect(announced).toHaveLength(1);
       const me = await new StackyardClient({ url: second.url, token: announced[0], env: {} }).me();
       expect(me).toMatchObject({ name: 'admin', role: 'ADMIN' });
-      expect((await call(second, undefined, '{ me { name } }')).body.errors![0].extensions!.code).toBe('UNAUTHENTICATED');
+      const anonymous = await call(second, undefined, '{ me { name } }');
+      expect(anonymous).toMatchObject({ status: 401, wwwAuthenticate: 'Bearer' });
+      expect(anonymous.body.errors![0]).toMatchObject({ message: 'Sign in: send an API token as "Authorization: Bearer <token>"', extensions: { code: 'UNAUTHENTICATED' } });
+      // GraphiQL's page is no operation: it loads without a token, and its requests send one.
+      const page = await fetch(`${second.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>Stackyard</title>');
     } finally {
       await second.close();
     }

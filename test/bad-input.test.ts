@@ -242,13 +242,16 @@ function queryShapeCases(): BadInputCase[] {
   let deep = 'name';
   for (let depth = 0; depth < 20; depth += 1) deep = `components { stacks { ${deep} } }`;
   const fragments = Array.from({ length: 50 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} }`).join(' ');
+  const doubling = Array.from({ length: 30 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ');
   return [
     { id: 'query-deep', sentence: 'a query nested 40 levels deep', request: () => ({ query: `{ activeStack { ${deep} } }` }) },
-    { id: 'query-alias-bomb', sentence: 'an alias bomb', request: () => ({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: stacks(first: 100) { totalCount }`).join(' ')} }` }) },
+    { id: 'query-alias-bomb', sentence: 'an alias bomb', request: () => ({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: stacks(first: 100) { ... on QueryStacksConnection { totalCount } }`).join(' ')} }` }) },
     { id: 'query-wide', sentence: 'a document of 50,000 fields', request: () => ({ query: `{ ${'__typename '.repeat(50_000)}}` }) },
-    { id: 'query-fan-out', sentence: 'nested lists within the limits', request: () => ({ query: '{ stacks(first: 100) { edges { node { components { stacks { components { stacks { components { stacks { name } } } } } } } } } }' }), outcome: answered },
+    { id: 'query-fan-out', sentence: 'nested lists within the limits', request: () => ({ query: '{ stacks(first: 100) { ... on QueryStacksConnection { edges { node { components { stacks { components { stacks { components { stacks { name } } } } } } } } } } }' }), outcome: answered },
     { id: 'query-fragment-cycle', sentence: 'fragments that spread each other in a cycle', request: () => ({ query: `{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }` }) },
-    { id: 'query-fragment-chain', sentence: 'a chain of 50 fragments', request: () => ({ query: `{ ...F0 } ${fragments} fragment F50 on Query { __typename }` }) },
+    // Fragments cost what their fields cost, so a chain of them selecting one field is cheap.
+    { id: 'query-fragment-chain', sentence: 'a chain of 50 fragments', request: () => ({ query: `{ ...F0 } ${fragments} fragment F50 on Query { __typename }` }), outcome: answered },
+    { id: 'query-fragment-doubling', sentence: '30 fragments each spreading the next twice', request: () => ({ query: `{ ...F0 } ${doubling} fragment F30 on Query { stacks(first: 100) { __typename } }` }) },
     { id: 'query-directives', sentence: 'a field with 500 directives', request: () => ({ query: `{ __typename ${'@include(if: true) '.repeat(500)}}` }) },
     { id: 'query-syntax', sentence: 'a document that does not parse', request: () => ({ query: '{ stacks(first: ) {' }) },
     { id: 'query-unknown-field', sentence: 'a field the schema lacks', request: () => ({ query: '{ users { password } }' }) },
@@ -257,7 +260,7 @@ function queryShapeCases(): BadInputCase[] {
     { id: 'page-size-negative', sentence: 'a negative page size', request: () => ({ query: '{ runs(first: -1) { __typename ... on Error { message } } }' }) },
     { id: 'cursor-garbage', sentence: 'a cursor that is garbage', request: () => ({ query: '{ runs(after: "garbage") { __typename ... on Error { message } } }' }) },
     { id: 'cursor-forged', sentence: 'a cursor of base64 JSON with SQL in it', request: () => ({ query: `{ runs(after: "${base64('{"v":"\'; DROP TABLE stacks; --"}')}") { __typename ... on Error { message } } }` }) },
-    { id: 'connection-cursor-garbage', sentence: 'a stacks cursor that is garbage', request: () => ({ query: '{ stacks(after: "garbage") { totalCount } }' }), outcome: answered },
+    { id: 'connection-cursor-garbage', sentence: 'a stacks cursor that is garbage', request: () => ({ query: '{ stacks(after: "garbage") { __typename ... on Error { message } } }' }) },
     { id: 'enum-wrong', sentence: 'an enum value the type lacks', request: () => ({ query: '{ flavors(type: NOT_A_TYPE) { name } }' }) },
     { id: 'variable-wrong-type', sentence: 'a variable of the wrong type', request: () => ({ query: 'query ($n: Int) { runs(first: $n) { __typename } }', variables: { n: 'ten' } }) },
     { id: 'int-overflow', sentence: 'an Int beyond 32 bits', request: () => ({ query: '{ runs(first: 99999999999) { __typename } }' }) },
@@ -266,6 +269,47 @@ function queryShapeCases(): BadInputCase[] {
     { id: 'get-mutation', sentence: 'a mutation in a GET', request: () => ({ get: 'mutation { setActiveStack(name: "default") { __typename } }' }) },
   ];
 }
+
+// --- Request limits: nesting, aliases of __typename, bytes that are not UTF-8, forged cursors ---
+const forgedCursors: [string, string][] = [
+  ['stacks', 'DC:N:5'],
+  ['components', 'DC:T:["S:not_a_type","S:x"]'],
+  ['pipelines', 'DC:T:["S:a","S:b"]'],
+  ['artifactVersions', `DC:T:["S:not a date","S:${MISSING_UUID}"]`],
+  ['artifactVersions', 'DC:T:["S:2026-11-30 04:30:34.99+00","S:1 OR 1=1"]'],
+];
+function requestLimitCases(): BadInputCase[] {
+  const braces = (levels: number) => `${'{ a '.repeat(levels)}${'}'.repeat(levels)}`;
+  const deepJson = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const nested = (levels: number) => JSON.parse(deepJson(levels)) as Record<string, unknown>;
+  const withBytes = (bytes: number[]) => {
+    const [before, after] = JSON.stringify({ query: 'query ($q: String) { stacks(nameContains: $q) { ... on QueryStacksConnection { totalCount } } }', variables: { q: '|' } }).split('|');
+    return { contentType: 'application/json', body: new Uint8Array([...Buffer.from(before), ...bytes, ...Buffer.from(after)]) };
+  };
+  return [
+    { id: 'limits-braces-5000', sentence: '5,000 nested braces', request: () => ({ query: braces(5_000) }) },
+    { id: 'limits-braces-50000', sentence: '50,000 nested braces', request: () => ({ query: braces(50_000) }) },
+    { id: 'limits-typename-aliases', sentence: '1,000 aliases of __typename', request: () => ({ query: `{ ${Array.from({ length: 1000 }, (_, i) => `t${i}: __typename`).join(' ')} }` }) },
+    {
+      id: 'limits-run-config-10000',
+      sentence: 'a run config nested 10,000 levels',
+      request: () => ({ contentType: 'application/json', body: `{"query": ${JSON.stringify(startRun)}, "variables": {"pipeline": "bad-input", "config": ${deepJson(10_000)}}}` }),
+    },
+    { id: 'limits-run-config-33', sentence: 'a run config nested 33 levels', request: () => ({ query: startRun, variables: { pipeline: 'bad-input', config: nested(33) } }) },
+    { id: 'limits-labels-33', sentence: 'labels nested 33 levels', request: () => stack(uniqueName('deep'), { labels: nested(33) }) },
+    { id: 'limits-configuration-33', sentence: 'a configuration nested 33 levels', request: () => store(uniqueName('deep'), { path: '/tmp/x', nested: nested(32) }) },
+    { id: 'limits-metadata-33', sentence: 'metadata nested 33 levels', request: (f) => ({ query: resultOf('logMetadata', 'id: $id, metadata: $metadata', '$id: ID!, $metadata: JSONObject!'), variables: { id: f.runId, metadata: nested(33) } }) },
+    { id: 'limits-variables-deep', sentence: 'an unused variable nested 100 levels', request: () => ({ query: '{ __typename }', variables: { unused: nested(100) } }) },
+    { id: 'limits-utf8-ff-fe-c3', sentence: 'the bytes FF FE C3 in a body', request: () => withBytes([0xff, 0xfe, 0xc3]) },
+    { id: 'limits-utf8-overlong', sentence: 'the overlong C0 AF in a body', request: () => withBytes([0xc0, 0xaf]) },
+    ...forgedCursors.map(([connection, cursor]) => ({
+      id: `limits-cursor-${connection}-${cursor}`,
+      sentence: `${connection} after the forged cursor ${cursor}`,
+      request: () => ({ query: `{ ${connection}(after: "${base64(cursor)}") { __typename ... on Error { message } } }` }),
+    })),
+  ];
+}
+// --- End of request limits -------------------------------------------------------------------
 
 function nameCases(): BadInputCase[] {
   const cases: BadInputCase[] = [];
@@ -346,7 +390,7 @@ function nameCases(): BadInputCase[] {
     { id: 'control-nul-run-config', sentence: 'a run config with NUL', request: () => ({ query: startRun, variables: { pipeline: 'bad-input', config: { 'k\u0000': 'v\u0000' } } }) },
     { id: 'control-nul-metadata', sentence: 'metadata with NUL', request: (f) => ({ query: resultOf('logMetadata', 'id: $id, metadata: $metadata', '$id: ID!, $metadata: JSONObject!'), variables: { id: f.runId, metadata: { 'k\u0000': 'v\u0000' } } }) },
     { id: 'control-nul-error-message', sentence: 'a step error message with NUL', request: (f) => ({ query: resultOf('finishStep', 'stepRunId: $id, status: FAILED, errorMessage: $message', '$id: ID!, $message: String'), variables: { id: f.stepRunId, message: 'a\u0000b' } }) },
-    { id: 'control-nul-stack-filter', sentence: 'a stack name filter with NUL', request: () => ({ query: 'query ($q: String) { stacks(nameContains: $q) { totalCount } }', variables: { q: 'a\u0000b' } }) },
+    { id: 'control-nul-stack-filter', sentence: 'a stack name filter with NUL', request: () => ({ query: 'query ($q: String) { stacks(nameContains: $q) { ... on QueryStacksConnection { totalCount } } }', variables: { q: 'a\u0000b' } }) },
     { id: 'control-nul-stack-lookup', sentence: 'a stack looked up by a name with NUL', request: () => ({ query: 'query ($q: String!) { stack(name: $q) { id } }', variables: { q: 'a\u0000b' } }) },
     { id: 'control-nul-run-filter', sentence: 'run filters with NUL', request: () => ({ query: 'query ($q: String) { runs(filter: { nameContains: $q, pipeline: $q, stackName: $q, tags: [$q] }) { __typename ... on PipelineRunConnection { totalCount } ... on Error { message } } }', variables: { q: 'a\u0000b' } }) },
     { id: 'control-nul-cache-key', sentence: 'a cache key with NUL', request: () => ({ query: 'query ($q: String!) { cachedStepRun(cacheKey: $q) { id } }', variables: { q: 'a\u0000b' } }) },
@@ -358,15 +402,15 @@ function injectionCases(): BadInputCase[] {
   const cases: BadInputCase[] = [];
   for (const { id, text } of injections) {
     cases.push(
-      { id: `inject-${id}-stack-filter`, sentence: `stacks(nameContains:) of ${id}`, request: () => ({ query: 'query ($q: String) { stacks(nameContains: $q) { totalCount } }', variables: { q: text } }), outcome: empty },
-      { id: `inject-${id}-component-filter`, sentence: `components(nameContains:, flavor:) of ${id}`, request: () => ({ query: 'query ($q: String) { components(nameContains: $q, flavor: $q) { totalCount } }', variables: { q: text } }), outcome: empty },
+      { id: `inject-${id}-stack-filter`, sentence: `stacks(nameContains:) of ${id}`, request: () => ({ query: 'query ($q: String) { stacks(nameContains: $q) { ... on QueryStacksConnection { totalCount } } }', variables: { q: text } }), outcome: empty },
+      { id: `inject-${id}-component-filter`, sentence: `components(nameContains:, flavor:) of ${id}`, request: () => ({ query: 'query ($q: String) { components(nameContains: $q, flavor: $q) { ... on QueryComponentsConnection { totalCount } } }', variables: { q: text } }), outcome: empty },
       {
         id: `inject-${id}-run-filter`,
         sentence: `runs(filter:) of ${id}`,
         request: () => ({ query: 'query ($q: String!) { runs(filter: { nameContains: $q, pipeline: $q, stackName: $q, tags: [$q], component: { type: ORCHESTRATOR, name: $q } }) { __typename ... on PipelineRunConnection { totalCount } ... on Error { message } } }', variables: { q: text } }),
         outcome: empty,
       },
-      { id: `inject-${id}-artifact-filter`, sentence: `artifactVersions(name:, tags:) of ${id}`, request: () => ({ query: 'query ($q: String!) { artifactVersions(name: $q, type: $q, tags: [$q]) { totalCount } }', variables: { q: text } }), outcome: empty },
+      { id: `inject-${id}-artifact-filter`, sentence: `artifactVersions(name:, tags:) of ${id}`, request: () => ({ query: 'query ($q: String!) { artifactVersions(name: $q, type: $q, tags: [$q]) { ... on QueryArtifactVersionsConnection { totalCount } } }', variables: { q: text } }), outcome: empty },
       { id: `inject-${id}-stack-lookup`, sentence: `stack(name:) of ${id}`, request: () => ({ query: 'query ($q: String!) { stack(name: $q) { id } }', variables: { q: text } }), outcome: empty },
       { id: `inject-${id}-set-active`, sentence: `setActiveStack of ${id}`, request: () => ({ query: resultOf('setActiveStack', 'name: $q', '$q: String!'), variables: { q: text } }) },
       { id: `inject-${id}-delete-stack`, sentence: `deleteStack of ${id}`, request: () => ({ query: resultOf('deleteStack', 'name: $q, recursive: true', '$q: String!'), variables: { q: text } }) },
@@ -455,13 +499,13 @@ function succeedingCases(): BadInputCase[] {
 
 // One query per kind, each within the server's cost limit.
 const snapshotQueries = {
-  stacks: '{ stacks(first: 100) { totalCount edges { node { id name description labels isDefault isActive createdAt updatedAt components { id name } } } } }',
-  components: '{ components(first: 100) { totalCount edges { node { id type name flavorName configuration labels secretsSet isDefault createdAt updatedAt } } } }',
-  pipelines: '{ pipelines(first: 100) { totalCount edges { node { id name } } } }',
+  stacks: '{ stacks(first: 100) { ... on QueryStacksConnection { totalCount edges { node { id name description labels isDefault isActive createdAt updatedAt components { id name } } } } } }',
+  components: '{ components(first: 100) { ... on QueryComponentsConnection { totalCount edges { node { id type name flavorName configuration labels secretsSet isDefault createdAt updatedAt } } } } }',
+  pipelines: '{ pipelines(first: 100) { ... on QueryPipelinesConnection { totalCount edges { node { id name } } } } }',
   runs: `{ runs(first: 100) { ... on PipelineRunConnection { totalCount edges { node {
     id name status statusReason tags config metadata createdAt updatedAt endedAt lastHeartbeatAt stack { id } expectedSteps { name parents }
     steps { id name status errorMessage metadata parameters cacheKey endedAt } } } } } }`,
-  artifactVersions: '{ artifactVersions(first: 100) { totalCount edges { node { id name version uri type metadata tags sizeBytes producer { id } } } } }',
+  artifactVersions: '{ artifactVersions(first: 100) { ... on QueryArtifactVersionsConnection { totalCount edges { node { id name version uri type metadata tags sizeBytes producer { id } } } } } }',
 };
 
 interface Snapshot {
@@ -549,7 +593,7 @@ function expectHandled(answer: Answer, outcome: Outcome): void {
   }
 }
 
-const refusedCases = [...httpCases(), ...queryShapeCases(), ...idCases(), ...nodesCases(), ...nameCases(), ...injectionCases(), ...configurationCases()];
+const refusedCases = [...httpCases(), ...queryShapeCases(), ...idCases(), ...nodesCases(), ...nameCases(), ...injectionCases(), ...configurationCases(), ...requestLimitCases()];
 
 describe.each(databaseTargets)('bad input on $name', (target) => {
   const testServer = useTestServer(target);
@@ -586,7 +630,7 @@ describe.each(databaseTargets)('bad input on $name', (target) => {
   });
 
   it('finds a tag with a quote or LIKE wildcards in it, literally', async () => {
-    const query = 'query ($tags: [String!]) { artifactVersions(tags: $tags) { totalCount } }';
+    const query = 'query ($tags: [String!]) { artifactVersions(tags: $tags) { ... on QueryArtifactVersionsConnection { totalCount } } }';
     expect(await server.gql(query, { tags: ["it's"] })).toEqual({ artifactVersions: { totalCount: 1 } });
     expect(await server.gql(query, { tags: ["it's", '%_'] })).toEqual({ artifactVersions: { totalCount: 1 } });
     expect(await server.gql(query, { tags: ['%'] })).toEqual({ artifactVersions: { totalCount: 0 } });

@@ -112,7 +112,7 @@ describe.each(databaseTargets)('components on $name', (target) => {
     expectType(created, 'StackComponent');
     expect(created.configuration).toEqual({ path: 's3://bucket', region: 'eu-west-1' });
     expect(created.secretsSet).toEqual(['accessKeyId', 'secretAccessKey']);
-    const everything = await server.request(`{ components(first: 100) { edges { node { configuration labels secretsSet } } } }`);
+    const everything = await server.request(`{ components(first: 100) { ... on QueryComponentsConnection { edges { node { configuration labels secretsSet } } } } }`);
     expect(JSON.stringify(everything)).not.toContain(secretValue);
     const flavors = await server.gql(`{ flavors(type: ARTIFACT_STORE) { name secretFields } }`);
     expect(flavors.flavors.find((f: { name: string }) => f.name === 's3').secretFields).toContain('secretAccessKey');
@@ -204,9 +204,9 @@ describe.each(databaseTargets)('components on $name', (target) => {
     const page = (after?: string) =>
       server.gql(
         `query($prefix: String!, $after: String) {
-          components(type: MODEL_DEPLOYER, flavor: "mlflow", nameContains: $prefix, first: 2, after: $after) {
+          components(type: MODEL_DEPLOYER, flavor: "mlflow", nameContains: $prefix, first: 2, after: $after) { ... on QueryComponentsConnection {
             totalCount pageInfo { hasNextPage endCursor } edges { node { name } }
-          }
+          } }
         }`,
         { prefix, after },
       );
@@ -217,7 +217,7 @@ describe.each(databaseTargets)('components on $name', (target) => {
     const second = (await page(first.pageInfo.endCursor)).components;
     expect(second.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([`${prefix}-c`]);
     expect(second.pageInfo.hasNextPage).toBe(false);
-    const likeCharacters = await server.gql(`{ components(nameContains: "%") { totalCount } }`);
+    const likeCharacters = await server.gql(`{ components(nameContains: "%") { ... on QueryComponentsConnection { totalCount } } }`);
     expect(likeCharacters.components.totalCount).toBe(0);
   });
 

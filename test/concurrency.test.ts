@@ -22,7 +22,7 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
     const typenames = results.map((result) => result.__typename).sort();
     expect(typenames.filter((t) => t === 'StackComponent')).toHaveLength(1);
     expect(typenames.filter((t) => t === 'NameTakenError')).toHaveLength(WRITERS - 1);
-    const count = await server.gql(`query($n: String!) { components(nameContains: $n) { totalCount } }`, { n: name });
+    const count = await server.gql(`query($n: String!) { components(nameContains: $n) { ... on QueryComponentsConnection { totalCount } } }`, { n: name });
     expect(count.components.totalCount).toBe(1);
   });
 

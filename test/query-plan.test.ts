@@ -5,7 +5,7 @@ import { databaseTargets, uniqueName, useTestServer, type TestServer } from './h
 import { expectType, registerComponent, registerStack } from './registry-operations';
 
 const STACKS_WITH_COMPONENTS = `query($first: Int!, $withCount: Boolean!) {
-  stacks(first: $first) {
+  stacks(first: $first) { ... on QueryStacksConnection {
     totalCount @include(if: $withCount)
     pageInfo { hasNextPage endCursor }
     edges { node {
@@ -13,7 +13,7 @@ const STACKS_WITH_COMPONENTS = `query($first: Int!, $withCount: Boolean!) {
       components { id type name configuration secretsSet flavor { name description configSchema } }
       store: component(type: ARTIFACT_STORE) { name }
     } }
-  }
+  } }
 }`;
 
 describe.each(databaseTargets)('query planning on $name', (target) => {

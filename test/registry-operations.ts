@@ -59,8 +59,8 @@ export function expectType(result: MutationResult, typename: string, field?: str
 export async function registrySnapshot(server: TestServer): Promise<unknown> {
   return server.gql(`{
     activeStack { name }
-    stacks(first: 100) { totalCount nodes: edges { node { id name description labels updatedAt components { id type name } } } }
-    components(first: 100) { totalCount edges { node { id type name flavorName configuration secretsSet labels updatedAt } } }
+    stacks(first: 100) { ... on QueryStacksConnection { totalCount nodes: edges { node { id name description labels updatedAt components { id type name } } } } }
+    components(first: 100) { ... on QueryComponentsConnection { totalCount edges { node { id type name flavorName configuration secretsSet labels updatedAt } } } }
   }`);
 }
 

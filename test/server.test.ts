@@ -347,13 +347,13 @@ describe.each(databaseTargets)('server on $name', (target) => {
     });
     const server = await startRawServer(target, await freshDatabase(target), pino({ level: 'info', base: undefined }, sink));
     await server.ready;
-    const before = await postGraphQL(server.url, '{ stacks(first: 10) { totalCount } }');
+    const before = await postGraphQL(server.url, '{ stacks(first: 10) { ... on QueryStacksConnection { totalCount } } }');
     expect(before.body).toEqual({ data: { stacks: { totalCount: 1 } } });
 
     // The schema leaves no way to make a resolver fail unexpectedly; a database that no longer
     // matches the code does (an operator's mistake, a half-applied migration).
     await server.database.db.execute(sql`ALTER TABLE stacks RENAME TO stacks_moved_away`);
-    const after = await postGraphQL(server.url, '{ stacks(first: 10) { totalCount } }');
+    const after = await postGraphQL(server.url, '{ stacks(first: 10) { ... on QueryStacksConnection { totalCount } } }');
     expect(after.body.errors).toHaveLength(1);
     expect(after.body.errors[0].message).toBe('Unexpected error.');
     expect(JSON.stringify(after.body)).not.toMatch(/stacks_moved_away|relation|does not exist|select/i);
@@ -449,7 +449,7 @@ describe.skipIf(!postgresTarget)('servers sharing one Postgres database', () => 
     for (const server of servers) {
       expect(await postGraphQL(server.url, ACTIVE_STACK)).toEqual({ status: 200, body: { data: { activeStack: { name: 'default' } } } });
     }
-    const stacks = await postGraphQL(servers[0].url, '{ stacks(first: 10) { totalCount edges { node { name } } } }');
+    const stacks = await postGraphQL(servers[0].url, '{ stacks(first: 10) { ... on QueryStacksConnection { totalCount edges { node { name } } } } }');
     expect(stacks.body.data.stacks).toEqual({ totalCount: 1, edges: [{ node: { name: 'default' } }] });
 
     const client = new pg.Client({ connectionString: database.url });

@@ -191,9 +191,9 @@ describe.each(databaseTargets)('stacks on $name', (target) => {
     expect(copy.__typename).toBe('Stack');
     expect(copy.id).not.toBe(original.id);
     expect(copy.components).toEqual(original.components);
-    const components = await server.gql(`{ components(type: ARTIFACT_STORE, first: 100) { totalCount } }`);
+    const components = await server.gql(`{ components(type: ARTIFACT_STORE, first: 100) { ... on QueryComponentsConnection { totalCount } } }`);
     expectType(await mutate('copyStack', '$name: String!, $newName: String!', { name: source, newName: source }), 'NameTakenError', 'newName');
-    expect((await server.gql(`{ components(type: ARTIFACT_STORE, first: 100) { totalCount } }`))).toEqual(components);
+    expect((await server.gql(`{ components(type: ARTIFACT_STORE, first: 100) { ... on QueryComponentsConnection { totalCount } } }`))).toEqual(components);
     expectType(await mutate('copyStack', '$name: String!, $newName: String!', { name: uniqueName('nope'), newName: uniqueName('x') }), 'NotFoundError', 'name');
   });
 
@@ -271,12 +271,12 @@ describe.each(databaseTargets)('stacks on $name', (target) => {
     for (const suffix of ['a', 'b', 'c']) {
       expectType(await registerStack(server, { name: `${prefix}-${suffix}`, components: { orchestrator: 'default', artifactStore: suffix === 'c' ? 'default' : store } }), 'Stack');
     }
-    const byName = await server.gql(`query($p: String!) { stacks(nameContains: $p, first: 2) { totalCount pageInfo { hasNextPage } edges { node { name } } } }`, { p: prefix });
+    const byName = await server.gql(`query($p: String!) { stacks(nameContains: $p, first: 2) { ... on QueryStacksConnection { totalCount pageInfo { hasNextPage } edges { node { name } } } } }`, { p: prefix });
     expect(byName.stacks.totalCount).toBe(3);
     expect(byName.stacks.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([`${prefix}-a`, `${prefix}-b`]);
     expect(byName.stacks.pageInfo.hasNextPage).toBe(true);
     const byComponent = await server.gql(
-      `query($store: String!) { stacks(component: { type: ARTIFACT_STORE, name: $store }) { totalCount edges { node { name } } } }`,
+      `query($store: String!) { stacks(component: { type: ARTIFACT_STORE, name: $store }) { ... on QueryStacksConnection { totalCount edges { node { name } } } } }`,
       { store },
     );
     expect(byComponent.stacks).toEqual({ totalCount: 2, edges: [{ node: { name: `${prefix}-a` } }, { node: { name: `${prefix}-b` } }] });

@@ -3,6 +3,7 @@ import { arrayContains, sql } from 'drizzle-orm';
 import { builder } from '../builder';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
+import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { StepRunType } from '../runs/run-schema';
 import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs } from './artifact-service';
 import { artifactVersions } from './artifact-tables';
@@ -95,6 +96,7 @@ builder.queryFields((t) => ({
   artifactVersions: t.drizzleConnection({
     authScopes: { reader: true },
     type: 'artifactVersions',
+    errors: PAGE_ERRORS,
     description: 'Versions of artifacts, newest first.',
     args: {
       name: t.arg.string({ description: 'Only versions of the artifact of this name.' }),
@@ -104,7 +106,7 @@ builder.queryFields((t) => ({
     totalCount: (_parent, args, context) => context.db.$count(artifactVersions, versionFilter(artifactVersions, args)),
     resolve: (query, _root, args, context) =>
       context.db.query.artifactVersions.findMany(
-        query({ where: { RAW: (table) => versionFilter(table, args) }, orderBy: { createdAt: 'desc', id: 'desc' } }),
+        query({ where: { RAW: (table) => versionFilter(table, args) }, orderBy: checkedOrder(artifactVersions, { createdAt: 'desc', id: 'desc' }, args) }),
       ),
   }),
 }));

@@ -4,6 +4,7 @@ import { and, eq, ilike, sql, type SQL } from 'drizzle-orm';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
 import { REGISTRY_ERRORS } from '../errors';
+import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { escapeLike } from '../validation';
 import { stackComponents } from './component-tables';
 import { COMPONENT_TYPES, type ComponentType } from './component-types';
@@ -111,6 +112,7 @@ builder.queryFields((t) => ({
   components: t.drizzleConnection({
     authScopes: { reader: true },
     type: 'stackComponents',
+    errors: PAGE_ERRORS,
     description: 'Stack components, by type and then name.',
     args: {
       type: t.arg({ type: ComponentTypeEnum }),
@@ -122,7 +124,7 @@ builder.queryFields((t) => ({
       context.db.query.stackComponents.findMany(
         query({
           where: { RAW: (table) => componentFilter(table, args) ?? sql`true` },
-          orderBy: { type: 'asc', name: 'asc' },
+          orderBy: checkedOrder(stackComponents, { type: 'asc', name: 'asc' }, args),
         }),
       ),
   }),

@@ -6,9 +6,9 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import type { GraphQLError, ValidationContext } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { GraphQLError, Lexer, parse, Source, TokenKind, type ValidationContext } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { nestsDeeperThan } from '../validation';
 
 export interface QueryLimits {
   /** Deepest field nesting. Default 15: a stack page with runs, steps and outputs needs about 12. */
@@ -17,6 +17,11 @@ export interface QueryLimits {
   maxAliases?: number;
   /** Tokens per document. Default 5000. */
   maxTokens?: number;
+  /**
+   * Deepest nesting of brackets (`{`, `[`, `(`) in a document, and of objects and lists in the
+   * variables. Default 64: room for the depth limit's 15 fields plus a JSON value of 32 levels.
+   */
+  maxNesting?: number;
   /** Estimated cost per operation (graphql-armor's static estimate: nesting multiplies). Default 20000. */
   maxCost?: number;
   /** Directives per operation. Default 50. */
@@ -33,11 +38,55 @@ const reportAsValidationError = {
 export function useQueryLimits(limits: QueryLimits = {}): Plugin[] {
   return [
     maxDepthPlugin({ n: limits.maxDepth ?? 15, flattenFragments: true, ...reportAsValidationError }),
-    maxAliasesPlugin({ n: limits.maxAliases ?? 30, ...reportAsValidationError }),
-    maxTokensPlugin({ n: limits.maxTokens ?? 5000 }),
-    costLimitPlugin({ maxCost: limits.maxCost ?? 20000, ...reportAsValidationError }),
+    // Aliases of __typename count too (graphql-armor allows them by default): a thousand cost as much as any field.
+    maxAliasesPlugin({ n: limits.maxAliases ?? 30, allowList: [], ...reportAsValidationError }),
+    useDocumentSizeLimits(limits.maxTokens ?? 5000, limits.maxNesting ?? 64),
+    // Fragments cost what their fields cost, as they count for depth: selecting a connection
+    // through its result union (`... on QueryStacksConnection`) must not make it dearer.
+    costLimitPlugin({ maxCost: limits.maxCost ?? 20000, flattenFragments: true, ...reportAsValidationError }),
     maxDirectivesPlugin({ n: limits.maxDirectives ?? 50, ...reportAsValidationError }),
     // Suggestions ("did you mean ...") reveal the schema to someone probing it.
     blockFieldSuggestionsPlugin(),
   ] as Plugin[];
+}
+
+const OPENING = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSING = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * Counts a document's tokens and bracket nesting before graphql's parser runs. The parser
+ * recurses once per nesting level, and before the JIT has optimised it (the first requests to a
+ * new process) its stack frames are large enough that a few thousand nested braces overflow the
+ * call stack within the token limit: a RangeError and a 500. The lexer loops, so this check
+ * cannot overflow, and once it passes the parser recurses at most `maxNesting` levels.
+ */
+function useDocumentSizeLimits(maxTokens: number, maxNesting: number): Plugin {
+  const refuse = (message: string) => new GraphQLError(`Syntax Error: ${message}`);
+  return {
+    onParse({ setParseFn }) {
+      setParseFn((source, options) => {
+        const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+        let tokens = 0;
+        let depth = 0;
+        for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+          tokens += 1;
+          if (tokens > maxTokens) throw refuse(`Token limit of ${maxTokens} exceeded.`);
+          if (OPENING.has(token.kind)) depth += 1;
+          else if (CLOSING.has(token.kind)) depth -= 1;
+          if (depth > maxNesting) throw refuse(`Nesting limit of ${maxNesting} exceeded.`);
+        }
+        return parse(source, options);
+      });
+    },
+    // Variables are JSON, which the body parser reads without recursing; walking them later
+    // (coercion, validation, storage) should not have to think about depth.
+    onParams({ params }) {
+      for (const [name, value] of Object.entries(params.variables ?? {})) {
+        if (!nestsDeeperThan(value, maxNesting)) continue;
+        throw createGraphQLError(`Variable "$${name}" nests deeper than ${maxNesting} levels.`, {
+          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+        });
+      }
+    },
+  };
 }

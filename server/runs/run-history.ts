@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { and, arrayContains, eq, exists, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { ComponentType } from '../components/component-types';
 import { stackComponents } from '../components/component-tables';
-import { InvalidCursorError, ValidationError } from '../errors';
+import { InvalidCursorError } from '../errors';
 import { databaseId } from '../ids';
+import { checkPageArgs, cursorColumns, type PageArgs } from '../page-cursors';
 import { escapeLike } from '../validation';
 import { stacks } from '../stacks/stack-tables';
 import { pipelineRunComponents, pipelineRuns, pipelines, type RunStatus } from './run-tables';
@@ -97,12 +98,7 @@ function canonicalize(value: unknown): unknown {
   return value;
 }
 
-export interface PageArgs {
-  first?: number | null;
-  last?: number | null;
-  after?: string | null;
-  before?: string | null;
-}
+export type { PageArgs };
 
 /**
  * Keyset cursors that carry a fingerprint of the filter and order they were made under. Pages
@@ -111,20 +107,21 @@ export interface PageArgs {
  */
 export class RunCursors {
   private readonly fingerprint: string;
+  private readonly order: RunOrder | null | undefined;
 
   constructor(scope: string, filter: RunFilter | null | undefined, order: RunOrder | null | undefined) {
     this.fingerprint = fingerprint(scope, filter, order);
+    this.order = order;
   }
 
   /**
-   * The page arguments with our cursors unwrapped; throws InvalidCursorError on a mismatch and
-   * ValidationError on a negative page size, which the planner would refuse untyped.
+   * The page arguments with our cursors unwrapped; throws InvalidCursorError on a mismatch or a
+   * position that is not one of this order's, and ValidationError on a negative page size.
    */
   unwrap<T extends PageArgs>(args: T): T {
-    for (const field of ['first', 'last'] as const) {
-      if ((args[field] ?? 0) < 0) throw new ValidationError(`${field} must not be negative`, field);
-    }
-    return { ...args, after: this.open(args.after, 'after'), before: this.open(args.before, 'before') };
+    const unwrapped = { ...args, after: this.open(args.after, 'after'), before: this.open(args.before, 'before') };
+    checkPageArgs(unwrapped, cursorColumns(pipelineRuns, runOrderBy(this.order)));
+    return unwrapped;
   }
 
   private open(cursor: string | null | undefined, field: string): string | null | undefined {

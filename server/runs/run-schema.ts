@@ -7,8 +7,9 @@ import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
 import { callerId, type RequestContext } from '../context';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
-import { IdempotencyConflictError, IllegalOperationError, InvalidCursorError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
+import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
+import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { ComponentRefInput, StackType } from '../stacks/stack-schema';
 import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
 import {
@@ -219,14 +220,12 @@ export const RunConnection = builder.connectionObject(
   { name: 'PipelineRunEdge' },
 );
 
-const runConnectionErrors = { types: [InvalidCursorError, ValidationError] };
-
 /** Runs of a parent (stack, component, pipeline), planned into the parent's own statement. */
 function nestedRunsField(scope: string, parentRuns: (parentId: string) => SQL) {
   return (t: any) =>
     t.field({
       type: RunConnection,
-      errors: runConnectionErrors,
+      errors: PAGE_ERRORS,
       args: { ...t.arg.connectionArgs(), ...runHistory.getArgs() },
       description: 'Runs, newest first unless ordered otherwise, with keyset pagination.',
       select: (args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any, nestedSelection: any) => {
@@ -300,7 +299,7 @@ builder.queryFields((t) => ({
   runs: t.field({
     authScopes: { reader: true },
     type: RunConnection,
-    errors: runConnectionErrors,
+    errors: PAGE_ERRORS,
     description: 'Run history, newest first unless ordered otherwise. Cursors only work with the filter and order they came from.',
     args: { ...t.arg.connectionArgs(), ...runHistory.getArgs() },
     resolve: async (_root, args, context, info) => {
@@ -341,8 +340,9 @@ builder.queryFields((t) => ({
   pipelines: t.drizzleConnection({
     authScopes: { reader: true },
     type: 'pipelines',
+    errors: PAGE_ERRORS,
     totalCount: (_parent, _args, context) => context.db.$count(pipelines),
-    resolve: (query, _root, _args, context) => context.db.query.pipelines.findMany(query({ orderBy: { name: 'asc' } })),
+    resolve: (query, _root, args, context) => context.db.query.pipelines.findMany(query({ orderBy: checkedOrder(pipelines, { name: 'asc' }, args) })),
   }),
   serverLimits: t.field({
     authScopes: { reader: true },
@@ -351,6 +351,7 @@ builder.queryFields((t) => ({
       fields: (f) => ({
         maxOutputsPerReport: f.exposeInt('maxOutputsPerReport'),
         maxPageSize: f.exposeInt('maxPageSize'),
+        maxJsonDepth: f.exposeInt('maxJsonDepth', { description: 'Deepest nesting of objects and lists in a JSON argument (labels, configuration, config, parameters, metadata).' }),
         heartbeatTimeoutSeconds: f.float({ resolve: (limits) => limits.heartbeatTimeoutMs / 1000 }),
       }),
     }),

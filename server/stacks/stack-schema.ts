@@ -8,6 +8,7 @@ import { COMPONENT_TYPES, type ComponentType } from '../components/component-typ
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { REGISTRY_ERRORS } from '../errors';
 import { NAME } from '../name-arguments';
+import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { escapeLike } from '../validation';
 import {
   activeStackIdSql,
@@ -111,6 +112,7 @@ builder.queryFields((t) => ({
   stacks: t.drizzleConnection({
     authScopes: { reader: true },
     type: 'stacks',
+    errors: PAGE_ERRORS,
     description: 'Stacks by name.',
     args: {
       nameContains: t.arg.string(),
@@ -119,7 +121,7 @@ builder.queryFields((t) => ({
     totalCount: (_parent, args, context) => context.db.$count(stacks, stackFilter(stacks, args)),
     resolve: (query, _root, args, context) =>
       context.db.query.stacks.findMany(
-        query({ where: { RAW: (table) => stackFilter(table, args) ?? sql`true` }, orderBy: { name: 'asc' } }),
+        query({ where: { RAW: (table) => stackFilter(table, args) ?? sql`true` }, orderBy: checkedOrder(stacks, { name: 'asc' }, args) }),
       ),
   }),
   stack: t.drizzleField({

@@ -1,5 +1,7 @@
 // Who is calling: the bearer token's user on a server with auth, or the implicit local admin
-// in local mode. Bad tokens get 401, and an address that keeps guessing gets 429 for a while.
+// in local mode. No token or a bad one gets 401 with WWW-Authenticate, as HTTP auth says
+// (GraphiQL's page is not an operation and loads without one), and an address that keeps
+// guessing gets 429 for a while.
 import { createGraphQLError } from 'graphql-yoga';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuthUser } from '../context';
@@ -19,7 +21,7 @@ export interface AuthenticatorOptions {
   failureWindowSeconds?: number;
 }
 
-export type Authenticator = (request: Request, remoteAddress: string | undefined) => Promise<AuthUser | null>;
+export type Authenticator = (request: Request, remoteAddress: string | undefined) => Promise<AuthUser>;
 
 function unauthenticated(message: string) {
   return createGraphQLError(message, {
@@ -53,7 +55,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   return async (request, remoteAddress) => {
     const header = request.headers.get('authorization');
-    if (!header) return mode.kind === 'local' ? mode.localUser : null;
+    if (!header) {
+      if (mode.kind === 'local') return mode.localUser;
+      throw unauthenticated('Sign in: send an API token as "Authorization: Bearer <token>"');
+    }
     const address = remoteAddress ?? 'unknown';
     await refuseIfBlocked(address);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

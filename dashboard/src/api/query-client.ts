@@ -38,18 +38,21 @@ interface Connection {
   pageInfo: { hasNextPage: boolean; endCursor?: string | null };
 }
 
-/** A connection read page by page as the user asks for more, cached under queryKey(document, { first }). */
-export function useGraphQLPages<Result, Variables extends { first?: number | null; after?: string | null }>(
+/**
+ * A connection read page by page as the user asks for more, cached under queryKey(document, { first }).
+ * Each page is the connection `connectionOf` picks from the result, which throws on an error member.
+ */
+export function useGraphQLPages<Result, Variables extends { first?: number | null; after?: string | null }, Page extends Connection>(
   document: TypedDocumentNode<Result, Variables>,
   pageSize: number,
-  connectionOf: (result: Result) => Connection,
+  connectionOf: (result: Result) => Page,
 ) {
   return useInfiniteQuery({
     queryKey: queryKey(document, { first: pageSize } as Variables),
-    queryFn: ({ pageParam }) => execute(document, { first: pageSize, after: pageParam } as Variables),
+    queryFn: async ({ pageParam }) => connectionOf(await execute(document, { first: pageSize, after: pageParam } as Variables)),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => {
-      const { pageInfo } = connectionOf(last);
+      const { pageInfo } = last;
       return pageInfo.hasNextPage ? (pageInfo.endCursor ?? undefined) : undefined;
     },
   });

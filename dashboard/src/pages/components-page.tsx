@@ -2,6 +2,7 @@
 // flavor a component can have, with the settings its schema declares.
 import { Link } from 'react-router';
 import { DashboardComponentsDocument, FlavorsDocument, type DashboardComponentsQuery, type FlavorFieldsFragment } from '../../../client/generated/graphql';
+import { expectMember } from '../../../client/stackyard-error';
 import { useGraphQLPages, useGraphQLQuery } from '../api/query-client';
 import { stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
@@ -11,13 +12,13 @@ import { Empty, LoadMoreButton, QueryView } from '../ui/states';
 import { componentAnchor, Labels } from './component-details';
 import { usePageTitle } from './page-title';
 
-type Component = DashboardComponentsQuery['components']['edges'][number]['node'];
+type Component = Extract<DashboardComponentsQuery['components'], { __typename: 'QueryComponentsConnection' }>['edges'][number]['node'];
 
 const PAGE_SIZE = 100;
 
 export function ComponentsPage() {
   usePageTitle('Components');
-  const components = useGraphQLPages(DashboardComponentsDocument, PAGE_SIZE, (result) => result.components);
+  const components = useGraphQLPages(DashboardComponentsDocument, PAGE_SIZE, (result) => expectMember(result.components, 'QueryComponentsConnection'));
   const flavors = useGraphQLQuery(FlavorsDocument, {});
   return (
     <>
@@ -27,7 +28,7 @@ export function ComponentsPage() {
         <QueryView query={components} what="components">
           {(data) => (
             <>
-              <ComponentsByType components={data.pages.flatMap((page) => page.components.edges.map((edge) => edge.node))} />
+              <ComponentsByType components={data.pages.flatMap((page) => page.edges.map((edge) => edge.node))} />
               <LoadMoreButton pages={components} what="components" />
             </>
           )}

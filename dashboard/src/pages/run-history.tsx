@@ -108,7 +108,8 @@ export function RunHistory({ stackName }: { stackName: string }) {
 
 function RunFilters({ filters, onChange, onClear }: { filters: Filters; onChange: (name: keyof Filters, value: string) => void; onClear: () => void }) {
   const pipelines = useGraphQLQuery(PipelineNamesDocument, { first: 100 });
-  const pipelineNames = pipelines.data?.pipelines.edges.map((edge) => edge.node.name) ?? [];
+  const connection = pipelines.data?.pipelines;
+  const pipelineNames = connection?.__typename === 'QueryPipelinesConnection' ? connection.edges.map((edge) => edge.node.name) : [];
   if (filters.pipeline && !pipelineNames.includes(filters.pipeline)) pipelineNames.push(filters.pipeline);
   return (
     <form className="filters" aria-label="Filter runs" onSubmit={(event) => event.preventDefault()}>

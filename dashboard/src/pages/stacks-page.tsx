@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useRef } from 'react';
 import { Link } from 'react-router';
 import { DashboardStacksDocument, RunRowUpdatedDocument, type DashboardStacksQuery, type RunStatus } from '../../../client/generated/graphql';
+import { expectMember } from '../../../client/stackyard-error';
 import { operationName } from '../api/execute';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { useGraphQLPages } from '../api/query-client';
@@ -15,14 +16,14 @@ import { StatusBadge, StatusCounts } from '../ui/status-badge';
 import { usePageTitle } from './page-title';
 import { ActiveMarker, SetActiveButton } from './set-active-button';
 
-type StackCard = DashboardStacksQuery['stacks']['edges'][number]['node'];
+type StackCard = Extract<DashboardStacksQuery['stacks'], { __typename: 'QueryStacksConnection' }>['edges'][number]['node'];
 
 const PAGE_SIZE = 50;
 const STACK_QUERIES = [[operationName(DashboardStacksDocument)]];
 
 export function StacksPage() {
   usePageTitle('Stacks');
-  const stacks = useGraphQLPages(DashboardStacksDocument, PAGE_SIZE, (result) => result.stacks);
+  const stacks = useGraphQLPages(DashboardStacksDocument, PAGE_SIZE, (result) => expectMember(result.stacks, 'QueryStacksConnection'));
   const queryClient = useQueryClient();
   const lastStatus = useRef(new Map<string, RunStatus>());
   // Run counts and last runs change when a run starts or changes status, on any stack.
@@ -46,15 +47,15 @@ export function StacksPage() {
       <QueryView query={stacks} what="stacks">
         {(data) => (
           <>
-            <p className="muted">{data.pages[0].stacks.totalCount} stacks</p>
-            {data.pages[0].stacks.totalCount === 0 ? (
+            <p className="muted">{data.pages[0].totalCount} stacks</p>
+            {data.pages[0].totalCount === 0 ? (
               <Empty>
                 No stacks yet. Register one with <code>stackyard stack register</code>.
               </Empty>
             ) : (
               <ul className="cards" aria-label="Stacks">
                 {data.pages
-                  .flatMap((page) => page.stacks.edges)
+                  .flatMap((page) => page.edges)
                   .map(({ node }) => (
                     <li key={node.id}>
                       <StackSummary stack={node} />
