@@ -4,9 +4,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
+import { packageFile } from '../client/package-files';
 import { createApp, type StackyardApp } from './app';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
@@ -212,7 +212,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
+const DEFAULT_DASHBOARD_DIR = packageFile('dashboard', 'dist');
 
 export function defaultSecretKeyFile(): string {
   return join(homedir(), '.stackyard', 'secret.key');
