@@ -97,6 +97,15 @@ describe.skipIf(!databaseTargets.some((target) => target.name === 'pglite'))('th
     expect(existsSync(join(installedPackage, 'client'))).toBe(false);
   });
 
+  it('loads no server package for a client command: the server is reached by import() only', () => {
+    const dist = join(project, 'node_modules', 'stackyard', 'dist');
+    const { statically, lazily } = packagesImportedBy(dist, 'cli.js');
+    for (const serverPackage of ['@electric-sql/pglite', 'drizzle-orm', 'pg', 'graphql-yoga', '@pothos/core', 'pino', 'sirv']) {
+      expect(statically, serverPackage).not.toContain(serverPackage);
+      expect(lazily, serverPackage).toContain(serverPackage);
+    }
+  });
+
   it('imports from plain node in a .mjs script', async () => {
     const result = await inProject(process.execPath, ['script.mjs']);
     expect(JSON.parse(succeeded(result))).toEqual({ steps: 1, url: 'http://127.0.0.1:9/graphql' });
@@ -147,6 +156,30 @@ describe.skipIf(!databaseTargets.some((target) => target.name === 'pglite'))('th
     expect(await exited, stderr).toBe(0);
   });
 });
+
+/**
+ * The packages a bundle in dist/ imports, following its relative imports: those loaded with the
+ * file (`import ... from`) and those loaded only when code runs `import()`, with what they load.
+ */
+function packagesImportedBy(dist: string, entry: string): { statically: string[]; lazily: string[] } {
+  const found = { statically: new Set<string>(), lazily: new Set<string>() };
+  const seen = { statically: new Set<string>(), lazily: new Set<string>() };
+  const visit = (file: string, how: keyof typeof found) => {
+    if (seen[how].has(file)) return;
+    seen[how].add(file);
+    const code = readFileSync(join(dist, file), 'utf8');
+    const imports = [
+      ...[...code.matchAll(/^(?:import|export)\s+(?:[^'"]*?\sfrom\s+)?["']([^"']+)["']/gm)].map((match) => ({ specifier: match[1], how })),
+      ...[...code.matchAll(/\bimport\(["']([^"']+)["']\)/g)].map((match) => ({ specifier: match[1], how: 'lazily' as const })),
+    ];
+    for (const { specifier, how: loaded } of imports) {
+      if (specifier.startsWith('.')) visit(join(dirname(file), specifier), loaded);
+      else if (!specifier.startsWith('node:')) found[loaded].add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+    }
+  };
+  visit(entry, 'statically');
+  return { statically: [...found.statically].sort(), lazily: [...found.lazily].sort() };
+}
 
 /** Polls GET /ready until it answers 200; fails at once, with stderr, if the server exits. */
 async function waitUntilReady(url: string, exited: Promise<number | null>, stderr: () => string): Promise<void> {
