@@ -4,8 +4,26 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { packageFile } from '../client/package-files';
+
+/**
+ * Dependencies stay imports, resolved from node_modules where the package is installed, except
+ * graphql-request with the part of graphql it uses (parser and printer). Importing 'graphql'
+ * loads all of its CommonJS build, a third of a CLI command's start-up; bundled from graphql's
+ * ESM build, the client carries only what it calls. The server keeps importing the installed
+ * graphql, which its libraries share: they refuse objects made by a second copy.
+ */
+const externalDependencies: Plugin = {
+  name: 'external-dependencies',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, ({ path, importer }) => {
+      if (path === 'graphql-request') return undefined;
+      if (path === 'graphql' && /[\\/]node_modules[\\/]graphql-request[\\/]/.test(importer)) return undefined;
+      return { external: true };
+    });
+  },
+};
 
 const dist = packageFile('dist');
 rmSync(dist, { recursive: true, force: true });
@@ -22,8 +40,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Dependencies stay imports, resolved from node_modules where the package is installed.
-  packages: 'external',
+  plugins: [externalDependencies],
+  // graphql's ESM build (its `module`), for the copy bundled with graphql-request.
+  mainFields: ['module', 'main'],
   logLevel: 'warning',
 });
 
