@@ -17,8 +17,8 @@ import { packageFile } from '../client/package-files';
 const externalDependencies: Plugin = {
   name: 'external-dependencies',
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, ({ path, importer }) => {
-      if (path === 'graphql-request') return undefined;
+    build.onResolve({ filter: /^[^./]/ }, ({ path, importer, kind }) => {
+      if (kind === 'entry-point' || path === 'graphql-request') return undefined;
       if (path === 'graphql' && /[\\/]node_modules[\\/]graphql-request[\\/]/.test(importer)) return undefined;
       return { external: true };
     });
