@@ -59,7 +59,7 @@ describe.skipIf(!databaseTargets.some((target) => target.name === 'pglite'))('th
   let workDir: string;
   let project: string;
   let configDir: string;
-  const inProject = (command: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> => runProcess(command, args, { configDir, cwd: project, env });
+  const inProject = (command: string, args: string[]): Promise<CliResult> => runProcess(command, args, { configDir, cwd: project });
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'stackyard-package-'));
@@ -92,7 +92,7 @@ describe.skipIf(!databaseTargets.some((target) => target.name === 'pglite'))('th
     expect(manifest.version).toBe(repoPackage.version);
     expect(Object.keys(manifest.dependencies), 'tsx is a development tool').not.toContain('tsx');
     for (const file of ['dist/index.js', 'dist/cli.js', 'dist/types/index.d.ts', 'drizzle', 'dashboard/dist/index.html', 'bin/stackyard.js']) {
-      expect(existsSync(join(installedPackage, file)), file).toBe(true);
+      expect(existsSync(join(installedPackage, file)), `${file} (npm run build makes it)`).toBe(true);
     }
     expect(existsSync(join(installedPackage, 'client'))).toBe(false);
   });
