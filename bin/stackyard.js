@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// The `stackyard` command: registers tsx's loader, so Node runs the TypeScript sources as they
-// are, then hands over to the CLI. The import comes after the registration, hence dynamic.
-import { register } from 'tsx/esm/api';
+// The `stackyard` command: runs the compiled CLI, which `npm run build` (and so `npm ci`, through
+// prepare) bundles from client/cli/main.ts into dist/.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../client/cli/main.ts');
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  console.error('Error: the compiled CLI (dist/cli.js) is missing; run `npm run build` in the Stackyard checkout');
+  process.exit(1);
+}
+await import(cli.href);

@@ -5,9 +5,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
+import { packageFile } from '../client/package-files';
 import { createApp, type StackyardApp } from './app';
 import { BACKUP_PATH, serveBackup } from './db/backup';
 import { openDatabase, type DatabaseHandle } from './db/database';
@@ -225,7 +225,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
 }
 
-const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/dist', import.meta.url));
+const DEFAULT_DASHBOARD_DIR = packageFile('dashboard', 'dist');
 
 export function defaultSecretKeyFile(): string {
   return join(homedir(), '.stackyard', 'secret.key');

@@ -27,18 +27,21 @@ export interface ProcessSettings {
   url?: string;
   configDir: string;
   env?: Record<string, string>;
+  /** Working directory; the repository root unless given. */
+  cwd?: string;
 }
 
 /**
- * Runs a command from the repository root with exactly the given Stackyard settings: none leak
- * in from the environment running the tests, and the config directory is never ~/.stackyard.
+ * Runs a command, in the repository root unless settings.cwd says otherwise, with exactly the
+ * given Stackyard settings: none leak in from the environment running the tests, and the config
+ * directory is never ~/.stackyard.
  * Standard input is an empty pipe, so the process knows nobody can answer a question.
  */
 export function runProcess(command: string, args: string[], settings: ProcessSettings): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
   Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...(settings.url ? { STACKYARD_URL: settings.url } : {}), ...settings.env });
-  const child = spawn(command, args, { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: settings.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let stdout = '';
   let stderr = '';

@@ -1,18 +1,19 @@
 // The `stackyard` command line (bin/stackyard.js runs it): ZenML's commands for Stackyard's
 // stacks, components and runs, one file per command group.
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { addComponentCommands } from './component-commands';
 import { expandZenmlStackFlags } from './component-kinds';
 import { addConnectCommands } from './connect-commands';
 import { addDbCommands } from './db-commands';
+import { packageFile } from '../package-files';
 import { reportFailure } from './output';
 import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
 import { addUserCommands } from './user-commands';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 function buildProgram(): Command {
   // Settings made here, before any subcommand exists, are inherited by every subcommand.

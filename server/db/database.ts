@@ -2,7 +2,6 @@
 // embedded PGlite that keeps its files in a directory on disk. Both speak the same SQL, so
 // everything above this module sees one Drizzle database type.
 import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -10,6 +9,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { packageFile } from '../../client/package-files';
 import { claimPgliteDataDir } from './data-dir-lock';
 import { relations } from './schema';
 import { countStatement } from './statement-count';
@@ -36,7 +36,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+const migrationsFolder = packageFile('drizzle');
 // Any fixed number works; it only has to be the same in every Stackyard process.
 export const MIGRATION_LOCK_KEY = 0x5a7c_ba2d;
 
