@@ -42,6 +42,11 @@ export const NAME = { extensions: { name: true } } as const;
 export class NameArgumentsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   private readonly mappingCache = new Map();
 
+  /** Records the decision in the field's extensions, where test/names.test.ts reads it. */
+  override onInputFieldConfig(fieldConfig: PothosInputFieldConfig<Types>): PothosInputFieldConfig<Types> {
+    return this.isName(fieldConfig) ? { ...fieldConfig, extensions: { ...fieldConfig.extensions, name: true } } : fieldConfig;
+  }
+
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
     const mappings = mapInputFields(
       fieldConfig.args,

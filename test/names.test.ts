@@ -1,6 +1,8 @@
 // Names are normalised once, at the boundary (trim, then Unicode NFC), before any rule or lookup
 // sees them; the defaults are found by a flag, not by their name; names, tags and labels are text.
+import { getNamedType, isInputObjectType, type GraphQLInputType } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../server/schema';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, expectUnchanged, registerComponent, registerStack, RESULT_FIELDS, type MutationResult } from './registry-operations';
 import { reportOutputs, startRun, startStep } from './run-operations';
@@ -28,6 +30,50 @@ async function mutate(server: TestServer, document: string, variables: Record<st
   const data = await server.gql(`mutation(${declared.join(', ')}) { result: ${document} { ${RESULT_FIELDS} } }`, variables);
   return data.result;
 }
+
+/**
+ * String arguments and input fields that hold free text, not a name, and so are not normalised.
+ * A new String argument must be either a name (server/name-arguments.ts) or listed here.
+ */
+const FREE_TEXT = new Set([
+  'Mutation.finishRun(reason)',
+  'Mutation.finishStep(errorMessage)',
+  'Mutation.importStack(yaml)',
+  'Mutation.registerComponent(flavor)',
+  'Mutation.registerStack(description)',
+  'Mutation.updateStack(description)',
+  'Mutation.startRun(idempotencyKey)',
+  'Mutation.startStep(cacheKey)',
+  'Mutation.startStep(codeHash)',
+  'Query.cachedStepRun(cacheKey)',
+  'Query.components(flavor)',
+  'Query.artifactVersions(type)',
+  'StepOutputInput.contentHash',
+  'StepOutputInput.dataType',
+  'StepOutputInput.materializer',
+  'StepOutputInput.type',
+  'StepOutputInput.uri',
+]);
+const PAGE_CURSOR = /\((after|before)\)$/;
+
+it('normalises every String argument and input field that is not listed as free text', () => {
+  const unnormalised = new Set<string>();
+  const walk = (path: string, type: GraphQLInputType, extensions: { name?: unknown } | undefined | null, seen: Set<string>) => {
+    const named = getNamedType(type);
+    if (named.name === 'String' && extensions?.name !== true) unnormalised.add(path);
+    if (isInputObjectType(named) && !seen.has(named.name)) {
+      for (const field of Object.values(named.getFields())) {
+        walk(`${named.name}.${field.name}`, field.type, field.extensions, new Set([...seen, named.name]));
+      }
+    }
+  };
+  for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    for (const field of Object.values(root?.getFields() ?? {})) {
+      for (const arg of field.args) walk(`${root!.name}.${field.name}(${arg.name})`, arg.type, arg.extensions, new Set());
+    }
+  }
+  expect([...unnormalised].filter((path) => !PAGE_CURSOR.test(path)).sort()).toEqual([...FREE_TEXT].sort());
+});
 
 describe.each(databaseTargets)('names on $name', (target) => {
   const testServer = useTestServer(target);
