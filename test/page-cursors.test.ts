@@ -82,6 +82,33 @@ describe.each(databaseTargets)('page cursors on $name', (target) => {
   });
 });
 
+describe.each(databaseTargets)('an artifact’s versions on $name', (target) => {
+  const server = useTestServer(target);
+
+  it('refuses garbage and forged cursors with InvalidCursorError, and pages with its own', async () => {
+    const client = new StackyardClient({ url: server().url, env: {} });
+    const pipeline = uniqueName('versions');
+    for (let report = 0; report < 2; report += 1) {
+      const run = await client.startRun({ pipeline });
+      await client.reportStepOutputs((await client.startStep({ runId: run.id, name: 'train' })).id, [{ name: 'model', uri: `/tmp/${report}` }]);
+    }
+    const versions = async (args: string) => {
+      const response = await server().request(
+        `query ($name: String!) { artifact(name: $name) { versions(${args}) { __typename ... on ArtifactVersionsConnection { totalCount edges { cursor node { version } } } ... on Error { field } } } }`,
+        { name: `${pipeline}::train::model` },
+      );
+      expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+      return response.data.artifact.versions;
+    };
+    for (const cursor of [...garbage, keyset('S:abc', `S:${UUID}`), keyset('N:1.5', `S:${UUID}`), keyset('N:1', 'S:x'), keyset('N:1', `S:${UUID}`, 'N:2')]) {
+      expect(await versions(`first: 1, after: ${JSON.stringify(cursor)}`), Buffer.from(cursor, 'base64').toString()).toEqual({ __typename: 'InvalidCursorError', field: 'after' });
+    }
+    const first = await versions('first: 1');
+    expect(first).toMatchObject({ totalCount: 2, edges: [{ node: { version: 2 } }] });
+    expect((await versions(`first: 1, after: ${JSON.stringify(first.edges[0].cursor)}`)).edges).toMatchObject([{ node: { version: 1 } }]);
+  });
+});
+
 describe.each(databaseTargets)('run history cursors on $name', (target) => {
   const server = useTestServer(target);
 

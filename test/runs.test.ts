@@ -146,7 +146,7 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     const next = await startStep(server(), { runId: (await startRun(server(), { pipeline, steps: [{ name: 'train' }] })).id, name: 'train' });
     const second = await reportOutputs(server(), next.id, [outputs[0]]);
     expect(second.outputs[0].artifactVersion.version).toBe(2);
-    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { name latestVersion versions(first: 10) { totalCount edges { node { version sizeBytes metadata tags contentHash } } } } }`, { n: `${pipeline}::train::model` });
+    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { name latestVersion versions(first: 10) { ... on ArtifactVersionsConnection { totalCount edges { node { version sizeBytes metadata tags contentHash } } } } } }`, { n: `${pipeline}::train::model` });
     expect(artifact.artifact).toMatchObject({ latestVersion: 2, versions: { totalCount: 2 } });
     expect(artifact.artifact.versions.edges.map((e: any) => e.node.version)).toEqual([2, 1]);
     expect(artifact.artifact.versions.edges[1].node).toMatchObject({ sizeBytes: 42, metadata: { accuracy: 0.9 }, tags: ['best'], contentHash: 'sha256:1' });

@@ -1,12 +1,26 @@
 // GraphQL for artifacts and their versions: lineage, queries, and the output reports of steps.
-import { arrayContains, sql } from 'drizzle-orm';
+import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
+import { arrayContains, eq, sql } from 'drizzle-orm';
 import { builder } from '../builder';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
-import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
+import { checkedOrder, checkPageArgs, cursorColumns, PAGE_ERRORS, type PageArgs } from '../page-cursors';
 import { StepRunType } from '../runs/run-schema';
 import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs } from './artifact-service';
 import { artifactVersions } from './artifact-tables';
+
+const VERSION_ORDER = { version: 'desc', id: 'desc' } as const;
+const versionPages = drizzleConnectionHelpers(builder, 'artifactVersions', { maxSize: 100, defaultSize: 20, query: () => ({ orderBy: VERSION_ORDER }) });
+type VersionConnectionShape = ReturnType<typeof versionPages.resolve> & { count: () => Promise<number> };
+
+const VersionConnection = builder.connectionObject(
+  {
+    type: versionPages.ref,
+    name: 'ArtifactVersionsConnection',
+    fields: (t) => ({ totalCount: t.int({ resolve: (connection) => (connection as unknown as VersionConnectionShape).count() }) }),
+  },
+  { name: 'ArtifactVersionsConnectionEdge' },
+);
 
 export const ArtifactType = builder.drizzleNode('artifacts', {
   name: 'Artifact',
@@ -16,10 +30,26 @@ export const ArtifactType = builder.drizzleNode('artifacts', {
     name: t.exposeString('name'),
     latestVersion: t.exposeInt('latestVersion'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    versions: t.relatedConnection('versions', {
+    // Planned into the artifact's own statement, as a related connection would be; its page
+    // arguments are checked first, so a bad cursor is this field's InvalidCursorError.
+    versions: t.field({
+      type: VersionConnection,
+      errors: { ...PAGE_ERRORS, union: { name: 'ArtifactVersionPageResult' } },
       description: 'Newest version first.',
-      totalCount: true,
-      query: { orderBy: { version: 'desc' } },
+      args: t.arg.connectionArgs(),
+      select: (args: PageArgs, context, nestedSelection) => {
+        try {
+          checkPageArgs(args, cursorColumns(artifactVersions, VERSION_ORDER));
+        } catch {
+          return { columns: { id: true } }; // resolve reports the error
+        }
+        return { columns: { id: true }, with: { versions: versionPages.getQuery(args, context, nestedSelection) } };
+      },
+      resolve: (artifact, args, context) => {
+        checkPageArgs(args, cursorColumns(artifactVersions, VERSION_ORDER));
+        const connection = versionPages.resolve((artifact as unknown as { versions: never[] }).versions, args, context);
+        return { ...connection, count: () => context.db.$count(artifactVersions, eq(artifactVersions.artifactId, artifact.id)) } as never;
+      },
     }),
   }),
 });
