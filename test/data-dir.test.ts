@@ -102,7 +102,7 @@ async function recordedState(server: TestServer, runId: string) {
   return server.gql(`query($id: ID!) {
     stack(name: "backed-up") { name components { type name } }
     run(id: $id) { name status stack { name } steps { name status outputs { name artifactVersion { name version uri } } } }
-    artifactVersions(first: 10) { totalCount }
+    artifactVersions(first: 10) { ... on QueryArtifactVersionsConnection { totalCount } }
   }`, { id: runId });
 }
 

@@ -125,7 +125,7 @@ describe.each(databaseTargets)('names on $name', (target) => {
       const found = await server.gql('query($name: String!) { stack(name: $name) { name components { name } } }', { name });
       expect(found.stack, JSON.stringify(name)).toEqual({ name: composed, components: [{ name: 'default' }, { name: composed }] });
     }
-    const filtered = await server.gql('query($name: String!) { stacks(nameContains: $name) { totalCount } }', { name: `e\u0301${suffix}` });
+    const filtered = await server.gql('query($name: String!) { stacks(nameContains: $name) { ... on QueryStacksConnection { totalCount } } }', { name: `e\u0301${suffix}` });
     expect(filtered.stacks.totalCount).toBe(1);
 
     // Runs, steps and outputs: a pipeline, step or output named in the other form is the same one.
@@ -175,7 +175,7 @@ describe.each(databaseTargets)('names on $name', (target) => {
       expect(await startRun(server, { pipeline: bad })).toMatchObject({ __typename: 'ValidationError', field: 'pipeline' });
       expect(await startRun(server, { pipeline: 'text', tags: ['ok', bad] })).toMatchObject({ __typename: 'ValidationError', field: 'tags.1' });
     }
-    const { stacks } = await server.gql('{ stacks(nameContains: "bad") { totalCount } }');
+    const { stacks } = await server.gql('{ stacks(nameContains: "bad") { ... on QueryStacksConnection { totalCount } } }');
     expect(stacks.totalCount).toBe(0);
   });
 });
