@@ -9,6 +9,7 @@ import { artifactVersions } from './artifact-tables';
 
 export const ArtifactType = builder.drizzleNode('artifacts', {
   name: 'Artifact',
+  select: {},
   description: 'A named value that steps produce again and again; each production is a version.',
   id: { column: (artifact) => artifact.id },
   fields: (t) => ({
@@ -25,6 +26,7 @@ export const ArtifactType = builder.drizzleNode('artifacts', {
 
 export const ArtifactVersionType = builder.drizzleNode('artifactVersions', {
   name: 'ArtifactVersion',
+  select: {},
   description: 'One stored value of an artifact, in an artifact store.',
   id: { column: (version) => version.id },
   fields: (t) => ({
@@ -48,11 +50,13 @@ export const ArtifactVersionType = builder.drizzleNode('artifactVersions', {
 
 const StepRunInputType = builder.drizzleObject('stepRunInputs', {
   name: 'StepRunInput',
+  select: {},
   fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
 });
 
 const StepRunOutputType = builder.drizzleObject('stepRunOutputs', {
   name: 'StepRunOutput',
+  select: {},
   fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
 });
 

@@ -45,6 +45,7 @@ export const FlavorType = builder.objectRef<Flavor>('Flavor').implement({
 
 export const StackComponentType = builder.drizzleNode('stackComponents', {
   name: 'StackComponent',
+  select: {},
   description: 'One piece of infrastructure a stack can use: an orchestrator, an artifact store, ...',
   id: { column: (component) => component.id },
   fields: (t) => ({

@@ -96,6 +96,7 @@ function runStatsSql(runsWhere: SQL): SQL<RunStats> {
 
 export const PipelineType = builder.drizzleNode('pipelines', {
   name: 'Pipeline',
+  select: {},
   id: { column: (pipeline) => pipeline.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -105,6 +106,7 @@ export const PipelineType = builder.drizzleNode('pipelines', {
 
 export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
   name: 'PipelineRun',
+  select: {},
   id: { column: (run) => run.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -138,6 +140,7 @@ export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
 
 export const StepRunType = builder.drizzleNode('stepRuns', {
   name: 'StepRun',
+  select: {},
   id: { column: (step) => step.id },
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -27,6 +27,7 @@ import { stackComponentAssignments, stacks } from './stack-tables';
 
 export const StackType = builder.drizzleNode('stacks', {
   name: 'Stack',
+  select: {},
   description: 'The infrastructure a pipeline runs on: at most one component of each type.',
   id: { column: (stack) => stack.id },
   fields: (t) => ({
@@ -50,10 +51,11 @@ export const StackType = builder.drizzleNode('stacks', {
       nullable: true,
       description: 'The component of one type, if the stack has one.',
       args: { type: t.arg({ type: ComponentTypeEnum, required: true }) },
+      // The type column is added to what the component's own fields select, to pick it here.
       select: (_args, _context, nestedSelection) => ({
-        with: { components: nestedSelection({ orderBy: { type: 'asc' } }) },
+        with: { components: nestedSelection({ columns: { type: true }, orderBy: { type: 'asc' } }) },
       }),
-      resolve: (stack, args) => stack.components.find((component) => component.type === args.type) ?? null,
+      resolve: (stack, args) => (stack.components.find((component) => component.type === args.type) ?? null) as never,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
