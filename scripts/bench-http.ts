@@ -11,7 +11,7 @@
 //                      goes into its database stackyard_bench_http, which is kept.
 // --reuse / BENCH_REUSE=1   use that database as seeded last time instead of seeding it afresh.
 // BENCH_RUNS (100000)  runs to seed; BENCH_SECONDS (5) per measurement; BENCH_ROUNDS (3);
-// BENCH_CONNECTIONS (8,32).
+// BENCH_CONNECTIONS (8,32); BENCH_NODE_OPTIONS: node flags for Stackyard's process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -41,6 +41,8 @@ interface Contestant {
   url: string;
   /** The operation's query text by scenario, and how to find the next page's cursor. */
   queries: Record<'History' | 'Stacks', string>;
+  /** A query of the same connection that selects only its end cursor, to walk to a deep page. */
+  cursorQuery: string;
   endCursor(data: any): string | null;
   runsOf(data: any): { name: string }[];
 }
@@ -50,6 +52,9 @@ const STACKYARD_HISTORY = `query History($stack: String!, $after: String) {
     pageInfo { hasNextPage endCursor }
     edges { node { id name status createdAt durationMs steps { name status outputs { name artifactVersion { uri version type } } } } }
   } } }
+}`;
+const STACKYARD_CURSOR = `query History($stack: String!, $after: String) {
+  stack(name: $stack) { runs(first: ${PAGE_SIZE}, after: $after) { ... on PipelineRunConnection { pageInfo { hasNextPage endCursor } } } }
 }`;
 const STACKYARD_STACKS = `query Stacks($first: Int!) { stacks(first: $first) { edges { node { id name components { id type name flavorName } } } } }`;
 
@@ -169,7 +174,7 @@ async function isSeeded(url: string): Promise<boolean> {
 async function deepCursor(contestant: Contestant): Promise<string | null> {
   let cursor: string | null = null;
   for (let page = 1; page < DEEP_PAGE; page += 1) {
-    cursor = contestant.endCursor(await post(contestant.url, contestant.queries.History, { stack: 'bench-00', after: cursor }, 'History'));
+    cursor = contestant.endCursor(await post(contestant.url, contestant.cursorQuery, { stack: 'bench-00', after: cursor }, 'History'));
   }
   return cursor;
 }
@@ -184,7 +189,8 @@ async function main() {
   try {
     const stackyardPort = await freePort();
     // The bin as a user starts it; no tsx process in between, so the pid is the server's.
-    const stackyard = start(process.execPath, ['bin/stackyard.js', 'server', 'start', '--port', String(stackyardPort), '--database-url', url], {
+    // BENCH_NODE_OPTIONS tries V8 settings on Stackyard alone, e.g. --max-semi-space-size=32.
+    const stackyard = start(process.execPath, [...(process.env.BENCH_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'bin/stackyard.js', 'server', 'start', '--port', String(stackyardPort), '--database-url', url], {
       STACKYARD_SECRET_KEY: randomBytes(32).toString('hex'),
     });
     children.push(stackyard);
@@ -210,6 +216,7 @@ async function main() {
         process: stackyard,
         url: stackyardUrl,
         queries: { History: STACKYARD_HISTORY, Stacks: STACKYARD_STACKS },
+        cursorQuery: STACKYARD_CURSOR,
         endCursor: (data) => data.stack.runs.pageInfo.endCursor,
         runsOf: (data) => data.stack.runs.edges.map((edge: any) => edge.node),
       },
@@ -218,6 +225,7 @@ async function main() {
         process: baseline,
         url: baselineUrl,
         queries: { History: 'History', Stacks: 'Stacks' },
+        cursorQuery: 'History',
         endCursor: (data) => data.stack.runs.pageInfo.endCursor,
         runsOf: (data) => data.stack.runs.edges.map((edge: any) => edge.node),
       },

@@ -1,6 +1,6 @@
 // The rules of artifact versions: numbering per name without races, idempotent reports,
 // metadata.
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import { stackComponents } from '../components/component-tables';
 import { postgresErrorCode, UNIQUE_VIOLATION, type Database } from '../db/database';
 import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
@@ -43,9 +43,10 @@ const validateOutput = ajv.compile({
   },
 });
 
+/** An output's name and the version stored for it, as the statement that stored it answered. */
 export interface StepOutputLink {
   name: string;
-  artifactVersionId: string;
+  artifactVersion: typeof artifactVersions.$inferSelect;
 }
 
 /**
@@ -86,8 +87,14 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
     throw new IllegalOperationError(`The step "${check.stepName}" has finished (${check.status}); it takes no new outputs`, 'stepRunId');
   }
   if (check.missingStore != null) throw new NotFoundError('No such artifact store', `outputs.${check.missingStore}.artifactStoreId`);
-  const stored = new Map(links.map((link) => [link.name, link.artifactVersionId]));
-  return checked.map((output) => ({ name: output.name, artifactVersionId: stored.get(output.name)! }));
+  const stored = new Map(links.map((link) => [link.name, link.artifactVersion]));
+  return checked.map((output) => ({ name: output.name, artifactVersion: stored.get(output.name)! }));
+}
+
+/** A version row as JSON with Drizzle's field names, so the schema reads it as a loaded row. */
+function versionJson(alias: string) {
+  const columns = Object.entries(getTableColumns(artifactVersions)).map(([field, column]) => `'${field}', ${alias}.${column.name}`);
+  return sql.raw(`json_build_object(${columns.join(', ')})`);
 }
 
 type CheckedOutput = ReportedOutput & { name: string; artifactName: string | null };
@@ -134,7 +141,9 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
       where s.id = ${stepRunId}
       for update of s),
     stored as (
-      select o.name, o.artifact_version_id from ${stepRunOutputs} o where o.step_run_id = ${stepRunId}),
+      select o.name, ${versionJson('v')} as version
+      from ${stepRunOutputs} o join ${artifactVersions} v on v.id = o.artifact_version_id
+      where o.step_run_id = ${stepRunId}),
     fresh as (
       select i.*, coalesce(i.artifact_name, step.pipeline || '::' || step.name || '::' || i.name) as full_name
       from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as i(
@@ -170,11 +179,11 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
              a.type, a.data_type, a.materializer, a.content_hash, a.size_bytes, a.metadata, a.tags, ${stepRunId}, a.name
       from accepted a join claimed on claimed.name = a.full_name
       window same_name as (partition by a.full_name)
-      returning id, producer_output_name),
+      returning *),
     links as (
       insert into ${stepRunOutputs} (step_run_id, name, artifact_version_id)
       select ${stepRunId}, producer_output_name, id from versions
-      returning name, artifact_version_id),
+      returning name),
     touched as (
       update ${pipelineRuns} set updated_at = clock_timestamp(), last_heartbeat_at = clock_timestamp()
       where id = (select run_id from step) and exists (select 1 from links)
@@ -183,8 +192,9 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
       select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from touched)
     select row_to_json(checked) as "check",
            (select count(*) from notified) as notified,
-           coalesce((select json_agg(json_build_object('name', name, 'artifactVersionId', artifact_version_id))
-                     from (select name, artifact_version_id from stored union all select name, artifact_version_id from links) l),
+           coalesce((select json_agg(json_build_object('name', name, 'artifactVersion', version))
+                     from (select name, version from stored
+                           union all select v.producer_output_name, ${versionJson('v')} from versions v) l),
                     '[]'::json) as links
     from checked`);
   const [row] = (result as unknown as { rows: { check: Record<string, unknown>; links: StepOutputLink[] }[] }).rows;

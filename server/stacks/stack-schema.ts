@@ -27,14 +27,15 @@ import { stackComponentAssignments, stacks } from './stack-tables';
 
 export const StackType = builder.drizzleNode('stacks', {
   name: 'Stack',
-  select: {},
+  // The name always, read straight off the row (see PipelineRun); other columns when asked for.
+  select: { columns: { id: true, name: true } },
   description: 'The infrastructure a pipeline runs on: at most one component of each type.',
   id: { column: (stack) => stack.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.string({ resolve: (stack) => stack.name }),
     description: t.exposeString('description'),
     labels: t.field({ type: 'JSONObject', select: { columns: { labels: true } }, resolve: (stack) => stack.labels }),
-    isDefault: t.boolean({ select: { columns: { name: true } }, resolve: (stack) => isDefaultStack(stack.name) }),
+    isDefault: t.boolean({ resolve: (stack) => isDefaultStack(stack.name) }),
     isActive: t.boolean({
       description: "Whether this is the caller's active stack, which runs use unless told otherwise.",
       select: (_args, context) => ({
