@@ -168,6 +168,37 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     expect(versions).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
   });
 
+  it("reports a batch of 100 outputs in one SQL statement for the SDK's selection, and a retry too", async () => {
+    const pipeline = uniqueName('statements');
+    const run = await startRun(server(), { pipeline, steps: [{ name: 'produce' }] });
+    const step = await startStep(server(), { runId: run.id, name: 'produce' });
+    const outputs = Array.from({ length: 100 }, (_, index) => ({ name: `out${index}`, uri: `/s/${index}`, artifactName: `${pipeline}-${index % 7}` }));
+    const mutation = `mutation($stepRunId: ID!, $outputs: [StepOutputInput!]!) {
+      reportStepOutputs(stepRunId: $stepRunId, outputs: $outputs) {
+        ... on ReportStepOutputsPayload { outputs { name artifactVersion { id version uri sizeBytes materializer } } }
+      }
+    }`;
+    const first = await server().request(mutation, { stepRunId: step.id, outputs });
+    expect(first.errors).toBeUndefined();
+    expect(first.data.reportStepOutputs.outputs).toHaveLength(100);
+    expect(first.headers.get('x-sql-statements')).toBe('1');
+    const retried = await server().request(mutation, { stepRunId: step.id, outputs });
+    expect(retried.data.reportStepOutputs).toEqual(first.data.reportStepOutputs);
+    expect(retried.headers.get('x-sql-statements')).toBe('1');
+  });
+
+  it('stores each output once when the same report is sent 10 times at once', async () => {
+    const pipeline = uniqueName('retries');
+    const run = await startRun(server(), { pipeline, steps: [{ name: 'produce' }] });
+    const step = await startStep(server(), { runId: run.id, name: 'produce' });
+    const outputs = Array.from({ length: 5 }, (_, index) => ({ name: `out${index}`, uri: `/r/${index}`, artifactName: `${pipeline}-shared` }));
+    const reports = await Promise.all(Array.from({ length: 10 }, () => reportOutputs(server(), step.id, outputs)));
+    for (const report of reports) expect(report).toEqual(reports[0]);
+    expect(reports[0].outputs.map((o: any) => o.artifactVersion.version)).toEqual([1, 2, 3, 4, 5]);
+    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { latestVersion versions(first: 20) { totalCount } } }`, { n: `${pipeline}-shared` });
+    expect(artifact.artifact).toEqual({ latestVersion: 5, versions: { totalCount: 5 } });
+  });
+
   it('publishes the batch limit and refuses a larger batch with a typed error, storing nothing', async () => {
     const limits = await server().gql(`{ serverLimits { maxOutputsPerReport maxPageSize heartbeatTimeoutSeconds } }`);
     expect(limits.serverLimits).toEqual({ maxOutputsPerReport: 100, maxPageSize: 100, heartbeatTimeoutSeconds: 600 });

@@ -3,7 +3,7 @@
 // input comes back from it, so a step never sees another step's value in memory.
 import { performance } from 'node:perf_hooks';
 import type { StackyardClient } from '../stackyard-client';
-import type { StepFinishStatus, StepOutputInput, StepRunFieldsFragment } from '../generated/graphql';
+import type { StepFinishStatus, StepOutputInput } from '../generated/graphql';
 import { cacheKey, codeHash } from './cache-key';
 import type { LocalArtifactStore } from './local-artifact-store';
 import { BUILT_IN_MATERIALIZERS, materializerFor, type Materializer } from './materializers';
@@ -47,7 +47,13 @@ function errorMessage(error: unknown): string {
   return message.replaceAll('\u0000', '').trim() || 'The step failed without a message';
 }
 
-function storedOutputs(step: Pick<StepRunFieldsFragment, 'outputs'>): Record<string, StoredOutput> {
+/** The part of an output link the SDK reads: what a step run or a report answers. */
+interface OutputLink {
+  name: string;
+  artifactVersion: { id: string; version: number; uri: string; sizeBytes?: number | null; materializer?: string | null };
+}
+
+function storedOutputs(step: { outputs: OutputLink[] }): Record<string, StoredOutput> {
   return Object.fromEntries(
     step.outputs.map(({ name, artifactVersion }) => [
       name,

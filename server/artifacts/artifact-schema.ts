@@ -6,7 +6,7 @@ import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, No
 import { databaseId } from '../ids';
 import { checkedOrder, checkPageArgs, cursorColumns, PAGE_ERRORS, type PageArgs } from '../page-cursors';
 import { StepRunType } from '../runs/run-schema';
-import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs } from './artifact-service';
+import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs, type StepOutputLink } from './artifact-service';
 import { artifactVersions } from './artifact-tables';
 
 const VERSION_ORDER = { version: 'desc', id: 'desc' } as const;
@@ -24,6 +24,7 @@ const VersionConnection = builder.connectionObject(
 
 export const ArtifactType = builder.drizzleNode('artifacts', {
   name: 'Artifact',
+  select: {},
   description: 'A named value that steps produce again and again; each production is a version.',
   id: { column: (artifact) => artifact.id },
   fields: (t) => ({
@@ -56,19 +57,22 @@ export const ArtifactType = builder.drizzleNode('artifacts', {
 
 export const ArtifactVersionType = builder.drizzleNode('artifactVersions', {
   name: 'ArtifactVersion',
+  // The columns lists and the SDK read always, straight off the row (see PipelineRun); others
+  // when asked for.
+  select: { columns: { id: true, version: true, uri: true, type: true, sizeBytes: true, materializer: true } },
   description: 'One stored value of an artifact, in an artifact store.',
   id: { column: (version) => version.id },
   fields: (t) => ({
     artifact: t.relation('artifact'),
     name: t.string({ select: { with: { artifact: { columns: { name: true } } } }, resolve: (v) => v.artifact.name }),
-    version: t.exposeInt('version'),
-    uri: t.exposeString('uri'),
+    version: t.int({ resolve: (v) => v.version }),
+    uri: t.string({ resolve: (v) => v.uri }),
     artifactStore: t.relation('artifactStore', { nullable: true, description: 'Null once the store is deleted.' }),
-    type: t.exposeString('type', { description: 'data, model, schema, statistics, service, ...' }),
+    type: t.string({ description: 'data, model, schema, statistics, service, ...', resolve: (v) => v.type }),
     dataType: t.exposeString('dataType', { nullable: true }),
-    materializer: t.exposeString('materializer', { nullable: true }),
+    materializer: t.string({ nullable: true, resolve: (v) => v.materializer }),
     contentHash: t.exposeString('contentHash', { nullable: true }),
-    sizeBytes: t.float({ nullable: true, select: { columns: { sizeBytes: true } }, resolve: (v) => v.sizeBytes }),
+    sizeBytes: t.float({ nullable: true, resolve: (v) => v.sizeBytes }),
     metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (v) => v.metadata }),
     tags: t.exposeStringList('tags'),
     producer: t.relation('producer', { nullable: true, description: 'The step run that wrote it; null once its run is deleted.' }),
@@ -79,12 +83,14 @@ export const ArtifactVersionType = builder.drizzleNode('artifactVersions', {
 
 const StepRunInputType = builder.drizzleObject('stepRunInputs', {
   name: 'StepRunInput',
-  fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
+  select: { columns: { name: true } },
+  fields: (t) => ({ name: t.string({ resolve: (link) => link.name }), artifactVersion: t.relation('artifactVersion') }),
 });
 
 const StepRunOutputType = builder.drizzleObject('stepRunOutputs', {
   name: 'StepRunOutput',
-  fields: (t) => ({ name: t.exposeString('name'), artifactVersion: t.relation('artifactVersion') }),
+  select: { columns: { name: true } },
+  fields: (t) => ({ name: t.string({ resolve: (link) => link.name }), artifactVersion: t.relation('artifactVersion') }),
 });
 
 builder.drizzleObjectFields(StepRunType, (t) => ({
@@ -108,10 +114,11 @@ const StepOutputInput = builder.inputType('StepOutputInput', {
   }),
 });
 
-const ReportedOutputType = builder.objectRef<{ name: string; artifactVersionId: string }>('ReportedOutput').implement({
+const ReportedOutputType = builder.objectRef<StepOutputLink>('ReportedOutput').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
-    artifactVersion: t.field({ type: ArtifactVersionType, resolve: (output) => ({ id: output.artifactVersionId }) as never }),
+    // The row the report stored (or found stored): its columns need no second statement.
+    artifactVersion: t.field({ type: ArtifactVersionType, resolve: (output) => output.artifactVersion as never }),
   }),
 });
 
@@ -156,7 +163,7 @@ function versionFilter(table: typeof artifactVersions, args: { name?: string | n
 builder.mutationFields((t) => ({
   reportStepOutputs: t.field({
     authScopes: { reporter: true },
-    type: builder.objectRef<{ outputs: { name: string; artifactVersionId: string }[] }>('ReportStepOutputsPayload').implement({
+    type: builder.objectRef<{ outputs: StepOutputLink[] }>('ReportStepOutputsPayload').implement({
       fields: (f) => ({ outputs: f.field({ type: [ReportedOutputType], resolve: (payload) => payload.outputs }) }),
     }),
     errors: { types: [ValidationError, NotFoundError, IllegalOperationError, LimitExceededError, IdempotencyConflictError] },

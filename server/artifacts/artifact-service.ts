@@ -1,15 +1,14 @@
 // The rules of artifact versions: numbering per name without races, idempotent reports,
 // metadata.
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import { stackComponents } from '../components/component-tables';
-import type { Database, Queryable } from '../db/database';
-import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
-import { pipelineRuns, pipelines } from '../runs/run-tables';
-import { requireStepRun } from '../runs/run-service';
+import { postgresErrorCode, UNIQUE_VIOLATION, type Database } from '../db/database';
+import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
+import { assertSameArguments } from '../runs/idempotency';
+import { pipelineRuns, pipelines, stepRuns } from '../runs/run-tables';
+import { RUN_UPDATED_CHANNEL } from '../runs/run-events';
 import { ajv, assertValid, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
-import { notifyRunUpdated } from '../runs/run-events';
-import { assertSameArguments } from '../runs/idempotency';
 
 /** Published in the schema (`serverLimits`): a larger batch is refused with LimitExceededError. */
 export const MAX_OUTPUTS_PER_REPORT = 100;
@@ -45,9 +44,10 @@ const validateOutput = ajv.compile({
   },
 });
 
+/** An output's name and the version stored for it, as the statement that stored it answered. */
 export interface StepOutputLink {
   name: string;
-  artifactVersionId: string;
+  artifactVersion: typeof artifactVersions.$inferSelect;
 }
 
 /**
@@ -72,130 +72,203 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
     };
   });
 
-  return db.transaction(async (tx) => {
-    // Locking the step serialises retries of one report, so each output is stored once.
-    const step = await requireStepRun(tx, stepRunId, 'stepRunId', true);
-    const [context] = await tx
-      .select({ pipeline: pipelines.name, snapshot: pipelineRuns.stackSnapshot })
-      .from(pipelineRuns)
-      .innerJoin(pipelines, eq(pipelines.id, pipelineRuns.pipelineId))
-      .where(eq(pipelineRuns.id, step.runId));
-    const stored = await tx
-      .select({ name: stepRunOutputs.name, artifactVersionId: stepRunOutputs.artifactVersionId })
-      .from(stepRunOutputs)
-      .where(eq(stepRunOutputs.stepRunId, step.id));
-    const storedByName = new Map(stored.map((link) => [link.name, link]));
-    await assertSameOutputs(tx, context.pipeline, step.name, checked, storedByName);
-    const fresh = checked.filter((output) => !storedByName.has(output.name));
-    if (fresh.length > 0 && step.status !== 'running') {
-      throw new IllegalOperationError(`The step "${step.name}" has finished (${step.status}); it takes no new outputs`, 'stepRunId');
-    }
-    if (fresh.length > 0) {
-      const storeIds = await existingStoreIds(tx, [
-        ...fresh.map((output) => output.artifactStoreId).filter((id): id is string => !!id),
-        ...context.snapshot.components.filter((c) => c.type === 'artifact_store').map((c) => c.id),
-      ]);
-      const missingStore = fresh.findIndex((output) => output.artifactStoreId && !storeIds.has(output.artifactStoreId));
-      if (missingStore >= 0) throw new NotFoundError('No such artifact store', `outputs.${missingStore}.artifactStoreId`);
-      const snapshotStore = context.snapshot.components.find((c) => c.type === 'artifact_store')?.id;
-      const defaultStore = snapshotStore && storeIds.has(snapshotStore) ? snapshotStore : null;
-
-      const artifactNameOf = (output: (typeof fresh)[number]) =>
-        output.artifactName ?? `${context.pipeline}::${step.name}::${output.name}`;
-      const counts = new Map<string, number>();
-      for (const output of fresh) counts.set(artifactNameOf(output), (counts.get(artifactNameOf(output)) ?? 0) + 1);
-      // One statement claims every number: the upsert bumps each name's counter under its row
-      // lock, so concurrent reporters of one name get distinct, gapless versions. Names go in a
-      // fixed order so two batches never wait on each other's locks in opposite orders.
-      const claimed = await tx
-        .insert(artifacts)
-        .values([...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, count]) => ({ name, latestVersion: count })))
-        .onConflictDoUpdate({
-          target: artifacts.name,
-          set: { latestVersion: sql`${artifacts.latestVersion} + excluded.latest_version` },
-        })
-        .returning({ id: artifacts.id, name: artifacts.name, latestVersion: artifacts.latestVersion });
-      const next = new Map(claimed.map((row) => [row.name, { id: row.id, version: row.latestVersion - counts.get(row.name)! }]));
-      const versions = await tx
-        .insert(artifactVersions)
-        .values(
-          fresh.map((output) => {
-            const slot = next.get(artifactNameOf(output))!;
-            slot.version += 1;
-            return {
-              artifactId: slot.id,
-              version: slot.version,
-              uri: output.uri,
-              artifactStoreId: output.artifactStoreId ?? defaultStore,
-              type: output.type ?? 'data',
-              dataType: output.dataType ?? null,
-              materializer: output.materializer ?? null,
-              contentHash: output.contentHash ?? null,
-              sizeBytes: output.sizeBytes ?? null,
-              metadata: output.metadata ?? {},
-              tags: [...new Set(output.tags ?? [])],
-              producerStepRunId: step.id,
-              producerOutputName: output.name,
-            };
-          }),
-        )
-        .returning({ id: artifactVersions.id, outputName: artifactVersions.producerOutputName });
-      const links = versions.map((version) => ({ stepRunId: step.id, name: version.outputName!, artifactVersionId: version.id }));
-      await tx.insert(stepRunOutputs).values(links);
-      for (const link of links) storedByName.set(link.name, link);
-      await tx
-        .update(pipelineRuns)
-        .set({ updatedAt: sql`clock_timestamp()`, lastHeartbeatAt: sql`clock_timestamp()` })
-        .where(eq(pipelineRuns.id, step.runId));
-      await notifyRunUpdated(tx, step.runId);
-    }
-    return checked.map((output) => ({ name: output.name, artifactVersionId: storedByName.get(output.name)!.artifactVersionId }));
-  });
-}
-
-/** A retried output answers the version it stored, if it repeats what that version records. */
-async function assertSameOutputs(
-  tx: Queryable,
-  pipeline: string,
-  stepName: string,
-  outputs: (ReportedOutput & { artifactName: string | null })[],
-  storedByName: Map<string, StepOutputLink>,
-): Promise<void> {
-  const repeated = outputs.map((output, index) => ({ output, index })).filter(({ output }) => storedByName.has(output.name));
-  if (repeated.length === 0) return;
-  const versions = await tx
-    .select({ version: artifactVersions, artifactName: artifacts.name })
-    .from(artifactVersions)
-    .innerJoin(artifacts, eq(artifacts.id, artifactVersions.artifactId))
-    .where(inArray(artifactVersions.id, repeated.map(({ output }) => storedByName.get(output.name)!.artifactVersionId)));
-  const byId = new Map(versions.map((row) => [row.version.id, row]));
-  for (const { output, index } of repeated) {
-    const stored = byId.get(storedByName.get(output.name)!.artifactVersionId)!;
-    assertSameArguments(
-      { ...stored.version, artifactName: stored.artifactName, tags: [...stored.version.tags].sort() },
-      {
-        artifactName: output.artifactName ?? `${pipeline}::${stepName}::${output.name}`,
-        uri: output.uri,
-        type: output.type ?? 'data',
-        dataType: output.dataType ?? null,
-        materializer: output.materializer ?? null,
-        contentHash: output.contentHash ?? null,
-        sizeBytes: output.sizeBytes ?? null,
-        tags: [...new Set(output.tags ?? [])].sort(),
-        // The store defaults to the snapshot's, which may since have been deleted: compared only when given.
-        ...(output.artifactStoreId ? { artifactStoreId: output.artifactStoreId } : {}),
-      },
-      `outputs.${index}.`,
-    );
+  const report = () => reportInOneStatement(db, stepRunId, checked);
+  let outcome: ReportOutcome;
+  try {
+    outcome = await report();
+  } catch (error) {
+    // A retry of the same report that raced this one and committed first: its links are now
+    // visible, so a second look answers them (the failed statement stored nothing).
+    if (postgresErrorCode(error) !== UNIQUE_VIOLATION) throw error;
+    outcome = await report();
   }
+  const { check, links } = outcome;
+  if (!check.found) throw new NotFoundError('No such step run', 'stepRunId');
+  if (check.conflict != null) throwConflict(checked, check.conflict, check.pipeline!, check.stepName!, outcome.conflictWith!);
+  if (check.hasFresh && check.status !== 'running') {
+    throw new IllegalOperationError(`The step "${check.stepName}" has finished (${check.status}); it takes no new outputs`, 'stepRunId');
+  }
+  if (check.missingStore != null) throw new NotFoundError('No such artifact store', `outputs.${check.missingStore}.artifactStoreId`);
+  const stored = new Map(links.map((link) => [link.name, link.artifactVersion]));
+  return checked.map((output) => ({ name: output.name, artifactVersion: stored.get(output.name)! }));
 }
 
-async function existingStoreIds(tx: Queryable, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await tx
-    .select({ id: stackComponents.id })
-    .from(stackComponents)
-    .where(and(inArray(stackComponents.id, [...new Set(ids)]), eq(stackComponents.type, 'artifact_store')));
-  return new Set(rows.map((row) => row.id));
+/**
+ * A retried output answers the version it stored only if it repeats what that version records;
+ * the statement stored nothing of the batch, and this names the first field that differs.
+ */
+function throwConflict(outputs: CheckedOutput[], index: number, pipeline: string, stepName: string, stored: ConflictingVersion): never {
+  const output = outputs[index];
+  assertSameArguments(
+    { ...stored.version, artifactName: stored.artifactName, tags: [...stored.version.tags].sort() },
+    {
+      artifactName: output.artifactName ?? `${pipeline}::${stepName}::${output.name}`,
+      uri: output.uri,
+      type: output.type ?? 'data',
+      dataType: output.dataType ?? null,
+      materializer: output.materializer ?? null,
+      contentHash: output.contentHash ?? null,
+      sizeBytes: output.sizeBytes ?? null,
+      tags: [...new Set(output.tags ?? [])].sort(),
+      // The store defaults to the snapshot's, which may since have been deleted: compared only when given.
+      ...(output.artifactStoreId ? { artifactStoreId: output.artifactStoreId } : {}),
+    },
+    `outputs.${index}.`,
+  );
+  // The statement's comparison and this one are the same rule; should they ever disagree, still refuse.
+  throw new IdempotencyConflictError(`outputs.${index} differs from the call this one repeats; a retry must carry the same arguments`, `outputs.${index}`);
+}
+
+/** A version row as JSON with Drizzle's field names, so the schema reads it as a loaded row. */
+function versionJson(alias: string) {
+  const columns = Object.entries(getTableColumns(artifactVersions)).map(([field, column]) => `'${field}', ${alias}.${column.name}`);
+  return sql.raw(`json_build_object(${columns.join(', ')})`);
+}
+
+type CheckedOutput = ReportedOutput & { name: string; artifactName: string | null };
+
+interface ConflictingVersion {
+  artifactName: string;
+  version: typeof artifactVersions.$inferSelect;
+}
+
+interface ReportOutcome {
+  check: {
+    found: boolean;
+    pipeline: string | null;
+    stepName: string | null;
+    status: string | null;
+    hasFresh: boolean;
+    missingStore: number | null;
+    /** Index of the first output that repeats a stored one with other arguments. */
+    conflict: number | null;
+  };
+  links: StepOutputLink[];
+  conflictWith: ConflictingVersion | null;
+}
+
+/**
+ * The whole report as one statement of data-modifying CTEs, so no transaction is held open
+ * across round trips: lock the step, keep the outputs it has not stored yet, check them, claim
+ * version numbers, insert the versions and links, touch the run and notify. The writes only
+ * happen when the checks pass, and the statement commits or fails as one.
+ *
+ * Gap-free numbers: the upsert bumps each name's counter under its row lock (names in a fixed
+ * order, so two reports never wait on each other's locks in opposite orders) and hands out
+ * counter - count + 1 .. counter. Idempotence: the links' primary key (step run, output name);
+ * a concurrent retry that loses fails on it and is answered by a second look.
+ */
+async function reportInOneStatement(db: Database, stepRunId: string, outputs: CheckedOutput[]): Promise<ReportOutcome> {
+  const rows = outputs.map((output, index) => ({
+    ord: index,
+    name: output.name,
+    artifact_name: output.artifactName,
+    uri: output.uri,
+    artifact_store_id: output.artifactStoreId ?? null,
+    type: output.type ?? 'data',
+    data_type: output.dataType ?? null,
+    materializer: output.materializer ?? null,
+    content_hash: output.contentHash ?? null,
+    size_bytes: output.sizeBytes ?? null,
+    metadata: output.metadata ?? {},
+    tags: [...new Set(output.tags ?? [])],
+  }));
+  const result = await db.execute(sql`
+    with step as (
+      select s.id, s.name, s.status, s.run_id, p.name as pipeline,
+             (select (c->>'id')::uuid from jsonb_array_elements(r.stack_snapshot->'components') c
+              where c->>'type' = 'artifact_store' limit 1) as snapshot_store
+      from ${stepRuns} s
+      join ${pipelineRuns} r on r.id = s.run_id
+      join ${pipelines} p on p.id = r.pipeline_id
+      where s.id = ${stepRunId}
+      for update of s),
+    stored as (
+      select o.name, a.name as artifact_name, v.uri, v.type, v.data_type, v.materializer, v.content_hash,
+             v.size_bytes, v.tags, v.artifact_store_id, ${versionJson('v')} as version
+      from ${stepRunOutputs} o join ${artifactVersions} v on v.id = o.artifact_version_id
+      join ${artifacts} a on a.id = v.artifact_id
+      where o.step_run_id = ${stepRunId}),
+    input as (
+      select i.*, coalesce(i.artifact_name, step.pipeline || '::' || step.name || '::' || i.name) as full_name
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as i(
+        ord int, name text, artifact_name text, uri text, artifact_store_id uuid, type text, data_type text,
+        materializer text, content_hash text, size_bytes bigint, metadata jsonb, tags text[])
+      cross join step),
+    fresh as (
+      select * from input where name not in (select name from stored)),
+    conflicts as (
+      -- The same comparison as throwConflict's (metadata aside): a retry must repeat what was stored.
+      select i.ord, s.artifact_name, s.version from input i join stored s on s.name = i.name
+      where s.artifact_name <> i.full_name or s.uri <> i.uri or s.type <> i.type
+         or s.data_type is distinct from i.data_type or s.materializer is distinct from i.materializer
+         or s.content_hash is distinct from i.content_hash or s.size_bytes is distinct from i.size_bytes
+         or (i.artifact_store_id is not null and s.artifact_store_id is distinct from i.artifact_store_id)
+         or array(select distinct t from unnest(s.tags) t order by t) <> array(select distinct t from unnest(i.tags) t order by t)
+      order by i.ord limit 1),
+    stores as (
+      select c.id from ${stackComponents} c
+      where c.type = 'artifact_store'
+        and c.id in (select artifact_store_id from fresh union all select snapshot_store from step)),
+    checked as (
+      select exists (select 1 from step) as found,
+             (select pipeline from step) as pipeline,
+             (select name from step) as step_name,
+             (select ord from conflicts) as conflict,
+             (select status from step) as status,
+             exists (select 1 from fresh) as has_fresh,
+             (select min(ord) from fresh
+              where artifact_store_id is not null and artifact_store_id not in (select id from stores)) as missing_store),
+    accepted as (
+      select fresh.* from fresh, checked
+      where checked.status = 'running' and checked.missing_store is null and checked.conflict is null),
+    claimed as (
+      insert into ${artifacts} (name, latest_version)
+      select full_name, count(*) from accepted group by full_name order by full_name
+      on conflict (name) do update set latest_version = ${artifacts}.latest_version + excluded.latest_version
+      returning id, name, latest_version),
+    versions as (
+      insert into ${artifactVersions} (artifact_id, version, uri, artifact_store_id, type, data_type, materializer,
+                                       content_hash, size_bytes, metadata, tags, producer_step_run_id, producer_output_name)
+      select claimed.id,
+             claimed.latest_version - count(*) over same_name + row_number() over (same_name order by a.ord),
+             a.uri, coalesce(a.artifact_store_id, (select id from stores where id = (select snapshot_store from step))),
+             a.type, a.data_type, a.materializer, a.content_hash, a.size_bytes, a.metadata, a.tags, ${stepRunId}, a.name
+      from accepted a join claimed on claimed.name = a.full_name
+      window same_name as (partition by a.full_name)
+      returning *),
+    links as (
+      insert into ${stepRunOutputs} (step_run_id, name, artifact_version_id)
+      select ${stepRunId}, producer_output_name, id from versions
+      returning name),
+    touched as (
+      update ${pipelineRuns} set updated_at = clock_timestamp(), last_heartbeat_at = clock_timestamp()
+      where id = (select run_id from step) and exists (select 1 from links)
+      returning id),
+    notified as (
+      select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from touched)
+    select row_to_json(checked) as "check",
+           (select count(*) from notified) as notified,
+           coalesce((select json_agg(json_build_object('name', name, 'artifactVersion', version))
+                     from (select name, version from stored
+                           union all select v.producer_output_name, ${versionJson('v')} from versions v) l),
+                    '[]'::json) as links,
+           (select json_build_object('artifactName', artifact_name, 'version', version) from conflicts) as conflict_with
+    from checked`);
+  const [row] = (result as unknown as { rows: { check: Record<string, unknown>; links: StepOutputLink[]; conflict_with: ConflictingVersion | null }[] }).rows;
+  const check = row.check;
+  return {
+    check: {
+      found: Boolean(check.found),
+      pipeline: (check.pipeline as string | null) ?? null,
+      stepName: (check.step_name as string | null) ?? null,
+      status: (check.status as string | null) ?? null,
+      hasFresh: Boolean(check.has_fresh),
+      missingStore: (check.missing_store as number | null) ?? null,
+      conflict: (check.conflict as number | null) ?? null,
+    },
+    links: row.links,
+    conflictWith: row.conflict_with,
+  };
 }
 

@@ -45,15 +45,16 @@ export const FlavorType = builder.objectRef<Flavor>('Flavor').implement({
 
 export const StackComponentType = builder.drizzleNode('stackComponents', {
   name: 'StackComponent',
+  // The listed columns always, read straight off the row (see PipelineRun); others when asked for.
+  select: { columns: { id: true, type: true, name: true, flavor: true } },
   description: 'One piece of infrastructure a stack can use: an orchestrator, an artifact store, ...',
   id: { column: (component) => component.id },
   fields: (t) => ({
-    type: t.expose('type', { type: ComponentTypeEnum }),
-    name: t.exposeString('name'),
-    flavorName: t.exposeString('flavor'),
+    type: t.field({ type: ComponentTypeEnum, resolve: (component) => component.type }),
+    name: t.string({ resolve: (component) => component.name }),
+    flavorName: t.string({ resolve: (component) => component.flavor }),
     flavor: t.field({
       type: FlavorType,
-      select: { columns: { type: true, flavor: true } },
       resolve: (component) => requireFlavor(component.type, component.flavor),
     }),
     configuration: t.field({

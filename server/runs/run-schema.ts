@@ -97,6 +97,7 @@ function runStatsSql(runsWhere: SQL): SQL<RunStats> {
 
 export const PipelineType = builder.drizzleNode('pipelines', {
   name: 'Pipeline',
+  select: {},
   id: { column: (pipeline) => pipeline.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -104,12 +105,20 @@ export const PipelineType = builder.drizzleNode('pipelines', {
   }),
 });
 
+/** The columns of a run that lists and history pages show: always loaded, read off the row. */
+const RUN_LISTED = { id: true, name: true, status: true, createdAt: true, startedAt: true, endedAt: true, durationMs: true } as const;
+const STEP_LISTED = { id: true, name: true, status: true, startedAt: true, endedAt: true } as const;
+
 export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
   name: 'PipelineRun',
+  // The columns every list shows always come along, and their fields read them straight off the
+  // row: an exposed column looks up the query plan for every row it resolves, which was a third
+  // of the history page's CPU. Other columns load only when asked for.
+  select: { columns: RUN_LISTED },
   id: { column: (run) => run.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
-    status: t.expose('status', { type: RunStatusEnum }),
+    name: t.string({ resolve: (run) => run.name }),
+    status: t.field({ type: RunStatusEnum, resolve: (run) => run.status }),
     statusReason: t.exposeString('statusReason', { nullable: true, description: 'Why the run failed or stopped, where known.' }),
     pipeline: t.relation('pipeline'),
     stack: t.relation('stack', { nullable: true, description: 'The live stack; null once it is deleted.' }),
@@ -123,15 +132,14 @@ export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
     tags: t.exposeStringList('tags'),
     config: t.field({ type: 'JSONObject', select: { columns: { config: true } }, resolve: (run) => run.config }),
     metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (run) => run.metadata }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime' }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.field({ type: 'DateTime', resolve: (run) => run.createdAt }),
+    startedAt: t.field({ type: 'DateTime', resolve: (run) => run.startedAt }),
+    endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (run) => run.endedAt }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime' }),
     durationMs: t.float({
       nullable: true,
       description: 'Wall time of a finished run in milliseconds; null while it runs.',
-      select: { columns: { durationMs: true } },
       resolve: (run) => (run.durationMs < 0 ? null : run.durationMs),
     }),
   }),
@@ -139,10 +147,12 @@ export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
 
 export const StepRunType = builder.drizzleNode('stepRuns', {
   name: 'StepRun',
+  // As PipelineRun: the listed columns always, read off the row; others when asked for.
+  select: { columns: STEP_LISTED },
   id: { column: (step) => step.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
-    status: t.expose('status', { type: StepStatusEnum }),
+    name: t.string({ resolve: (step) => step.name }),
+    status: t.field({ type: StepStatusEnum, resolve: (step) => step.status }),
     errorMessage: t.exposeString('errorMessage', { nullable: true }),
     parents: t.exposeStringList('parents', { description: 'Names of the steps this one waited for.' }),
     cacheKey: t.exposeString('cacheKey', { nullable: true }),
@@ -151,12 +161,11 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
     metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (step) => step.metadata }),
     run: t.relation('run'),
     originalStepRun: t.relation('originalStepRun', { nullable: true, description: 'For a cached step: the step run whose outputs it reused.' }),
-    isCached: t.boolean({ select: { columns: { status: true } }, resolve: (step) => step.status === 'cached' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime' }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    isCached: t.boolean({ resolve: (step) => step.status === 'cached' }),
+    startedAt: t.field({ type: 'DateTime', resolve: (step) => step.startedAt }),
+    endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (step) => step.endedAt }),
     durationMs: t.float({
       nullable: true,
-      select: { columns: { startedAt: true, endedAt: true } },
       resolve: (step) => (step.endedAt ? Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)) : null),
     }),
   }),

@@ -28,10 +28,12 @@ import { stackComponentAssignments, stacks } from './stack-tables';
 
 export const StackType = builder.drizzleNode('stacks', {
   name: 'Stack',
+  // The name always, read straight off the row (see PipelineRun); other columns when asked for.
+  select: { columns: { id: true, name: true } },
   description: 'The infrastructure a pipeline runs on: at most one component of each type.',
   id: { column: (stack) => stack.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.string({ resolve: (stack) => stack.name }),
     description: t.exposeString('description'),
     labels: t.field({ type: 'JSONObject', select: { columns: { labels: true } }, resolve: (stack) => stack.labels }),
     isDefault: t.exposeBoolean('isDefault'),
@@ -51,10 +53,11 @@ export const StackType = builder.drizzleNode('stacks', {
       nullable: true,
       description: 'The component of one type, if the stack has one.',
       args: { type: t.arg({ type: ComponentTypeEnum, required: true }) },
+      // The type column is added to what the component's own fields select, to pick it here.
       select: (_args, _context, nestedSelection) => ({
-        with: { components: nestedSelection({ orderBy: { type: 'asc' } }) },
+        with: { components: nestedSelection({ columns: { type: true }, orderBy: { type: 'asc' } }) },
       }),
-      resolve: (stack, args) => stack.components.find((component) => component.type === args.type) ?? null,
+      resolve: (stack, args) => (stack.components.find((component) => component.type === args.type) ?? null) as never,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
