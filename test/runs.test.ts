@@ -195,7 +195,7 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     const reports = await Promise.all(Array.from({ length: 10 }, () => reportOutputs(server(), step.id, outputs)));
     for (const report of reports) expect(report).toEqual(reports[0]);
     expect(reports[0].outputs.map((o: any) => o.artifactVersion.version)).toEqual([1, 2, 3, 4, 5]);
-    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { latestVersion versions(first: 20) { totalCount } } }`, { n: `${pipeline}-shared` });
+    const artifact = await server().gql(`query($n: String!) { artifact(name: $n) { latestVersion versions(first: 20) { ... on ArtifactVersionsConnection { totalCount } } } }`, { n: `${pipeline}-shared` });
     expect(artifact.artifact).toEqual({ latestVersion: 5, versions: { totalCount: 5 } });
   });
 
