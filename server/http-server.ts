@@ -7,19 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
-import { createApp, type StackyardApp } from './app';
+import type { StackyardApp } from './app';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
 import type { QueryLimits } from './plugins/use-query-limits';
 import type { RequestLogFields } from './plugins/use-statement-count';
-import { MAX_OUTPUTS_PER_REPORT } from './artifacts/artifact-service';
-import { startRunExpiry } from './runs/run-expiry';
-import { startRunUpdates } from './runs/run-events';
-import { ensureDefaultStack } from './stacks/default-stack';
+import type { startRunUpdates } from './runs/run-events';
 import { loadSecretKey } from './secret-key';
-import { encryptStoredSecrets } from './components/component-service';
-import { createAuthenticator, type AuthMode } from './users/authentication';
-import { bootstrapAdmin, ensureLocalUser } from './users/user-service';
+import type { AuthMode } from './users/authentication';
 
 export interface ServerConfig {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -62,6 +57,8 @@ export interface RunningServer {
   url: string;
   /** Settles when migrations are applied and the GraphQL endpoint answers. */
   ready: Promise<void>;
+  /** Whether a built dashboard is served at `/`. */
+  dashboard: boolean;
   database: DatabaseHandle;
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -81,6 +78,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const secretKey = loadSecretKey({ secretKey: config.secretKey, secretKeyFile: config.secretKeyFile ?? defaultSecretKeyFile() });
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  if (database.pgliteStart === 'from-template') logger.info({ dataDir: config.dataDir }, 'first start: creating the database');
+  if (database.pgliteStart === 'initdb') {
+    logger.info({ dataDir: config.dataDir }, 'first start: creating the database from scratch, which can take a minute (`npm run build:db-template` makes this fast)');
+  }
   let app: StackyardApp | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
   let runUpdates: Awaited<ReturnType<typeof startRunUpdates>> | undefined;
@@ -157,11 +158,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  const ready = database
-    .migrate(async (db) => {
-      await ensureDefaultStack(db);
-    })
+  // Started now, so the schema and its libraries load while the database opens.
+  const startupModules = import('./startup-modules');
+  const ready = startupModules
+    .then(({ ensureDefaultStack }) =>
+      database.migrate(async (db) => {
+        await ensureDefaultStack(db);
+      }),
+    )
     .then(async () => {
+      const { encryptStoredSecrets, bootstrapAdmin, ensureLocalUser, startRunUpdates, createApp, createAuthenticator, MAX_OUTPUTS_PER_REPORT, startRunExpiry } =
+        await startupModules;
       await encryptStoredSecrets(database.db, secretKey);
       let mode: AuthMode;
       if (authRequired) {
@@ -192,6 +199,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   return {
     url,
     ready,
+    dashboard: serveDashboard !== undefined,
     database,
     close() {
       closing ??= (async () => {
