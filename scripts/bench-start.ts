@@ -7,6 +7,7 @@
 //   - existing PGlite: the same data directory every run
 //   - Postgres: an existing database, when BENCH_DATABASE_URL or STACKYARD_TEST_DATABASE_URL
 //     names a Postgres server (the benchmark creates its own database there and drops it)
+// BENCH_BIN runs another build of the command (such as a compiled one) instead of bin/stackyard.js.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -18,7 +19,7 @@ import { createTestDatabase } from '../test/harness';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.STACKYARD_TEST_DATABASE_URL;
-const stackyardBin = fileURLToPath(new URL('../bin/stackyard.js', import.meta.url));
+const stackyardBin = process.env.BENCH_BIN ?? fileURLToPath(new URL('../bin/stackyard.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'stackyard-bench-start-'));
 const env: NodeJS.ProcessEnv = { ...process.env, STACKYARD_SECRET_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn' };
 for (const name of ['DATABASE_URL', 'STACKYARD_DATA_DIR', 'STACKYARD_AUTH', 'STACKYARD_ADMIN_TOKEN', 'STACKYARD_URL']) delete env[name];
@@ -93,7 +94,7 @@ function timeCommand(command: string, args: string[], extraEnv: NodeJS.ProcessEn
 }
 
 async function main() {
-  log(`bench:start — ${RUNS} runs each, Node ${process.version}, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(`bench:start — ${stackyardBin}, ${RUNS} runs each, Node ${process.version}, load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const secretKeyArgs = ['--secret-key-file', join(scratch, 'secret.key')];
 
   await benchStarts('fresh PGlite', (run) => ['--data-dir', join(scratch, `fresh-${run}`), ...secretKeyArgs]);

@@ -20,7 +20,7 @@ export const TEMPLATE_DIR = fileURLToPath(new URL('../../dist/pglite-template', 
  * server's defaults (128 MB of shared buffers for 100 connections) only cost memory; the
  * operating system's page cache still holds the files. Measured with `npm run bench:start`.
  */
-const MEMORY_SETTINGS = ['shared_buffers=16MB', 'max_connections=5', 'temp_buffers=2MB'];
+const MEMORY_SETTINGS = ['shared_buffers=8MB', 'max_connections=5', 'temp_buffers=2MB'];
 
 interface TemplateManifest {
   pgliteVersion: string;
