@@ -43,6 +43,8 @@ function residentMb(pid: number): number {
 }
 
 interface Start {
+  /** Spawn to the first answer on /ready, 503 or 200: from then on /health answers too. */
+  answersMs: number;
   ms: number;
   rssMb: number;
 }
@@ -58,9 +60,11 @@ async function timeStart(args: string[], keepRunning?: (url: string) => Promise<
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let exitedEarly = false;
   void exited.then(() => (exitedEarly = true));
+  let answersMs: number | undefined;
   for (;;) {
     if (exitedEarly) throw new Error(`the server exited before it was ready:\n${stderr}`);
     const status = await fetch(`${url}/ready`).then((response) => response.status, () => 0);
+    if (status !== 0) answersMs ??= performance.now() - started;
     if (status === 200) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -69,7 +73,7 @@ async function timeStart(args: string[], keepRunning?: (url: string) => Promise<
   await keepRunning?.(url);
   child.kill('SIGTERM');
   await exited;
-  return { ms, rssMb };
+  return { answersMs: answersMs!, ms, rssMb };
 }
 
 function summary(values: number[], unit: string, digits = 0): string {
@@ -82,8 +86,9 @@ function summary(values: number[], unit: string, digits = 0): string {
 async function benchStarts(name: string, argsForRun: (run: number) => string[]): Promise<void> {
   const starts: Start[] = [];
   for (let run = 0; run < RUNS; run++) starts.push(await timeStart(argsForRun(run)));
-  log(`${name.padEnd(22)} start to /ready: ${summary(starts.map((s) => s.ms), 'ms')}`);
-  log(`${''.padEnd(22)} RSS at /ready:    ${summary(starts.map((s) => s.rssMb), 'MB')}`);
+  log(`${name.padEnd(22)} first answer:     ${summary(starts.map((s) => s.answersMs), 'ms')}`);
+  log(`${''.padEnd(22)} start to /ready:  ${summary(starts.map((s) => s.ms), 'ms')}`);
+  log(`${''.padEnd(22)} RSS at /ready:     ${summary(starts.map((s) => s.rssMb), 'MB')}`);
 }
 
 function timeCommand(command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
@@ -123,8 +128,8 @@ async function main() {
       list.push(timeCommand(process.execPath, [stackyardBin, 'stack', 'list'], { STACKYARD_URL: url, STACKYARD_CONFIG_DIR: configDir }));
       floor.push(timeCommand(process.execPath, ['-e', '0']));
     }
-    log(`${'stackyard stack list'.padEnd(22)} wall time:        ${summary(list, 'ms')}`);
-    log(`${'node -e 0'.padEnd(22)} wall time:        ${summary(floor, 'ms')}`);
+    log(`${'stackyard stack list'.padEnd(22)} wall time:         ${summary(list, 'ms')}`);
+    log(`${'node -e 0'.padEnd(22)} wall time:         ${summary(floor, 'ms')}`);
   });
 }
 
