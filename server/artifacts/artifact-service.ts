@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../db/database';
 import { IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { pipelineRuns, pipelines } from '../runs/run-tables';
 import { requireStepRun } from '../runs/run-service';
-import { ajv, assertValid, tagSchema, validateName } from '../validation';
+import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
 import { notifyRunUpdated } from '../runs/run-events';
 
@@ -30,7 +30,7 @@ export interface ReportedOutput {
   tags?: string[] | null;
 }
 
-const validateOutput = ajv.compile({
+const validateOutput = compileOnFirstUse({
   type: 'object',
   required: ['uri'],
   properties: {
