@@ -26,7 +26,12 @@ const externalDependencies: Plugin = {
 };
 
 const dist = packageFile('dist');
-rmSync(dist, { recursive: true, force: true });
+// Everything this script wrote before goes; the database image (npm run build:db-template)
+// beside it stays, since it depends only on the migrations and takes far longer to make.
+const keptInDist = new Set(['pglite-template', 'pglite-template.json']);
+for (const entry of existsSync(dist) ? readdirSync(dist) : []) {
+  if (!keptInDist.has(entry)) rmSync(join(dist, entry), { recursive: true, force: true });
+}
 
 await build({
   absWorkingDir: packageFile(),

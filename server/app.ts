@@ -1,5 +1,4 @@
 // The GraphQL application: the schema served by graphql-yoga with Stackyard's plugins.
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { RequestContext, ServerLimits } from './context';
 import type { Database } from './db/database';
@@ -50,7 +49,8 @@ export function createApp(options: AppOptions): StackyardApp {
     landingPage: false,
     graphiql: { title: 'Stackyard' },
     // GraphiQL's assets are served from the package, so the page works without internet access.
-    renderGraphiQL,
+    // Loaded on the first visit: most starts never serve GraphiQL, and it is slow to import.
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     logging: logger,
     // Checked before parsing, against Content-Length and as a chunked body streams in.
     maxRequestBodySize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,

@@ -8,21 +8,15 @@ import { join } from 'node:path';
 import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
 import { packageFile } from '../client/package-files';
-import { createApp, type StackyardApp } from './app';
+import type { StackyardApp } from './app';
 import { BACKUP_PATH, serveBackup } from './db/backup';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
 import type { QueryLimits } from './plugins/use-query-limits';
 import type { RequestLogFields } from './plugins/use-statement-count';
-import { MAX_OUTPUTS_PER_REPORT } from './artifacts/artifact-service';
-import { startRunExpiry } from './runs/run-expiry';
-import { startRunUpdates } from './runs/run-events';
-import { ensureDefaultStack } from './stacks/default-stack';
+import type { startRunUpdates } from './runs/run-events';
 import { loadSecretKey } from './secret-key';
-import { encryptStoredSecrets } from './components/component-service';
-import { createAuthenticator, type Authenticator, type AuthMode } from './users/authentication';
-import { bootstrapAdmin, ensureLocalUser } from './users/user-service';
-import { MAX_JSON_DEPTH } from './validation';
+import type { Authenticator, AuthMode } from './users/authentication';
 
 export interface ServerConfig {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -65,6 +59,8 @@ export interface RunningServer {
   url: string;
   /** Settles when migrations are applied and the GraphQL endpoint answers. */
   ready: Promise<void>;
+  /** Whether a built dashboard is served at `/`. */
+  dashboard: boolean;
   database: DatabaseHandle;
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -84,6 +80,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   const secretKey = loadSecretKey({ secretKey: config.secretKey, secretKeyFile: config.secretKeyFile ?? defaultSecretKeyFile() });
   const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  if (database.pgliteStart === 'from-template') logger.info({ dataDir: config.dataDir }, 'first start: creating the database');
+  if (database.pgliteStart === 'initdb') {
+    logger.info({ dataDir: config.dataDir }, 'first start: creating the database from scratch, which can take a minute (`npm run build:db-template` makes this fast)');
+  }
   let app: StackyardApp | undefined;
   let authenticate: Authenticator | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
@@ -169,11 +169,26 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  const ready = database
-    .migrate(async (db) => {
-      await ensureDefaultStack(db);
-    })
+  // Started now, so the schema and its libraries load while the database opens.
+  const startupModules = import('./startup-modules');
+  const ready = startupModules
+    .then(({ ensureDefaultStack }) =>
+      database.migrate(async (db) => {
+        await ensureDefaultStack(db);
+      }),
+    )
     .then(async () => {
+      const {
+        encryptStoredSecrets,
+        bootstrapAdmin,
+        ensureLocalUser,
+        startRunUpdates,
+        createApp,
+        createAuthenticator,
+        MAX_OUTPUTS_PER_REPORT,
+        MAX_JSON_DEPTH,
+        startRunExpiry,
+      } = await startupModules;
       await encryptStoredSecrets(database.db, secretKey);
       let mode: AuthMode;
       if (authRequired) {
@@ -205,6 +220,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   return {
     url,
     ready,
+    dashboard: serveDashboard !== undefined,
     database,
     close() {
       closing ??= (async () => {

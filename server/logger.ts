@@ -10,3 +10,12 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
   const options = { level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * Log lines for a person at a terminal: one readable line per event instead of JSON, written
+ * synchronously so they interleave with the banner. Loaded only when wanted.
+ */
+export async function terminalDestination(): Promise<DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+}

@@ -34,6 +34,15 @@ describe.each(databaseTargets)('components on $name', (target) => {
     });
   });
 
+  it('checks a configuration against the schema of every flavor, refusing an unknown setting', async () => {
+    const { flavors } = await server.gql(`{ flavors { name type } }`);
+    expect(flavors.length).toBeGreaterThan(10);
+    for (const flavor of flavors) {
+      const result = await registerComponent(server, { type: flavor.type, name: uniqueName('check'), flavor: flavor.name, configuration: { notASetting: 1 } });
+      expectType(result, 'ValidationError', 'configuration.notASetting');
+    }
+  });
+
   it('keeps names unique per type, but lets two types share a name', async () => {
     const name = uniqueName('shared');
     expectType(await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'local' }), 'StackComponent');

@@ -136,10 +136,10 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
     const counts = () => card.getByRole('list', { name: 'Runs per status' }).getByRole('listitem').allInnerTexts();
     const run = await client.startRun({ pipeline: uniqueName('dash-counts'), stack: stackName, steps: [{ name: 'only' }] });
     const only = await client.startStep({ runId: run.id, name: 'only' });
-    await expect.poll(counts, { timeout: 10_000 }).toContain('Running 1');
+    await expect.poll(counts, { timeout: 60_000 }).toContain('Running 1');
     await client.finishStep({ stepRunId: only.id, status: 'COMPLETED' });
-    await expect.poll(counts, { timeout: 10_000 }).not.toContain('Running 1');
-    await expect.poll(() => card.getByRole('link', { name: run.name }).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(counts, { timeout: 60_000 }).not.toContain('Running 1');
+    await expect.poll(() => card.getByRole('link', { name: run.name }).count(), { timeout: 60_000 }).toBe(1);
     expect(await page.evaluate('window.notReloaded')).toBe(true);
   });
 
@@ -223,7 +223,7 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
 
     const run = await client.startRun({ pipeline: uniqueName('dash-live'), stack: stackName, steps: [{ name: 'train' }] });
     const trainStep = await client.startStep({ runId: run.id, name: 'train' });
-    await expect.poll(() => runNamesIn(stackPage).then((names) => names[0]), { timeout: 10_000 }).toBe(run.name);
+    await expect.poll(() => runNamesIn(stackPage).then((names) => names[0]), { timeout: 60_000 }).toBe(run.name);
     const row = stackPage.getByRole('region', { name: 'Runs', exact: true }).getByRole('row', { name: new RegExp(run.name) });
     await row.getByText('Running').waitFor();
 
@@ -234,11 +234,11 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
 
     await client.finishStep({ stepRunId: trainStep.id, status: 'COMPLETED' });
     await client.finishRun({ runId: run.id });
-    await stackPage.getByRole('status', { name: 'Run status' }).getByText('Completed').waitFor({ timeout: 10_000 });
+    await stackPage.getByRole('status', { name: 'Run status' }).getByText('Completed').waitFor({ timeout: 60_000 });
     await stackPage.getByRole('group', { name: /Step graph/ }).getByRole('link', { name: /^train: Completed/ }).waitFor();
 
     await stackPage.goBack();
-    await row.getByText('Completed').waitFor({ timeout: 10_000 });
+    await row.getByText('Completed').waitFor({ timeout: 60_000 });
     expect(await stackPage.evaluate('window.notReloaded')).toBe(true);
   });
 

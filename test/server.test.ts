@@ -2,7 +2,7 @@
 // servers start together, graceful shutdown on signals, flags and environment, the request log
 // line, and error masking. In-process servers for most of it; the real `stackyard server start`
 // process (what `npm start` runs) wherever signals, exit codes or stdout are what is being tested.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -122,7 +122,8 @@ function getJson(url: string): Promise<{ status: number; body: any }> {
 }
 
 /** Polls `check` until it answers something other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+// Generous: on a machine shared with other work a start can take many times its idle figure.
+async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -164,8 +165,11 @@ interface ServerProcess {
   hasExited(): boolean;
 }
 
-/** Spawns `stackyard server start` as `npm start` does; the process group is killed after the test. */
-function spawnServer(args: string[], env: Record<string, string> = {}): ServerProcess {
+/**
+ * Spawns `stackyard server start` as `npm start` does; the process group is killed after the test.
+ * `terminal` runs it under a pseudo-terminal (util-linux `script`), as a person at a shell would.
+ */
+function spawnServer(args: string[], env: Record<string, string> = {}, { terminal = false } = {}): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   // Settings of the environment running the tests must not leak into the server under test.
   for (const name of Object.keys(childEnv)) if (name.startsWith('STACKYARD_')) delete childEnv[name];
@@ -173,7 +177,9 @@ function spawnServer(args: string[], env: Record<string, string> = {}): ServerPr
   // The key comes with the test, so no server under test creates ~/.stackyard/secret.key.
   Object.assign(childEnv, { STACKYARD_SECRET_KEY: TEST_SECRET_KEY }, env);
   // detached: its own process group, so cleanup reaches any child process too.
-  const child = spawn(process.execPath, [stackyardBin, 'server', 'start', ...args], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const command = [process.execPath, stackyardBin, 'server', 'start', ...args];
+  const [file, ...fileArgs] = terminal ? ['script', '-qec', command.map(shellQuote).join(' '), '/dev/null'] : command;
+  const child = spawn(file, fileArgs, { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -203,6 +209,12 @@ function spawnServer(args: string[], env: Record<string, string> = {}): ServerPr
   };
 }
 
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
 /** Polls GET /ready until it answers 200; fails early, with the output, if the process exits. */
 async function waitUntilReady(server: ServerProcess, port: number): Promise<void> {
   await waitFor(`/ready on port ${port}`, async () => {
@@ -219,7 +231,7 @@ async function waitUntilReady(server: ServerProcess, port: number): Promise<void
   });
 }
 
-function waitForLog(server: ServerProcess, what: string, match: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
+function waitForLog(server: ServerProcess, what: string, match: (line: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
   return waitFor(`log line ${what}`, () => server.logLines().find(match), timeoutMs);
 }
 
@@ -496,6 +508,37 @@ describe.skipIf(!pgliteTarget)('server process', () => {
     // stdout reaches this process on its own schedule, possibly after the HTTP answer.
     const ready = await waitForLog(server, 'Stackyard is ready', (line) => line.msg === 'Stackyard is ready');
     expect(ready.url).toBe(`http://127.0.0.1:${port}/graphql`);
+  });
+
+  it('says on a first start that it creates the database, in JSON lines when stdout is not a terminal', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('stackyard-process-');
+    const first = spawnServer(['--port', String(port), '--data-dir', dataDir]);
+    await waitUntilReady(first, port);
+    await waitForLog(first, 'Stackyard is ready', (line) => line.msg === 'Stackyard is ready');
+    expect(first.logLines()).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^first start: creating the database/), dataDir }));
+    // Nothing but JSON: no banner, no coloured lines.
+    expect(first.stdout().trimEnd().split('\n').filter((line) => !line.startsWith('{'))).toEqual([]);
+    first.child.kill('SIGTERM');
+    await first.exited;
+
+    const second = spawnServer(['--port', String(port), '--data-dir', dataDir]);
+    await waitUntilReady(second, port);
+    await waitForLog(second, 'Stackyard is ready', (line) => line.msg === 'Stackyard is ready');
+    expect(second.logLines().filter((line) => line.msg.includes('creating the database'))).toEqual([]);
+  });
+
+  it.skipIf(!hasScript)('at a terminal prints a banner with the URLs, database and auth mode, and readable log lines', async () => {
+    const port = await freePort();
+    const dataDir = tempDir('stackyard-process-');
+    const server = spawnServer(['--port', String(port), '--data-dir', dataDir], {}, { terminal: true });
+    await waitUntilReady(server, port);
+    const output = await waitFor('the banner', () => (server.stdout().includes('Ctrl-C stops it') ? server.stdout().replaceAll('\r\n', '\n') : undefined), 30_000);
+    expect(output).toContain(`GraphiQL   http://127.0.0.1:${port}/graphql`);
+    expect(output).toContain(`Database   PGlite in ${dataDir}`);
+    expect(output).toMatch(/Auth +local/);
+    expect(output).toMatch(/INFO.*first start: creating the database/);
+    expect(output).not.toMatch(/^\{"level"/m);
   });
 
   it('prints usage and exits with code 0 on --help', async () => {

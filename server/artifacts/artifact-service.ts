@@ -7,7 +7,7 @@ import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, No
 import { assertSameArguments } from '../runs/idempotency';
 import { pipelineRuns, pipelines, stepRuns } from '../runs/run-tables';
 import { RUN_UPDATED_CHANNEL } from '../runs/run-events';
-import { ajv, assertValid, tagSchema, validateName } from '../validation';
+import { assertValid, compileOnFirstUse, tagSchema, validateName } from '../validation';
 import { artifacts, artifactVersions, stepRunOutputs } from './artifact-tables';
 
 /** Published in the schema (`serverLimits`): a larger batch is refused with LimitExceededError. */
@@ -30,7 +30,7 @@ export interface ReportedOutput {
   tags?: string[] | null;
 }
 
-const validateOutput = ajv.compile({
+const validateOutput = compileOnFirstUse({
   type: 'object',
   required: ['uri'],
   properties: {

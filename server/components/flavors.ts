@@ -1,8 +1,7 @@
 // The built-in flavors. A flavor belongs to one component type and declares its configuration
 // as JSON Schema; settings with `writeOnly: true` are secrets, stored but never returned.
-import type { ValidateFunction } from 'ajv';
 import { ValidationError } from '../errors';
-import { ajv, assertValid } from '../validation';
+import { assertValid, compileOnFirstUse, type Validator } from '../validation';
 import type { ComponentType } from './component-types';
 
 export interface JsonSchemaObject {
@@ -245,7 +244,7 @@ export const FLAVORS: readonly Flavor[] = definitions.map((definition) => ({
   local: LOCAL_FLAVORS.has(`${definition.type}/${definition.name}`),
 }));
 
-const validators = new Map<Flavor, ValidateFunction>(FLAVORS.map((flavor) => [flavor, ajv.compile(flavor.configSchema)]));
+const validators = new Map<Flavor, Validator>(FLAVORS.map((flavor) => [flavor, compileOnFirstUse(flavor.configSchema)]));
 
 export function listFlavors(type?: ComponentType | null): Flavor[] {
   return FLAVORS.filter((flavor) => !type || flavor.type === type);

@@ -11,6 +11,7 @@ import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { packageFile } from '../../client/package-files';
 import { claimPgliteDataDir } from './data-dir-lock';
+import { preparePgliteStart, type PgliteStart } from './pglite-template';
 import { relations } from './schema';
 import { countStatement } from './statement-count';
 
@@ -22,6 +23,8 @@ export type Queryable = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
+  /** On PGlite: whether this start resumes the database or creates it (from the built image or from scratch). */
+  pgliteStart?: PgliteStart;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(afterMigrate?: (db: Queryable) => Promise<void>): Promise<void>;
   /** Answers whether the database responds to a trivial query. */
@@ -36,7 +39,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-const migrationsFolder = packageFile('drizzle');
+export const migrationsFolder = packageFile('drizzle');
 // Any fixed number works; it only has to be the same in every Stackyard process.
 export const MIGRATION_LOCK_KEY = 0x5a7c_ba2d;
 
@@ -125,13 +128,15 @@ function openPostgres(url: string): DatabaseHandle {
 function openPglite(dataDir: string): DatabaseHandle {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const claim = claimPgliteDataDir(dataDir);
-  const client = new PGlite(dataDir);
+  const { options, start } = preparePgliteStart(dataDir, migrationsFolder);
+  const client = new PGlite(dataDir, options);
   const opened = claim.opening(client.waitReady);
   opened.catch(() => {}); // reported by migrate, the first thing every caller does
   const db = drizzlePglite({ client, relations, logger }) as unknown as Database;
   return {
     db,
     kind: 'pglite',
+    pgliteStart: start,
     async migrate(afterMigrate) {
       // PGlite is a single in-process connection, so there is nobody to race with.
       await opened;

@@ -5,7 +5,7 @@ import { UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } fr
 import { IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
-import { ajv, assertValid, tagSchema, validateName } from '../validation';
+import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
 import { deriveRunStatus, isFinished, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
@@ -23,7 +23,7 @@ import { assertSameArguments } from './idempotency';
 export type RunRow = typeof pipelineRuns.$inferSelect;
 export type StepRunRow = typeof stepRuns.$inferSelect;
 
-const validateTags = ajv.compile({ type: 'array', maxItems: 100, items: tagSchema });
+const validateTags = compileOnFirstUse({ type: 'array', maxItems: 100, items: tagSchema });
 
 function checkTags(tags: string[] | null | undefined, field = 'tags'): string[] {
   const list = tags ?? [];

@@ -9,7 +9,7 @@ import { requireFlavor, validateConfiguration } from '../components/flavors';
 import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
-import { ajv, assertValid, escapeLike, normalizeName, validateName } from '../validation';
+import { assertValid, compileOnFirstUse, escapeLike, normalizeName, validateName } from '../validation';
 import { registerStack, stackMembers, type StackRow } from './stack-service';
 import { stacks } from './stack-tables';
 
@@ -29,7 +29,7 @@ interface ExportedStack {
   components: Partial<Record<ComponentType, ExportedComponent>>;
 }
 
-const validateExport = ajv.compile({
+const validateExport = compileOnFirstUse({
   type: 'object',
   required: ['format_version', 'stack_name', 'components'],
   additionalProperties: false,
