@@ -108,7 +108,7 @@ describe('default server', () => {
 });
 
 describe('the client against a server that lacks its ids', () => {
-  const typeDefs = 'type Query { serverLimits: ServerLimits! } type ServerLimits { maxOutputsPerReport: Int! maxPageSize: Int! heartbeatTimeoutSeconds: Float! }';
+  const typeDefs = 'type Query { serverLimits: ServerLimits! } type ServerLimits { maxOutputsPerReport: Int! maxPageSize: Int! maxJsonDepth: Int! heartbeatTimeoutSeconds: Float! }';
 
   /** A client talking in process to a yoga server of `plugins`; records what it sends. */
   function clientOf(plugins: Parameters<typeof createYoga>[0]['plugins']) {
@@ -120,7 +120,7 @@ describe('the client against a server that lacks its ids', () => {
         Query: {
           serverLimits: () => {
             executions += 1;
-            return { maxOutputsPerReport: 1, maxPageSize: 2, heartbeatTimeoutSeconds: 3 };
+            return { maxOutputsPerReport: 1, maxPageSize: 2, maxJsonDepth: 4, heartbeatTimeoutSeconds: 3 };
           },
         },
       },
@@ -136,7 +136,7 @@ describe('the client against a server that lacks its ids', () => {
 
   it('sends the document once to an older server that wants text', async () => {
     const { client, sent, executions } = clientOf([]);
-    expect(await client.serverLimits()).toEqual({ maxOutputsPerReport: 1, maxPageSize: 2, heartbeatTimeoutSeconds: 3 });
+    expect(await client.serverLimits()).toEqual({ maxOutputsPerReport: 1, maxPageSize: 2, maxJsonDepth: 4, heartbeatTimeoutSeconds: 3 });
     expect(sent).toEqual([
       { operationName: 'ServerLimits', variables: {}, extensions: persisted(serverLimitsId) },
       expect.objectContaining({ operationName: 'ServerLimits', query: expect.stringContaining('serverLimits') }),

@@ -40,7 +40,7 @@ export function useQueryLimits(limits: QueryLimits = {}): Plugin[] {
     maxDepthPlugin({ n: limits.maxDepth ?? 15, flattenFragments: true, ...reportAsValidationError }),
     // Aliases of __typename count too (graphql-armor allows them by default): a thousand cost as much as any field.
     maxAliasesPlugin({ n: limits.maxAliases ?? 30, allowList: [], ...reportAsValidationError }),
-    useDocumentSizeLimits(limits.maxTokens ?? 5000, limits.maxNesting ?? 64),
+    useNestingAndTokenLimits(limits.maxTokens ?? 5000, limits.maxNesting ?? 64),
     // Fragments cost what their fields cost, as they count for depth: selecting a connection
     // through its result union (`... on QueryStacksConnection`) must not make it dearer.
     costLimitPlugin({ maxCost: limits.maxCost ?? 20000, flattenFragments: true, ...reportAsValidationError }),
@@ -54,13 +54,14 @@ const OPENING = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKi
 const CLOSING = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
 
 /**
- * Counts a document's tokens and bracket nesting before graphql's parser runs. The parser
+ * Counts a document's tokens and bracket nesting before graphql's parser runs, and measures how
+ * deep the variables nest. The parser
  * recurses once per nesting level, and before the JIT has optimised it (the first requests to a
  * new process) its stack frames are large enough that a few thousand nested braces overflow the
  * call stack within the token limit: a RangeError and a 500. The lexer loops, so this check
  * cannot overflow, and once it passes the parser recurses at most `maxNesting` levels.
  */
-function useDocumentSizeLimits(maxTokens: number, maxNesting: number): Plugin {
+function useNestingAndTokenLimits(maxTokens: number, maxNesting: number): Plugin {
   const refuse = (message: string) => new GraphQLError(`Syntax Error: ${message}`);
   return {
     onParse({ setParseFn }) {
