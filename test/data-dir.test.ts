@@ -149,7 +149,7 @@ describe.runIf(pglite)('stackyard db backup and restore', { timeout: PROCESS_TES
         `mutation { createUser(name: "viewer-1", role: VIEWER) { __typename } createApiToken(userName: "viewer-1", name: "t") { ... on CreatedApiToken { token } } }`,
       );
       const file = join(tempDir('stackyard-backup-'), 'backup.tar.gz');
-      expectFailure(await runCli(['--url', server.url, 'db', 'backup', file], { configDir }), 'Sign in with an admin token');
+      expectFailure(await runCli(['--url', server.url, 'db', 'backup', file], { configDir }), 'send an API token');
       expectFailure(await runCli(['--url', server.url, '--token', createApiToken.token, 'db', 'backup', file], { configDir }), 'Only admins');
       expect(existsSync(file)).toBe(false);
       // Only a POST with the CSRF header: a page on another site can send neither.

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { packageFile } from '../../client/package-files';
 
@@ -26,6 +25,11 @@ const MEMORY_SETTINGS = ['shared_buffers=8MB', 'max_connections=5', 'temp_buffer
 interface TemplateManifest {
   pgliteVersion: string;
   migrationsHash: string;
+  /**
+   * Every folder of the image, relative to it. Postgres needs its empty ones (pg_tblspc,
+   * pg_wal/archive_status, ...), and `npm pack` leaves empty folders out of the package.
+   */
+  directories: string[];
 }
 
 /** How a start opens its embedded database: resuming one, or creating it from the image or from scratch. */
@@ -42,6 +46,7 @@ export function preparePgliteStart(dataDir: string, migrationsFolder: string): {
   if (!templateMatches(migrationsFolder)) return { options, start: 'initdb' };
   try {
     cpSync(TEMPLATE_DIR, dataDir, { recursive: true });
+    for (const directory of readManifest(TEMPLATE_DIR)!.directories) mkdirSync(join(dataDir, directory), { recursive: true });
   } catch {
     // A half-copied directory would look like a database; clear it and create one from scratch.
     rmSync(join(dataDir, 'PG_VERSION'), { force: true });
@@ -52,14 +57,18 @@ export function preparePgliteStart(dataDir: string, migrationsFolder: string): {
 
 /** Whether the built image was made by this PGlite for these migrations. */
 export function templateMatches(migrationsFolder: string, dir = TEMPLATE_DIR): boolean {
-  let manifest: TemplateManifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestFile(dir), 'utf8')) as TemplateManifest;
-  } catch {
-    return false;
-  }
+  const manifest = readManifest(dir);
+  if (!manifest || !Array.isArray(manifest.directories)) return false;
   const current = currentManifest(migrationsFolder);
   return manifest.pgliteVersion === current.pgliteVersion && manifest.migrationsHash === current.migrationsHash && existsSync(join(dir, 'PG_VERSION'));
+}
+
+function readManifest(dir: string): TemplateManifest | undefined {
+  try {
+    return JSON.parse(readFileSync(manifestFile(dir), 'utf8')) as TemplateManifest;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -80,14 +89,21 @@ export async function writeTemplate(migrationsFolder: string, prepare: (client: 
   rmSync(manifestFile(dir), { force: true });
   rmSync(dir, { recursive: true, force: true });
   renameSync(building, dir);
-  writeFileSync(manifestFile(dir), `${JSON.stringify(currentManifest(migrationsFolder), null, 2)}\n`);
+  const manifest: TemplateManifest = { ...currentManifest(migrationsFolder), directories: directoriesBelow(dir) };
+  writeFileSync(manifestFile(dir), `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 function manifestFile(dir: string): string {
   return `${dir}.json`;
 }
 
-function currentManifest(migrationsFolder: string): TemplateManifest {
+function directoriesBelow(root: string, prefix = ''): string[] {
+  return readdirSync(join(root, prefix), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => [`${prefix}${entry.name}`, ...directoriesBelow(root, `${prefix}${entry.name}/`)]);
+}
+
+function currentManifest(migrationsFolder: string): Omit<TemplateManifest, 'directories'> {
   return { pgliteVersion: pgliteVersion(), migrationsHash: migrationsHash(migrationsFolder) };
 }
 
