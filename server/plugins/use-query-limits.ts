@@ -7,8 +7,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { GraphQLError, Lexer, parse, Source, TokenKind, type ValidationContext } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { nestsDeeperThan } from '../validation';
+import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
   /** Deepest field nesting. Default 15: a stack page with runs, steps and outputs needs about 12. */
@@ -18,8 +17,8 @@ export interface QueryLimits {
   /** Tokens per document. Default 5000. */
   maxTokens?: number;
   /**
-   * Deepest nesting of brackets (`{`, `[`, `(`) in a document, and of objects and lists in the
-   * variables. Default 64: room for the depth limit's 15 fields plus a JSON value of 32 levels.
+   * Deepest nesting of brackets (`{`, `[`, `(`) in a document. Default 64: room for the depth
+   * limit's 15 fields plus a JSON value of 32 levels.
    */
   maxNesting?: number;
   /** Estimated cost per operation (graphql-armor's static estimate: nesting multiplies). Default 20000. */
@@ -54,8 +53,7 @@ const OPENING = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKi
 const CLOSING = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
 
 /**
- * Counts a document's tokens and bracket nesting before graphql's parser runs, and measures how
- * deep the variables nest. The parser
+ * Counts a document's tokens and bracket nesting before graphql's parser runs. The parser
  * recurses once per nesting level, and before the JIT has optimised it (the first requests to a
  * new process) its stack frames are large enough that a few thousand nested braces overflow the
  * call stack within the token limit: a RangeError and a 500. The lexer loops, so this check
@@ -79,15 +77,8 @@ function useNestingAndTokenLimits(maxTokens: number, maxNesting: number): Plugin
         return parse(source, options);
       });
     },
-    // Variables are JSON, which the body parser reads without recursing; walking them later
-    // (coercion, validation, storage) should not have to think about depth.
-    onParams({ params }) {
-      for (const [name, value] of Object.entries(params.variables ?? {})) {
-        if (!nestsDeeperThan(value, maxNesting)) continue;
-        throw createGraphQLError(`Variable "$${name}" nests deeper than ${maxNesting} levels.`, {
-          extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-        });
-      }
-    },
+    // Variables need no such check: the body parser reads JSON without recursing, coercion does
+    // not walk into JSON scalars, and the jsonDepth plugin (server/json-depth-plugin.ts) refuses
+    // a deep JSON argument, iteratively, with a ValidationError naming it before a resolver runs.
   };
 }
