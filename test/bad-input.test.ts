@@ -299,7 +299,8 @@ function requestLimitCases(): BadInputCase[] {
     { id: 'limits-labels-33', sentence: 'labels nested 33 levels', request: () => stack(uniqueName('deep'), { labels: nested(33) }) },
     { id: 'limits-configuration-33', sentence: 'a configuration nested 33 levels', request: () => store(uniqueName('deep'), { path: '/tmp/x', nested: nested(32) }) },
     { id: 'limits-metadata-33', sentence: 'metadata nested 33 levels', request: (f) => ({ query: resultOf('logMetadata', 'id: $id, metadata: $metadata', '$id: ID!, $metadata: JSONObject!'), variables: { id: f.runId, metadata: nested(33) } }) },
-    { id: 'limits-variables-deep', sentence: 'an unused variable nested 100 levels', request: () => ({ query: '{ __typename }', variables: { unused: nested(100) } }) },
+    { id: 'limits-variables-deep', sentence: 'an unused variable nested 100 levels, which nothing reads', request: () => ({ query: '{ __typename }', variables: { unused: nested(100) } }), outcome: answered },
+    { id: 'limits-variable-config-100', sentence: 'a run config nested 100 levels, as a variable', request: () => ({ query: 'mutation ($config: JSONObject!) { startRun(pipeline: "bad-input", config: $config) { __typename ... on Error { message } } }', variables: { config: nested(100) } }) },
     { id: 'limits-utf8-ff-fe-c3', sentence: 'the bytes FF FE C3 in a body', request: () => withBytes([0xff, 0xfe, 0xc3]) },
     { id: 'limits-utf8-overlong', sentence: 'the overlong C0 AF in a body', request: () => withBytes([0xc0, 0xaf]) },
     ...forgedCursors.map(([connection, cursor]) => ({
