@@ -25,12 +25,12 @@ describe.each(databaseTargets)('secrets on $name', (target) => {
     try {
       const admin = client(adminToken);
       const store = uniqueName('lake');
-      await admin.registerComponent({ type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://bucket/x', secretAccessKey: firstSecret, accessKeyId: 'AKIA' } });
-      const updated = await admin.updateComponent({ type: 'ARTIFACT_STORE', name: store, configuration: { secretAccessKey: secondSecret, region: 'eu-west-1' } });
-      expect(updated.secretsSet).toEqual(['accessKeyId', 'secretAccessKey']);
+      await admin.registerComponent({ type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://bucket/x', awsSecretAccessKey: firstSecret, awsAccessKeyId: 'AKIA' } });
+      const updated = await admin.updateComponent({ type: 'ARTIFACT_STORE', name: store, configuration: { awsSecretAccessKey: secondSecret, region: 'eu-west-1' } });
+      expect(updated.secretsSet).toEqual(['awsAccessKeyId', 'awsSecretAccessKey']);
       expect(updated.configuration).toEqual({ path: 's3://bucket/x', region: 'eu-west-1' });
       // A refused update that carries a secret changes nothing and echoes nothing.
-      await expect(admin.updateComponent({ type: 'ARTIFACT_STORE', name: store, configuration: { secretAccessKey: firstSecret, region: 7 } })).rejects.toMatchObject({ type: 'ValidationError' });
+      await expect(admin.updateComponent({ type: 'ARTIFACT_STORE', name: store, configuration: { awsSecretAccessKey: firstSecret, region: 7 } })).rejects.toMatchObject({ type: 'ValidationError' });
 
       const stack = uniqueName('cloud');
       await admin.registerStack({ name: stack, components: { orchestrator: 'default', artifactStore: store } });
@@ -60,7 +60,7 @@ describe.each(databaseTargets)('secrets on $name', (target) => {
       // At rest: each secret value is ciphertext; the token only as a hash.
       const stored = await server.server.database.db.execute(sql`select secrets::text as secrets from stack_components where name = ${store}`);
       const storedText = String((stored as unknown as { rows: { secrets: string }[] }).rows[0].secrets);
-      expect(storedText).toMatch(/"secretAccessKey": "enc:v1:/);
+      expect(storedText).toMatch(/"awsSecretAccessKey": "enc:v1:/);
       expect(storedText).not.toContain(secondSecret);
       const tokens = await server.server.database.db.execute(sql`select token_hash from api_tokens`);
       expect(JSON.stringify(tokens)).not.toContain(adminToken);

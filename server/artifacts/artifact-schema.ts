@@ -130,6 +130,23 @@ builder.queryFields((t) => ({
     args: { name: t.arg.string({ required: true }) },
     resolve: (query, _root, args, context) => context.db.query.artifacts.findFirst(query({ where: { name: args.name.trim() } })),
   }),
+  artifactVersion: t.drizzleField({
+    authScopes: { reader: true },
+    type: 'artifactVersions',
+    nullable: true,
+    description: 'One version of the artifact of this name; the latest when no version is given.',
+    args: { name: t.arg.string({ required: true }), version: t.arg.int() },
+    resolve: (query, _root, args, context) =>
+      context.db.query.artifactVersions.findFirst(
+        query({
+          where: {
+            RAW: (table) =>
+              sql`${table.artifactId} = (select id from artifacts where name = ${args.name.trim()})${args.version == null ? sql`` : sql` and ${table.version} = ${args.version}`}`,
+          },
+          orderBy: { version: 'desc' },
+        }),
+      ),
+  }),
   artifactVersions: t.drizzleConnection({
     authScopes: { reader: true },
     type: 'artifactVersions',
