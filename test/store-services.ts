@@ -17,7 +17,7 @@ export const S3_ACCESS_KEY = 'S3RVER';
 export const S3_SECRET_KEY = 'S3RVER';
 /** Azurite's well-known development account (public, in Microsoft's docs). */
 const AZURITE_ACCOUNT = 'devstoreaccount1';
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlEtlCsWBFJxMExm4r5r2ZQQOr2ZSHCIGGmJX3VNHrCl8LXHBGwl9R7ec0D2P8w2vyuUQ==';
+const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface S3Service {
   endpointUrl: string;

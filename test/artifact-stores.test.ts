@@ -1,0 +1,162 @@
+// Remote artifact stores that really store: pipelines on s3 (s3rver) and azure (Azurite) stacks,
+// objects listed in the bucket or container through the cloud SDKs, cache hits that need the
+// object, loads by artifact name, and bad settings that fail before a run is recorded.
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactStoreError, LocalPath, StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
+import { closedPortUrl } from './cli-process';
+import { databaseTargets, uniqueName, useTestServer } from './harness';
+import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
+
+const BUCKET = 'stackyard-test';
+const CONTAINER = 'stackyard-test';
+let s3: S3Service;
+let azure: AzureService;
+const temporaryDirectories: string[] = [];
+
+beforeAll(async () => {
+  [s3, azure] = await Promise.all([startS3([BUCKET]), startAzurite([CONTAINER])]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([s3?.close(), azure?.close()]);
+  temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+});
+
+function temporaryDirectory(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stackyard-stores-'));
+  temporaryDirectories.push(dir);
+  return dir;
+}
+
+/** The settings each flavor registers with, under a fresh prefix. */
+const flavors = {
+  s3: (prefix: string) => ({
+    path: `s3://${BUCKET}/${prefix}`,
+    endpointUrl: s3.endpointUrl,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    awsAccessKeyId: S3_ACCESS_KEY,
+    awsSecretAccessKey: S3_SECRET_KEY,
+  }),
+  azure: (prefix: string) => ({ path: `az://${CONTAINER}/${prefix}`, connectionString: azure.connectionString }),
+};
+
+/** Keys under the prefix, as the cloud SDK lists them. */
+async function listed(flavor: keyof typeof flavors, prefix: string): Promise<{ key: string; size: number }[]> {
+  const all = flavor === 's3' ? await s3.list(BUCKET) : (await azure.list(CONTAINER)).map(({ name, size }) => ({ key: name, size }));
+  return all.filter((item) => item.key.startsWith(`${prefix}/`));
+}
+
+async function deleteObject(flavor: keyof typeof flavors, key: string): Promise<void> {
+  if (flavor === 's3') await s3.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+  else await azure.client.getContainerClient(CONTAINER).deleteBlob(key);
+}
+
+describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
+  const server = useTestServer(target);
+  const client = () => new StackyardClient({ url: server().url, configDir: temporaryDirectory() });
+
+  async function remoteStack(sdk: StackyardClient, flavor: string, configuration: Record<string, unknown>) {
+    const store = await sdk.registerComponent({ type: 'ARTIFACT_STORE', name: uniqueName(`${flavor}-store`), flavor, configuration });
+    const stack = uniqueName(`${flavor}-stack`);
+    await sdk.registerStack({ name: stack, components: { orchestrator: 'default', artifactStore: store.name } });
+    return { stack, store };
+  }
+
+  it.each(['s3', 'azure'] as const)('runs a pipeline on an %s store: objects land there, caches need them, artifacts load by name', async (flavor) => {
+    const sdk = client();
+    const prefix = uniqueName('runs');
+    const { stack, store } = await remoteStack(sdk, flavor, flavors[flavor](prefix));
+    const executions: string[] = [];
+    const produce = step(
+      'produce',
+      () => {
+        executions.push('produce');
+        const dir = temporaryDirectory();
+        mkdirSync(join(dir, 'nested'));
+        writeFileSync(join(dir, 'weights.bin'), Buffer.alloc(100_000, 7));
+        writeFileSync(join(dir, 'nested', 'notes.txt'), 'trained');
+        return { model: new LocalPath(dir), metrics: { accuracy: 0.9 } };
+      },
+      { outputs: ['model', 'metrics'], artifacts: { model: { name: `${prefix}_model`, type: 'model' } } },
+    );
+    const inspect = step('inspect', ({ model }: { model: LocalPath }) => {
+      executions.push('inspect');
+      return readFileSync(join(model.path, 'nested', 'notes.txt'), 'utf8') + ':' + readFileSync(join(model.path, 'weights.bin')).length;
+    });
+    const flow = pipeline(uniqueName(`${flavor}-flow`), () => {
+      inspect({ model: produce().model });
+    });
+
+    const first = await flow.run({ client: sdk, stack, progress: false });
+    expect(first.status).toBe('COMPLETED');
+    expect(await first.load('inspect')).toBe('trained:100000');
+    const scheme = flavor === 's3' ? `s3://${BUCKET}/` : `az://${CONTAINER}/`;
+    const outputs = [first.steps.produce.outputs.model, first.steps.produce.outputs.metrics, first.steps.inspect.outputs.output];
+    for (const output of outputs) expect(output.uri.startsWith(`${scheme}${prefix}/`)).toBe(true);
+    // The objects are really there, with the sizes recorded.
+    const objects = await listed(flavor, prefix);
+    expect(objects.map((object) => `${scheme}${object.key}`).sort()).toEqual(outputs.map((output) => output.uri).sort());
+    for (const output of outputs) expect(objects.find((object) => `${scheme}${object.key}` === output.uri)!.size).toBe(output.sizeBytes);
+
+    // A second run reuses both steps; a deleted object makes its step a cache miss, not a failure.
+    executions.length = 0;
+    const second = await flow.run({ client: sdk, stack, progress: false });
+    expect([second.steps.produce.status, second.steps.inspect.status]).toEqual(['cached', 'cached']);
+    expect(executions).toEqual([]);
+    await deleteObject(flavor, first.steps.inspect.outputs.output.uri.slice(scheme.length));
+    const third = await flow.run({ client: sdk, stack, progress: false });
+    expect([third.steps.produce.status, third.steps.inspect.status]).toEqual(['cached', 'completed']);
+    expect(executions).toEqual(['inspect']);
+
+    // Any script loads the model by name, through the store that wrote it.
+    const elsewhere = client();
+    const loaded = await elsewhere.artifact(`${prefix}_model`).latest().load<LocalPath>();
+    expect(readFileSync(join(loaded.path, 'weights.bin')).equals(Buffer.alloc(100_000, 7))).toBe(true);
+    expect((await elsewhere.artifact(`${prefix}_model`).version(1).describe()).artifactStore?.name).toBe(store.name);
+    await expect(elsewhere.artifact(`${prefix}_model`).version(9).load()).rejects.toThrow(`The artifact "${prefix}_model" has no version 9`);
+
+    // A store whose path changed since cannot read the version, and says so.
+    await sdk.updateComponent({ type: 'ARTIFACT_STORE', name: store.name, configuration: { path: flavors[flavor](`${prefix}-moved`).path } });
+    await expect(elsewhere.artifact(`${prefix}_model`).latest().load()).rejects.toThrow(`The artifact store "${store.name}" that wrote version 1 of artifact "${prefix}_model"`);
+  });
+
+  it('refuses bad settings with an error naming the setting, before any run is recorded', async () => {
+    const sdk = client();
+    const good = flavors.s3('bad');
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['wrong bucket', { ...good, path: 's3://no-such-bucket/x' }, 'The bucket "no-such-bucket" in the setting path of artifact store'],
+      // s3rver checks the key id, not the signature.
+      ['bad credentials', { ...good, awsAccessKeyId: 'not-the-key' }, 'check its awsAccessKeyId, awsSecretAccessKey and awsSessionToken settings'],
+      ['unreachable endpoint', { ...good, endpointUrl: await closedPortUrl() }, 'cannot be reached at its setting endpointUrl http://127.0.0.1:'],
+      ['azure, wrong container', { ...flavors.azure('x'), path: 'az://no-such-container/x' }, 'The container "no-such-container" in the setting path of artifact store'],
+    ];
+    for (const [label, configuration, message] of cases) {
+      const flavor = String(configuration.path).startsWith('s3') ? 's3' : 'azure';
+      const { stack } = await remoteStack(sdk, flavor, configuration);
+      const name = uniqueName('bad-settings');
+      const error = await pipeline(name, () => void step('only', () => 1)())
+        .run({ client: sdk, stack, progress: false })
+        .catch((caught: unknown) => caught);
+      expect(error, label).toBeInstanceOf(ArtifactStoreError);
+      expect((error as Error).message, label).toContain(message);
+      expect((error as Error).message, label).not.toContain('not-the-key');
+      expect(await sdk.runsPage({ filter: { pipeline: name } }), label).toMatchObject({ edges: [] });
+    }
+  });
+
+  it('refuses a gcs store at run time, naming why', async () => {
+    const sdk = client();
+    const { stack } = await remoteStack(sdk, 'gcs', { path: 'gs://bucket/x' });
+    await expect(pipeline(uniqueName('gcs'), () => void step('only', () => 1)()).run({ client: sdk, stack, progress: false })).rejects.toThrow(
+      UnsupportedStackError,
+    );
+    await expect(pipeline(uniqueName('gcs'), () => void step('only', () => 1)()).run({ client: sdk, stack, progress: false })).rejects.toThrow(
+      /flavor gcs, which this SDK cannot run: no Google Cloud Storage emulator/,
+    );
+  });
+});
