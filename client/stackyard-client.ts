@@ -295,6 +295,23 @@ export class StackyardClient {
     return expectMember((await this.request(ops.DeleteRunDocument, { id }, { retry: true })).deleteRun, 'DeleteRunPayload');
   }
 
+  /** Artifacts by name, fetched page by page as the caller reads. */
+  artifacts(filter: Omit<ops.ArtifactsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) =>
+      expectMember((await this.request(ops.ArtifactsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).artifacts, 'QueryArtifactsConnection'),
+    );
+  }
+
+  /** Versions of artifacts (of one, given its name), newest first. */
+  artifactVersions(filter: Omit<ops.ArtifactVersionsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) =>
+      expectMember(
+        (await this.request(ops.ArtifactVersionsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).artifactVersions,
+        'QueryArtifactVersionsConnection',
+      ),
+    );
+  }
+
   /** One version of the artifact of this name; the latest when version is null. */
   async artifactVersion(name: string, version: number | null = null) {
     return (await this.request(ops.ArtifactVersionByNameDocument, { name, version }, { retry: true })).artifactVersion ?? null;

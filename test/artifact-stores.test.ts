@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStoreError, LocalPath, StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
-import { closedPortUrl } from './cli-process';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { closedPortUrl, parsedJson, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
 
@@ -123,6 +124,48 @@ describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
     // A store whose path changed since cannot read the version, and says so.
     await sdk.updateComponent({ type: 'ARTIFACT_STORE', name: store.name, configuration: { path: flavors[flavor](`${prefix}-moved`).path } });
     await expect(elsewhere.artifact(`${prefix}_model`).latest().load()).rejects.toThrow(`The artifact store "${store.name}" that wrote version 1 of artifact "${prefix}_model"`);
+  });
+
+  it.each(['s3', 'azure'] as const)('runs the quickstart unchanged on a local + %s stack, switched by `stackyard stack set`', async (flavor) => {
+    // The AWS SDK warns on stderr that its releases from 2027 need Node 22; the CLI's stderr stays checked.
+    const env = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const settings: ProcessSettings = { url: server().url, configDir: tempDir('stackyard-stores-config-'), env };
+    const cli = (...args: string[]) => runCli(args, settings);
+    const prefix = uniqueName('quickstart');
+    const store = uniqueName('team_store');
+    const stack = uniqueName('team_stack');
+    const configuration = flavors[flavor](prefix);
+    const flags = Object.entries(configuration).flatMap(([key, value]) => [`--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`, String(value)]);
+    succeeded(await cli('artifact-store', 'register', store, '-f', flavor, ...flags));
+    succeeded(await cli('stack', 'register', stack, '-o', 'default', '-a', store));
+    succeeded(await cli('stack', 'set', stack));
+
+    const first = await runProcess('npm', ['run', '--silent', 'example'], settings);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/accuracy: \d\.\d{3}/);
+    const objects = await listed(flavor, prefix);
+    expect(objects.map((object) => object.key.split('/')[1]).sort()).toEqual(['evaluate', 'load_data', 'train']);
+    const versions = parsedJson(await cli('artifact', 'version', 'list', 'quickstart_model', '--json'));
+    const model = versions[0];
+    expect(model.uri).toMatch(new RegExp(`^${flavor === 's3' ? 's3' : 'az'}://[^/]+/${prefix}/train/output/`));
+    expect(model.artifactStore.name).toBe(store);
+    if (flavor !== 's3') return;
+
+    // Another machine: an empty working directory, another HOME and config, the same server.
+    const elsewhere: ProcessSettings = { url: server().url, configDir: tempDir('stackyard-stores-other-config-'), cwd: tempDir('stackyard-stores-cwd-'), env: { ...env, HOME: tempDir('stackyard-stores-home-') } };
+    const second = await runProcess(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'examples', 'quickstart', 'run.ts')], elsewhere);
+    expect(second.code, second.stderr).toBe(0);
+    for (const name of ['load_data', 'train', 'evaluate']) expect(second.stdout).toContain(`step ${name} cached`);
+    const listedThere = parsedJson(await runCli(['artifact', 'list', '--json'], elsewhere));
+    expect(listedThere.map((item: { name: string }) => item.name)).toContain('quickstart_model');
+    const described = succeeded(await runCli(['artifact', 'version', 'describe', 'quickstart_model', String(model.version)], elsewhere));
+    expect(described).toContain(model.uri);
+    expect(described).toContain(model.contentHash);
+    succeeded(await runCli(['artifact', 'version', 'download', 'quickstart_model', String(model.version), 'model.json'], elsewhere));
+    const stored = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: model.uri.slice(`s3://${BUCKET}/`.length) }));
+    const downloaded = readFileSync(join(elsewhere.cwd!, 'model.json'));
+    expect(downloaded.equals(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(true);
+    expect(JSON.parse(downloaded.toString('utf8'))).toMatchObject({ kind: 'nearest-centroid' });
   });
 
   it('refuses bad settings with an error naming the setting, before any run is recorded', async () => {

@@ -28,6 +28,7 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'activeStack', scope: 'reader', query: '{ activeStack { name } }' },
   { field: 'apiTokens', scope: 'member', query: '{ apiTokens { name } }' },
   { field: 'artifact', scope: 'reader', query: '{ artifact(name: "x") { name } }' },
+  { field: 'artifacts', scope: 'reader', query: '{ artifacts(first: 1) { ... on QueryArtifactsConnection { totalCount } } }' },
   { field: 'artifactVersion', scope: 'reader', query: '{ artifactVersion(name: "x") { id } }' },
   { field: 'artifactVersions', scope: 'reader', query: '{ artifactVersions(first: 1) { ... on QueryArtifactVersionsConnection { totalCount } } }' },
   { field: 'cachedStepRun', scope: 'reader', query: '{ cachedStepRun(cacheKey: "x") { id } }' },

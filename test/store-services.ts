@@ -6,11 +6,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 // @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
-import { closedPortUrl, root } from './cli-process';
+
+
+// Not from cli-process: that imports vitest, and the artifact benchmark uses these services too.
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** s3rver's built-in account. */
 export const S3_ACCESS_KEY = 'S3RVER';
@@ -63,19 +67,21 @@ export interface AzureService {
   close(): Promise<void>;
 }
 
-export async function startAzurite(containers: string[]): Promise<AzureService> {
-  const port = Number(new URL(await closedPortUrl()).port);
+/** Azurite's blob service; in memory unless a directory is given (big blobs in benchmarks). */
+export async function startAzurite(containers: string[], directory?: string): Promise<AzureService> {
+  const persistence = directory ? ['--location', directory] : ['--inMemoryPersistence'];
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'), '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--skipApiVersionCheck', '--silent', '--loose', '--disableTelemetry'],
+    [join(root, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js'), '--blobHost', '127.0.0.1', '--blobPort', '0', ...persistence, '--skipApiVersionCheck', '--silent', '--loose', '--disableTelemetry'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<string>((resolve, reject) => {
     const look = () => {
-      if (output.includes('successfully listens')) resolve();
+      const listening = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (listening) resolve(listening[1]);
     };
     child.stdout!.on('data', look);
     child.once('exit', (code) => reject(new Error(`azurite exited (${code}):\n${output}`)));
