@@ -2,11 +2,12 @@
 // objects listed in the bucket or container through the cloud SDKs, cache hits that need the
 // object, loads by artifact name, and bad settings that fail before a run is recorded.
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArtifactStoreError, LocalPath, StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
+import { Readable } from 'node:stream';
+import { ArtifactStoreError, LocalPath, PipelineRunFailedError, StackyardClient, UnsupportedStackError, pipeline, step, type Materializer } from '../client';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { closedPortUrl, parsedJson, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
@@ -166,6 +167,45 @@ describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
     const downloaded = readFileSync(join(elsewhere.cwd!, 'model.json'));
     expect(downloaded.equals(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(true);
     expect(JSON.parse(downloaded.toString('utf8'))).toMatchObject({ kind: 'nearest-centroid' });
+  });
+
+  it.each(['local', 's3', 'azure'] as const)('leaves nothing half written in a %s store when an output stream fails midway', async (flavor) => {
+    const sdk = client();
+    const prefix = uniqueName('broken');
+    const localPath = join(temporaryDirectory(), prefix);
+    const { stack } = await remoteStack(sdk, flavor, flavor === 'local' ? { path: localPath } : flavors[flavor](prefix));
+    // 12 MiB, more than one multipart part or block, then the source fails.
+    const brokenStream: Materializer<{ broken: true }> = {
+      name: 'test.broken-stream',
+      fileName: 'data.bin',
+      canHandle: (value): value is { broken: true } => (value as { broken?: boolean })?.broken === true,
+      dataType: () => 'broken',
+      save: () => {
+        let sent = 0;
+        return new Readable({
+          read() {
+            if (sent >= 12 * 1024 * 1024) return void this.destroy(new Error('the source broke midway'));
+            sent += 1024 * 1024;
+            this.push(Buffer.alloc(1024 * 1024, 1));
+          },
+        });
+      },
+      load: () => ({ broken: true }),
+    };
+    const produce = step('produce', () => ({ broken: true }), { materializers: [brokenStream] });
+    const failure = await pipeline(uniqueName('broken-flow'), () => void produce())
+      .run({ client: sdk, stack, progress: false })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PipelineRunFailedError);
+    const run = (failure as PipelineRunFailedError).run;
+    expect(run.status).toBe('FAILED');
+    expect(run.steps.produce.error).toBe('the source broke midway');
+    if (flavor === 'local') {
+      const left = readdirSync(localPath, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      expect(left.map((entry) => entry.name)).toEqual([]);
+    } else {
+      expect(await listed(flavor, prefix)).toEqual([]);
+    }
   });
 
   it('refuses bad settings with an error naming the setting, before any run is recorded', async () => {

@@ -84,6 +84,8 @@ export class AzureArtifactStore implements ArtifactStore {
     try {
       await this.container.getBlockBlobClient(this.blobName(uri)).uploadStream(hashing, BLOCK_SIZE, CONCURRENCY);
     } catch (error) {
+      // A source that failed (a materializer's stream) is the cause, not the store.
+      if (hashing.errored) throw hashing.errored;
       hashing.destroy();
       throw this.settingError(error, uri);
     }

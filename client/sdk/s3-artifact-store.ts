@@ -95,6 +95,8 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       await upload.done();
     } catch (error) {
+      // A source that failed (a materializer's stream) is the cause, not the store.
+      if (hashing.errored) throw hashing.errored;
       hashing.destroy();
       throw this.settingError(error, uri);
     }
