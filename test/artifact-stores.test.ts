@@ -125,6 +125,11 @@ describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
     // A store whose path changed since cannot read the version, and says so.
     await sdk.updateComponent({ type: 'ARTIFACT_STORE', name: store.name, configuration: { path: flavors[flavor](`${prefix}-moved`).path } });
     await expect(elsewhere.artifact(`${prefix}_model`).latest().load()).rejects.toThrow(`The artifact store "${store.name}" that wrote version 1 of artifact "${prefix}_model"`);
+    // A deleted one neither.
+    await sdk.deleteStack(stack, { recursive: true });
+    await expect(elsewhere.artifact(`${prefix}_model`).latest().load()).rejects.toThrow(
+      `The artifact store that wrote version 1 of artifact "${prefix}_model" (${first.steps.produce.outputs.model.uri}) has been deleted`,
+    );
   });
 
   it.each(['s3', 'azure'] as const)('runs the quickstart unchanged on a local + %s stack, switched by `stackyard stack set`', async (flavor) => {
