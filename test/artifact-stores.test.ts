@@ -222,6 +222,8 @@ describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
       ['bad credentials', { ...good, awsAccessKeyId: 'not-the-key' }, 'check its awsAccessKeyId, awsSecretAccessKey and awsSessionToken settings'],
       ['unreachable endpoint', { ...good, endpointUrl: await closedPortUrl() }, 'cannot be reached at its setting endpointUrl http://127.0.0.1:'],
       ['azure, wrong container', { ...flavors.azure('x'), path: 'az://no-such-container/x' }, 'The container "no-such-container" in the setting path of artifact store'],
+      ['azure, bad credentials', { ...flavors.azure('x'), connectionString: azure.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from('not-the-key').toString('base64')}`) }, 'check its accountName and its accountKey, sasToken or connectionString setting'],
+      ['azure, unreachable endpoint', { ...flavors.azure('x'), connectionString: azure.connectionString.replace(/BlobEndpoint=http:\/\/[^/]+/, `BlobEndpoint=${await closedPortUrl()}`) }, 'cannot be reached with its settings accountName / connectionString: ECONNREFUSED'],
     ];
     for (const [label, configuration, message] of cases) {
       const flavor = String(configuration.path).startsWith('s3') ? 's3' : 'azure';
@@ -233,6 +235,8 @@ describe.each(databaseTargets)('remote artifact stores on $name', (target) => {
       expect(error, label).toBeInstanceOf(ArtifactStoreError);
       expect((error as Error).message, label).toContain(message);
       expect((error as Error).message, label).not.toContain('not-the-key');
+      expect((error as Error).message, label).not.toContain(Buffer.from('not-the-key').toString('base64'));
+      expect((error as Error).message, label).not.toContain('AccountKey');
       expect(await sdk.runsPage({ filter: { pipeline: name } }), label).toMatchObject({ edges: [] });
     }
   });

@@ -17,6 +17,8 @@ export interface AzureSettings {
 /** Blocks of 8 MiB, four in flight: the upload holds about 32 MiB whatever the blob's size. */
 const BLOCK_SIZE = 8 * 1024 * 1024;
 const CONCURRENCY = 4;
+/** A few quick retries: an unreachable account should fail a run in seconds, not minutes. */
+const PIPELINE_OPTIONS = { retryOptions: { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 2000 } };
 
 export class AzureArtifactStore implements ArtifactStore {
   readonly flavor = 'azure';
@@ -40,7 +42,7 @@ export class AzureArtifactStore implements ArtifactStore {
   private serviceClient(): BlobServiceClient {
     const { accountName, accountKey, sasToken, connectionString } = this.settings;
     try {
-      if (connectionString) return BlobServiceClient.fromConnectionString(connectionString);
+      if (connectionString) return BlobServiceClient.fromConnectionString(connectionString, PIPELINE_OPTIONS);
     } catch {
       throw new ArtifactStoreError(`The setting connectionString of artifact store "${this.name}" is not a storage connection string`);
     }
@@ -48,8 +50,8 @@ export class AzureArtifactStore implements ArtifactStore {
       throw new ArtifactStoreError(`The artifact store "${this.name}" needs the setting accountName, or a connectionString`);
     }
     const url = `https://${accountName}.blob.core.windows.net`;
-    if (accountKey) return new BlobServiceClient(url, new StorageSharedKeyCredential(accountName, accountKey));
-    if (sasToken) return new BlobServiceClient(`${url}?${sasToken.replace(/^\?/, '')}`);
+    if (accountKey) return new BlobServiceClient(url, new StorageSharedKeyCredential(accountName, accountKey), PIPELINE_OPTIONS);
+    if (sasToken) return new BlobServiceClient(`${url}?${sasToken.replace(/^\?/, '')}`, undefined, PIPELINE_OPTIONS);
     throw new ArtifactStoreError(`The artifact store "${this.name}" needs one of the secret settings accountKey, sasToken or connectionString`);
   }
 
