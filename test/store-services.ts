@@ -88,7 +88,13 @@ export async function startAzurite(containers: string[], directory?: string): Pr
   });
   const connectionString = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=http://127.0.0.1:${port}/${AZURITE_ACCOUNT};`;
   const client = BlobServiceClient.fromConnectionString(connectionString);
-  for (const container of containers) await client.getContainerClient(container).create();
+  try {
+    for (const container of containers) await client.getContainerClient(container).create();
+  } catch (error) {
+    // Nobody else holds the child yet: a failed start must not leave the emulator running.
+    child.kill('SIGTERM');
+    throw error;
+  }
   return {
     connectionString,
     client,
