@@ -20,7 +20,9 @@ let azure: AzureService;
 const temporaryDirectories: string[] = [];
 
 beforeAll(async () => {
-  [s3, azure] = await Promise.all([startS3([BUCKET]), startAzurite([CONTAINER])]);
+  // One after the other, so afterAll closes whichever started even when the other failed.
+  s3 = await startS3([BUCKET]);
+  azure = await startAzurite([CONTAINER]);
 }, 60_000);
 
 afterAll(async () => {
