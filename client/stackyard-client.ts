@@ -11,6 +11,8 @@ import { StackyardError, expectMember } from './stackyard-error';
 
 export { expectMember };
 import * as ops from './generated/graphql';
+import { ArtifactHandle } from './sdk/artifact-versions';
+import type { Materializer } from './sdk/materializers';
 
 type Variables = Record<string, unknown>;
 type Typed = { __typename?: string };
@@ -159,6 +161,14 @@ export class StackyardClient {
     return expectMember((await this.request(ops.DeleteComponentDocument, variables)).deleteComponent, 'DeleteComponentPayload');
   }
 
+  /**
+   * A component's decrypted secret settings, for the process that runs steps with it. Only
+   * editor, admin and service-account tokens may read them; never log what this answers.
+   */
+  async componentSecrets(id: string): Promise<Record<string, unknown>> {
+    return ((await this.request(ops.ComponentSecretsDocument, { id }, { retry: true })).componentSecrets as Record<string, unknown> | null) ?? {};
+  }
+
   // Stacks
 
   stacks(filter: Omit<ops.StacksQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
@@ -283,6 +293,36 @@ export class StackyardClient {
 
   async deleteRun(id: string) {
     return expectMember((await this.request(ops.DeleteRunDocument, { id }, { retry: true })).deleteRun, 'DeleteRunPayload');
+  }
+
+  /** Artifacts by name, fetched page by page as the caller reads. */
+  artifacts(filter: Omit<ops.ArtifactsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) =>
+      expectMember((await this.request(ops.ArtifactsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).artifacts, 'QueryArtifactsConnection'),
+    );
+  }
+
+  /** Versions of artifacts (of one, given its name), newest first. */
+  artifactVersions(filter: Omit<ops.ArtifactVersionsQueryVariables, 'first' | 'after'> = {}, options: PageOptions = {}) {
+    return allPages(async (after) =>
+      expectMember(
+        (await this.request(ops.ArtifactVersionsDocument, { ...filter, first: options.pageSize, after }, { retry: true })).artifactVersions,
+        'QueryArtifactVersionsConnection',
+      ),
+    );
+  }
+
+  /** One version of the artifact of this name; the latest when version is null. */
+  async artifactVersion(name: string, version: number | null = null) {
+    return (await this.request(ops.ArtifactVersionByNameDocument, { name, version }, { retry: true })).artifactVersion ?? null;
+  }
+
+  /**
+   * A named artifact, to load from any script through the store that wrote it:
+   * `client.artifact('churn_model').latest().load()` or `.version(3).load()`.
+   */
+  artifact(name: string, options: { materializers?: Materializer[] } = {}): ArtifactHandle {
+    return new ArtifactHandle(this, name, options.materializers);
   }
 
   async cachedStepRun(cacheKey: string) {

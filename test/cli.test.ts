@@ -134,13 +134,13 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     const registered = await cli(
       'artifact-store', 'register', name, '-f', 's3',
       '--path=s3://bucket/prefix', '--region', 'eu-west-1', '--endpoint-url', 'http://minio:9000',
-      '--secret-access-key=hunter2', '--label', 'team=ml', '--label', 'tier=gold',
+      '--aws-secret-access-key=hunter2', '--label', 'team=ml', '--label', 'tier=gold',
     );
     expect(succeeded(registered)).toBe(`Registered artifact store "${name}" (flavor s3).\n`);
     expect(await client.getComponent('ARTIFACT_STORE', name)).toMatchObject({
       flavorName: 's3',
       configuration: { path: 's3://bucket/prefix', region: 'eu-west-1', endpointUrl: 'http://minio:9000' },
-      secretsSet: ['secretAccessKey'],
+      secretsSet: ['awsSecretAccessKey'],
       labels: { team: 'ml', tier: 'gold' },
     });
 
@@ -158,7 +158,7 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expect(description).toMatch(new RegExp(`^Artifact store "${name}"\\nID: `));
     expect(description).toMatch(/^Flavor: +s3$/m);
     expect(description).toMatch(/^Labels: +team=ml, tier=gold$/m);
-    expect(description).toMatch(/│ secretAccessKey +│ \(secret, set\) +│/);
+    expect(description).toMatch(/│ awsSecretAccessKey +│ \(secret, set\) +│/);
     expect(description).toMatch(/│ endpointUrl +│ http:\/\/minio:9000 +│/);
     expect(parsedJson(describeJson)).toMatchObject({ name, stacks: [], runStats: { total: 0 } });
     for (const output of [listJson, listText, describeText, describeJson]) expect(output.stdout).not.toContain('hunter2');
@@ -169,7 +169,7 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expect(succeeded(updated)).toBe(`Updated artifact store "${name}".\n`);
     expect(await client.getComponent('ARTIFACT_STORE', name)).toMatchObject({
       configuration: { path: 's3://bucket/prefix', region: 'us-east-1' },
-      secretsSet: ['secretAccessKey'],
+      secretsSet: ['awsSecretAccessKey'],
       labels: { tier: 'silver' },
     });
     expect((await client.getComponent('ARTIFACT_STORE', name))!.configuration).not.toHaveProperty('endpointUrl');
@@ -290,7 +290,7 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
   it('exports a stack to a file or stdout and imports it, reusing identical components', async () => {
     const [orchestrator, store, stack, imported] = ['orch', 'store', 'stack', 'imported'].map(uniqueName);
     succeeded(await cli('orchestrator', 'register', orchestrator, '-f', 'kubernetes', '--namespace', 'ml'));
-    succeeded(await cli('artifact-store', 'register', store, '-f', 's3', '--path', 's3://bucket/x', '--access-key-id', 'AKIA-SECRET'));
+    succeeded(await cli('artifact-store', 'register', store, '-f', 's3', '--path', 's3://bucket/x', '--aws-access-key-id', 'AKIA-SECRET'));
     succeeded(await cli('stack', 'register', stack, '-o', orchestrator, '-a', store));
 
     const file = join(tempDir('stackyard-cli-export-'), 'stack.yaml');

@@ -116,15 +116,15 @@ describe.each(databaseTargets)('components on $name', (target) => {
     const secretValue = 'AKIA-very-secret-value';
     const created = await registerComponent(server, {
       type: 'ARTIFACT_STORE', name, flavor: 's3',
-      configuration: { path: 's3://bucket', region: 'eu-west-1', secretAccessKey: secretValue, accessKeyId: 'id-secret-too' },
+      configuration: { path: 's3://bucket', region: 'eu-west-1', awsSecretAccessKey: secretValue, awsAccessKeyId: 'id-secret-too' },
     });
     expectType(created, 'StackComponent');
     expect(created.configuration).toEqual({ path: 's3://bucket', region: 'eu-west-1' });
-    expect(created.secretsSet).toEqual(['accessKeyId', 'secretAccessKey']);
+    expect(created.secretsSet).toEqual(['awsAccessKeyId', 'awsSecretAccessKey']);
     const everything = await server.request(`{ components(first: 100) { ... on QueryComponentsConnection { edges { node { configuration labels secretsSet } } } } }`);
     expect(JSON.stringify(everything)).not.toContain(secretValue);
     const flavors = await server.gql(`{ flavors(type: ARTIFACT_STORE) { name secretFields } }`);
-    expect(flavors.flavors.find((f: { name: string }) => f.name === 's3').secretFields).toContain('secretAccessKey');
+    expect(flavors.flavors.find((f: { name: string }) => f.name === 's3').secretFields).toContain('awsSecretAccessKey');
   });
 
   it('validates updates, merges settings and labels, and keeps secrets', async () => {

@@ -82,12 +82,12 @@ describe.each(databaseTargets)('stack export and import on $name', (target) => {
     const stack = uniqueName('cloud');
     expectType(await registerComponent(server, {
       type: 'ARTIFACT_STORE', name: store, flavor: 's3',
-      configuration: { path: 's3://bucket/p', region: 'eu-west-1', secretAccessKey: 'super-secret-key' },
+      configuration: { path: 's3://bucket/p', region: 'eu-west-1', awsSecretAccessKey: 'super-secret-key' },
     }), 'StackComponent');
     expectType(await registerStack(server, { name: stack, components: { orchestrator: 'default', artifactStore: store } }), 'Stack');
     const { yaml } = await exportStack(stack);
     expect(yaml).not.toContain('super-secret-key');
-    expect(yaml).not.toContain('secretAccessKey');
+    expect(yaml).not.toContain('awsSecretAccessKey');
     const imported = expectType(await importStack(yaml, `${stack}-2`), 'ImportStackPayload');
     expect(imported.reusedComponents).toContainEqual({ type: 'ARTIFACT_STORE', name: store });
   });

@@ -23,7 +23,7 @@ describe.each(databaseTargets)('query planning on $name', (target) => {
     server = testServer();
     for (let index = 0; index < 12; index += 1) {
       const store = uniqueName('plan-store');
-      await registerComponent(server, { type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b', secretAccessKey: 'k' } });
+      await registerComponent(server, { type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b', awsSecretAccessKey: 'k' } });
       await registerComponent(server, { type: 'ALERTER', name: `${store}-alerter`, flavor: 'slack' });
       expectType(await registerStack(server, { name: uniqueName('plan'), components: { orchestrator: 'default', artifactStore: store, alerter: `${store}-alerter` } }), 'Stack');
     }

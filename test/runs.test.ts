@@ -11,7 +11,7 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     const store = uniqueName('s3');
     const stack = uniqueName('cloud');
     expectType(await registerComponent(server(), {
-      type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b/p', secretAccessKey: 'hush-hush' },
+      type: 'ARTIFACT_STORE', name: store, flavor: 's3', configuration: { path: 's3://b/p', awsSecretAccessKey: 'hush-hush' },
     }), 'StackComponent');
     expectType(await registerStack(server(), { name: stack, components: { orchestrator: 'default', artifactStore: store } }), 'Stack');
     await server().gql(`mutation($n: String!) { setActiveStack(name: $n) { __typename } }`, { n: stack });

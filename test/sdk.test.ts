@@ -85,19 +85,31 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     expect(run.steps.map((s) => s.outputs[0].artifactVersion.materializer)).toEqual(['stackyard.json', 'stackyard.json', 'stackyard.string']);
   });
 
-  it('gives the next step the value read back from the artifact store, not the one in memory', async () => {
+  it('gives the next step the value read back from the artifact store, checked against its recorded hash', async () => {
     const sdk = client();
     const { stack } = await localStack(sdk);
     // The producer's success hook runs after its output is stored and before any consumer
-    // starts; it rewrites the stored file, so only a consumer that reads the store sees 41.
+    // starts; it rewrites the stored file (same size, other bytes), so only a consumer that
+    // reads the store and checks the SHA-256 fails, naming the URI.
+    let uri = '';
     const produce = step('produce', () => ({ n: 1 }), {
-      onSuccess: ({ outputs }) => writeFileSync(outputs.output.uri, JSON.stringify({ n: 41 })),
+      onSuccess: ({ outputs }) => {
+        uri = outputs.output.uri;
+        writeFileSync(uri, JSON.stringify({ n: 4 }));
+      },
     });
     const consume = step('consume', ({ value }: { value: { n: number } }) => value.n + 1);
-    const result = await pipeline(uniqueName('sdk-store-crossing'), () => {
+    const failure = await pipeline(uniqueName('sdk-store-crossing'), () => {
       consume({ value: produce() });
-    }).run({ client: sdk, stack, progress: false });
-    expect(await result.load('consume')).toBe(42);
+    })
+      .run({ client: sdk, stack, progress: false })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PipelineRunFailedError);
+    const run = (failure as PipelineRunFailedError).run;
+    expect(run.steps.consume.status).toBe('failed');
+    expect(run.steps.consume.error).toBe(`${uri} does not match its recorded SHA-256 (${run.steps.produce.outputs.output.contentHash}): the object was changed`);
+    writeFileSync(uri, JSON.stringify({ n: 41 }));
+    await expect(run.load('produce')).rejects.toThrow(`${uri} holds 8 bytes, but 7 were recorded`);
   });
 
   it('caches a second run, reruns a step whose stored output is gone, and honours enableCache', async () => {

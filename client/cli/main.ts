@@ -2,6 +2,7 @@
 // stacks, components and runs, one file per command group.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { addArtifactCommands } from './artifact-commands';
 import { addComponentCommands } from './component-commands';
 import { expandZenmlStackFlags } from './component-kinds';
 import { addConnectCommands } from './connect-commands';
@@ -48,6 +49,7 @@ Examples:
   program.commandsGroup('Stacks and runs:');
   addStackCommands(program);
   addRunCommands(program);
+  addArtifactCommands(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);
   return program;

@@ -1,6 +1,10 @@
 // The pipeline SDK: define steps and pipelines, run them on the active stack.
 export { step, type Step, type MultiOutputStep, type StepOptions, type StepContext, type OutputRef, type ArtifactConfig, type StepOutcomeInfo } from './step';
-export { pipeline, PipelineRunFailedError, UnsupportedStackError, type Pipeline, type PipelineOptions, type RunOptions, type PipelineRunResult } from './pipeline';
+export { pipeline, PipelineRunFailedError, type Pipeline, type PipelineOptions, type RunOptions, type PipelineRunResult } from './pipeline';
 export type { StepResult, StoredOutput } from './local-orchestrator';
 export { bytesMaterializer, stringMaterializer, jsonMaterializer, isJsonValue, type Materializer, type JsonValue } from './materializers';
 export { formatProgress, terminalProgress, type ProgressEvent, type ProgressListener } from './progress';
+export { UnsupportedStackError, ArtifactStoreError } from './errors';
+export { LocalPath } from './path-materializers';
+export { ArtifactHandle, ArtifactVersionHandle } from './artifact-versions';
+export type { ArtifactStore, StoredArtifact, ArtifactSource } from './artifact-store';

@@ -5,8 +5,9 @@ import { performance } from 'node:perf_hooks';
 import type { StackyardClient } from '../stackyard-client';
 import type { StepFinishStatus, StepOutputInput } from '../generated/graphql';
 import { cacheKey, codeHash } from './cache-key';
-import type { LocalArtifactStore } from './local-artifact-store';
-import { BUILT_IN_MATERIALIZERS, materializerFor, type Materializer } from './materializers';
+import { storeHolds, type ArtifactStore } from './artifact-store';
+import { loadStoredValue, materializerTable } from './artifact-versions';
+import { materializerFor, type Materializer } from './materializers';
 import type { ProgressListener } from './progress';
 import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
 
@@ -16,6 +17,7 @@ export interface StoredOutput {
   version: number;
   uri: string;
   sizeBytes: number | null;
+  contentHash: string | null;
   materializer: string | null;
 }
 
@@ -33,7 +35,7 @@ export interface LocalRunSettings {
   pipelineName: string;
   run: { id: string; name: string };
   invocations: readonly StepInvocation[];
-  store: LocalArtifactStore;
+  store: ArtifactStore;
   /** Forces caching on or off for every step; otherwise each step's own setting applies. */
   enableCache?: boolean;
   pipelineEnableCache?: boolean;
@@ -50,7 +52,7 @@ function errorMessage(error: unknown): string {
 /** The part of an output link the SDK reads: what a step run or a report answers. */
 interface OutputLink {
   name: string;
-  artifactVersion: { id: string; version: number; uri: string; sizeBytes?: number | null; materializer?: string | null };
+  artifactVersion: { id: string; version: number; uri: string; sizeBytes?: number | null; contentHash?: string | null; materializer?: string | null };
 }
 
 function storedOutputs(step: { outputs: OutputLink[] }): Record<string, StoredOutput> {
@@ -62,6 +64,7 @@ function storedOutputs(step: { outputs: OutputLink[] }): Record<string, StoredOu
         version: artifactVersion.version,
         uri: artifactVersion.uri,
         sizeBytes: artifactVersion.sizeBytes ?? null,
+        contentHash: artifactVersion.contentHash ?? null,
         materializer: artifactVersion.materializer ?? null,
       },
     ]),
@@ -72,8 +75,7 @@ export class LocalOrchestrator {
   private readonly materializers: Map<string, Materializer>;
 
   constructor(private readonly settings: LocalRunSettings) {
-    const all = [...settings.invocations.flatMap((invocation) => invocation.definition.options.materializers ?? []), ...BUILT_IN_MATERIALIZERS];
-    this.materializers = new Map(all.map((materializer) => [materializer.name, materializer]));
+    this.materializers = materializerTable(settings.invocations.flatMap((invocation) => invocation.definition.options.materializers ?? []));
   }
 
   /** Runs every step; answers each step's result. Rejects only when the server cannot record them. */
@@ -93,13 +95,9 @@ export class LocalOrchestrator {
     return new Map(settled.map((item) => [(item as PromiseFulfilledResult<StepResult>).value.name, (item as PromiseFulfilledResult<StepResult>).value]));
   }
 
-  /** Loads a stored output back through the materializer that wrote it. */
+  /** Loads a stored output back through the materializer that wrote it, checking its size and hash. */
   async load(output: StoredOutput): Promise<unknown> {
-    const materializer = this.materializers.get(output.materializer ?? '');
-    if (!materializer) {
-      throw new Error(`${output.uri} was written by the materializer "${output.materializer}", which this pipeline does not have`);
-    }
-    return materializer.load(await this.settings.store.read(output.uri));
+    return loadStoredValue(this.settings.store, output, this.materializers);
   }
 
   private async executeStep(invocation: StepInvocation, parentResults: StepResult[]): Promise<StepResult> {
@@ -129,7 +127,7 @@ export class LocalOrchestrator {
       parameters,
       inputs: Object.fromEntries(inputs.map((input) => [input.name, input.artifactVersionId])),
       definition: invocation.definition,
-      artifactStore: { id: store.id, path: store.configuredPath },
+      artifactStore: { id: store.id, path: store.path },
     });
     const stepStart = { runId: run.id, name: invocation.name, parents: [...invocation.parents], inputs, parameters, cacheKey: key, codeHash: code };
 
@@ -188,7 +186,7 @@ export class LocalOrchestrator {
       const stored = outputs[name];
       // A single-output step that returned nothing has no stored output to check.
       if (!stored && !invocation.definition.multipleOutputs) continue;
-      if (!stored || !(await this.settings.store.holds(stored.uri, stored.sizeBytes))) return null;
+      if (!stored || !(await storeHolds(this.settings.store, stored.uri, stored.sizeBytes))) return null;
     }
     return original;
   }

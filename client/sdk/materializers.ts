@@ -1,6 +1,9 @@
 // Materializers turn a step's output value into bytes for the artifact store and back.
-// The built-ins cover bytes, strings and JSON values; users add their own per step.
+// The built-ins cover bytes, strings, JSON values, and files and directories (streamed);
+// users add their own per step.
+import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
+import { directoryMaterializer, fileMaterializer } from './path-materializers';
 
 export interface Materializer<T = unknown> {
   /** Recorded on each artifact version, so a later step or run knows how to load it. */
@@ -10,8 +13,14 @@ export interface Materializer<T = unknown> {
   canHandle(value: unknown): value is T;
   /** What the value is, as shown in the dashboard: json, string, bytes, or a class name. */
   dataType(value: T): string;
-  save(value: T): Uint8Array | Promise<Uint8Array>;
+  /** The bytes to store; a stream for values too big to hold in memory. */
+  save(value: T): Uint8Array | Readable | Promise<Uint8Array | Readable>;
   load(data: Uint8Array): T | Promise<T>;
+  /**
+   * Loads from the stored bytes as they stream, instead of load() on them all in memory. The
+   * stream fails at its end when the bytes do not match their recorded size and hash.
+   */
+  loadStream?(stream: Readable): Promise<T>;
   /** Facts about the value worth recording on its artifact version. */
   metadata?(value: T): Record<string, unknown>;
 }
@@ -63,7 +72,7 @@ export const jsonMaterializer: Materializer<JsonValue> = {
   metadata: (value) => (Array.isArray(value) ? { length: value.length } : {}),
 };
 
-export const BUILT_IN_MATERIALIZERS: readonly Materializer[] = [bytesMaterializer, stringMaterializer, jsonMaterializer] as Materializer[];
+export const BUILT_IN_MATERIALIZERS: readonly Materializer[] = [bytesMaterializer, stringMaterializer, jsonMaterializer, fileMaterializer, directoryMaterializer] as Materializer[];
 
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
@@ -77,7 +86,7 @@ export function materializerFor(value: unknown, own: readonly Materializer[], wh
   if (!found) {
     throw new Error(
       `${where} returned a ${describe(value)}, which no materializer can store; ` +
-        'return JSON values, strings or bytes, or give the step a materializer for it',
+        'return JSON values, strings, bytes or a LocalPath, or give the step a materializer for it',
     );
   }
   return found;

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { StackyardClient } from '../stackyard-client';
 import type { RunStatus } from '../generated/graphql';
-import { LocalArtifactStore } from './local-artifact-store';
+import { storeForComponent } from './artifact-versions';
+import { UnsupportedStackError } from './errors';
 import { LocalOrchestrator, type StepResult, type StoredOutput } from './local-orchestrator';
 import { isJsonValue } from './materializers';
 import { terminalProgress, type ProgressListener } from './progress';
@@ -51,11 +52,6 @@ export class PipelineRunFailedError extends Error {
   }
 }
 
-/** Thrown when the stack cannot run pipelines from this process. */
-export class UnsupportedStackError extends Error {
-  override readonly name = 'UnsupportedStackError';
-}
-
 export interface Pipeline<P> {
   readonly name: string;
   /** The steps this definition produces for these parameters, in the order they are wired. */
@@ -73,12 +69,11 @@ async function resolveStack(client: StackyardClient, requested: string | undefin
       `The stack "${stack.name}" uses the ${orchestrator?.flavorName} orchestrator "${orchestrator?.name}"; this SDK runs pipelines only with the local orchestrator`,
     );
   }
-  if (artifactStore?.flavorName !== 'local') {
-    throw new UnsupportedStackError(
-      `The stack "${stack.name}" uses the ${artifactStore?.flavorName} artifact store "${artifactStore?.name}"; this SDK stores outputs only in a local artifact store`,
-    );
-  }
-  return { stack, store: new LocalArtifactStore(artifactStore.id, String(artifactStore.configuration.path)) };
+  if (!artifactStore) throw new UnsupportedStackError(`The stack "${stack.name}" has no artifact store`);
+  const store = await storeForComponent(client, artifactStore);
+  // Bad settings fail here, naming the setting, before a run is recorded.
+  await store.verify();
+  return { stack, store };
 }
 
 function assertJsonParameters(invocations: readonly StepInvocation[]): void {

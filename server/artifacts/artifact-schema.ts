@@ -1,13 +1,14 @@
 // GraphQL for artifacts and their versions: lineage, queries, and the output reports of steps.
 import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
-import { arrayContains, eq, sql } from 'drizzle-orm';
+import { arrayContains, eq, ilike, sql } from 'drizzle-orm';
 import { builder } from '../builder';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { checkedOrder, checkPageArgs, cursorColumns, PAGE_ERRORS, type PageArgs } from '../page-cursors';
 import { StepRunType } from '../runs/run-schema';
 import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs, type StepOutputLink } from './artifact-service';
-import { artifactVersions } from './artifact-tables';
+import { artifacts, artifactVersions } from './artifact-tables';
+import { escapeLike } from '../validation';
 
 const VERSION_ORDER = { version: 'desc', id: 'desc' } as const;
 const versionPages = drizzleConnectionHelpers(builder, 'artifactVersions', { maxSize: 100, defaultSize: 20, query: () => ({ orderBy: VERSION_ORDER }) });
@@ -129,6 +130,39 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { name: t.arg.string({ required: true }) },
     resolve: (query, _root, args, context) => context.db.query.artifacts.findFirst(query({ where: { name: args.name.trim() } })),
+  }),
+  artifacts: t.drizzleConnection({
+    authScopes: { reader: true },
+    type: 'artifacts',
+    errors: PAGE_ERRORS,
+    description: 'Artifacts, by name.',
+    args: { nameContains: t.arg.string() },
+    totalCount: (_parent, args, context) =>
+      context.db.$count(artifacts, args.nameContains ? ilike(artifacts.name, `%${escapeLike(args.nameContains)}%`) : undefined),
+    resolve: (query, _root, args, context) =>
+      context.db.query.artifacts.findMany(
+        query({
+          where: args.nameContains ? { RAW: (table) => ilike(table.name, `%${escapeLike(args.nameContains!)}%`) } : undefined,
+          orderBy: checkedOrder(artifacts, { name: 'asc' }, args),
+        }),
+      ),
+  }),
+  artifactVersion: t.drizzleField({
+    authScopes: { reader: true },
+    type: 'artifactVersions',
+    nullable: true,
+    description: 'One version of the artifact of this name; the latest when no version is given.',
+    args: { name: t.arg.string({ required: true }), version: t.arg.int() },
+    resolve: (query, _root, args, context) =>
+      context.db.query.artifactVersions.findFirst(
+        query({
+          where: {
+            RAW: (table) =>
+              sql`${table.artifactId} = (select id from artifacts where name = ${args.name.trim()})${args.version == null ? sql`` : sql` and ${table.version} = ${args.version}`}`,
+          },
+          orderBy: { version: 'desc' },
+        }),
+      ),
   }),
   artifactVersions: t.drizzleConnection({
     authScopes: { reader: true },

@@ -15,6 +15,8 @@ import {
   updateComponent,
 } from './component-service';
 import { listFlavors, requireFlavor, secretFields, type Flavor } from './flavors';
+import { databaseId } from '../ids';
+import { decryptSecrets } from './secret-encryption';
 
 export const ComponentTypeEnum = builder.enumType('ComponentType', {
   description: 'What a stack component does in a stack.',
@@ -139,6 +141,26 @@ builder.queryFields((t) => ({
     },
     resolve: (query, _root, args, context) =>
       context.db.query.stackComponents.findFirst(query({ where: { type: args.type, name: args.name.trim() } })),
+  }),
+  // The process that runs steps needs a store's credentials; the server itself never uses them.
+  // Only the tokens that may report runs (editors, admins, service accounts) can read them.
+  componentSecrets: t.field({
+    authScopes: { reporter: true },
+    type: 'JSONObject',
+    nullable: true,
+    description:
+      "A component's secret settings, decrypted, for the process that runs steps with it; null when no such component. Editors, admins and service accounts only.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, context) => {
+      let id: string;
+      try {
+        id = databaseId(args.id, 'StackComponent', 'id');
+      } catch {
+        return null;
+      }
+      const row = await context.db.query.stackComponents.findFirst({ columns: { secrets: true }, where: { id } });
+      return row ? decryptSecrets(context.secretKey, row.secrets) : null;
+    },
   }),
 }));
 

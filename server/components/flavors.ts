@@ -81,9 +81,10 @@ const definitions: Omit<Flavor, 'local'>[] = [
         path: remotePath('s3', 'Bucket and prefix, as s3://bucket/prefix.'),
         region: string('AWS region of the bucket.'),
         endpointUrl: uri('Endpoint of an S3-compatible service such as MinIO.'),
-        accessKeyId: secret('Access key id.'),
-        secretAccessKey: secret('Secret access key.'),
-        sessionToken: secret('Session token for temporary credentials.'),
+        forcePathStyle: { type: 'boolean', description: 'Address the bucket in the path (http://host/bucket) rather than the host name, as MinIO and most S3-compatible services want.' },
+        awsAccessKeyId: secret('Access key id. With no credentials set, the AWS SDK\'s default chain applies (environment, profile, instance role).'),
+        awsSecretAccessKey: secret('Secret access key.'),
+        awsSessionToken: secret('Session token for temporary credentials.'),
       },
       ['path'],
     ),
@@ -110,6 +111,7 @@ const definitions: Omit<Flavor, 'local'>[] = [
         path: remotePath('az|abfs', 'Container and prefix, as az://container/prefix or abfs://container/prefix.'),
         accountName: string('Storage account name.'),
         accountKey: secret('Storage account key.'),
+        sasToken: secret('Shared access signature token.'),
         connectionString: secret('Storage connection string.'),
       },
       ['path'],
@@ -237,7 +239,7 @@ const definitions: Omit<Flavor, 'local'>[] = [
   },
 ];
 
-const LOCAL_FLAVORS = new Set(['orchestrator/local', 'artifact_store/local']);
+const LOCAL_FLAVORS = new Set(['orchestrator/local', 'artifact_store/local', 'artifact_store/s3', 'artifact_store/azure']);
 
 export const FLAVORS: readonly Flavor[] = definitions.map((definition) => ({
   ...definition,

@@ -1,0 +1,155 @@
+// The s3 artifact store (AWS, MinIO, R2, Ceph...) on the AWS SDK v3. A multipart upload is
+// atomic: the object appears only when the upload completes, and a failed one is aborted.
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { hashedStream, outputKey, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { ArtifactStoreError } from './errors';
+
+export interface S3Settings {
+  path: string;
+  region?: string;
+  endpointUrl?: string;
+  forcePathStyle?: boolean;
+  awsAccessKeyId?: string;
+  awsSecretAccessKey?: string;
+  awsSessionToken?: string;
+}
+
+/** Parts of 8 MiB, four in flight: the upload holds about 32 MiB whatever the object's size. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+
+function errorName(error: unknown): string {
+  const known = error as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  return known.Code ?? known.name ?? known.code ?? '';
+}
+
+export class S3ArtifactStore implements ArtifactStore {
+  readonly flavor = 's3';
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    private readonly settings: S3Settings,
+  ) {
+    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(settings.path);
+    if (!match) throw new ArtifactStoreError(`The setting path of artifact store "${name}" must be s3://bucket/prefix`);
+    this.bucket = match[1];
+    this.prefix = match[2].replace(/\/+$/, '');
+    const config: S3ClientConfig = {
+      region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+      forcePathStyle: settings.forcePathStyle ?? false,
+      // S3-compatible services do not all know the SDK's newer checksums; S3 checks MD5 anyway.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: 10_000 },
+      maxAttempts: 3,
+      ...(settings.endpointUrl ? { endpoint: settings.endpointUrl } : {}),
+      // With no keys set, the SDK's default chain applies: environment, profile, instance role.
+      ...(settings.awsAccessKeyId && settings.awsSecretAccessKey
+        ? {
+            credentials: {
+              accessKeyId: settings.awsAccessKeyId,
+              secretAccessKey: settings.awsSecretAccessKey,
+              ...(settings.awsSessionToken ? { sessionToken: settings.awsSessionToken } : {}),
+            },
+          }
+        : {}),
+    };
+    this.client = new S3Client(config);
+  }
+
+  get path(): string {
+    return this.settings.path;
+  }
+
+  outputUri(step: string, output: string, stepRunId: string, fileName: string): string {
+    return `s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}${outputKey(step, output, stepRunId, fileName)}`;
+  }
+
+  contains(uri: string): boolean {
+    return uri.startsWith(`s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}`) && !uri.split('/').includes('..');
+  }
+
+  async verify(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      throw this.settingError(error);
+    }
+  }
+
+  async write(uri: string, source: ArtifactSource): Promise<StoredArtifact> {
+    const hashing = hashedStream(source);
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.key(uri), Body: hashing },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      // A source that failed (a materializer's stream) is the cause, not the store.
+      if (hashing.errored) throw hashing.errored;
+      hashing.destroy();
+      throw this.settingError(error, uri);
+    }
+    return { uri, sizeBytes: hashing.sizeBytes, contentHash: hashing.digest() };
+  }
+
+  async read(uri: string): Promise<Readable> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(uri) }));
+      return response.Body as Readable;
+    } catch (error) {
+      throw this.settingError(error, uri);
+    }
+  }
+
+  async sizeOf(uri: string): Promise<number | null> {
+    if (!this.contains(uri)) return null;
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(uri) }));
+      return head.ContentLength ?? null;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey') return null;
+      throw this.settingError(error, uri);
+    }
+  }
+
+  private key(uri: string): string {
+    if (!this.contains(uri)) throw new ArtifactStoreError(`${uri} is not inside the artifact store "${this.name}" at ${this.settings.path}`);
+    return uri.slice(`s3://${this.bucket}/`.length);
+  }
+
+  /** The SDK's failure as an error that names the setting at fault, and no secret. */
+  private settingError(error: unknown, uri?: string): ArtifactStoreError {
+    const name = errorName(error);
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const store = `artifact store "${this.name}"`;
+    const where = uri ? ` (${uri})` : '';
+    let message: string;
+    if (name === 'NoSuchBucket' || (status === 404 && !uri)) {
+      message = `The bucket "${this.bucket}" in the setting path of ${store} does not exist`;
+    } else if (name === 'NoSuchKey' || status === 404) {
+      message = `${uri} is not in the ${store}: the object was deleted`;
+    } else if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'CredentialsProviderError'].includes(name) || status === 403) {
+      message = `The credentials of ${store} were refused${where}: check its awsAccessKeyId, awsSecretAccessKey and awsSessionToken settings (or the default AWS credential chain when none is set)`;
+    } else if (status === 301 || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed') {
+      message = `The bucket "${this.bucket}" of ${store} is in another region than its setting region (${this.settings.region ?? 'unset'})`;
+    } else if (status === undefined) {
+      const reason = error instanceof Error ? error.message : String(error);
+      message = `The ${store} cannot be reached at ${this.settings.endpointUrl ? `its setting endpointUrl ${this.settings.endpointUrl}` : 'the AWS endpoint'}${where}: ${reason}`;
+    } else {
+      message = `The ${store} answered ${name || `HTTP ${status}`}${where}`;
+    }
+    return new ArtifactStoreError(message);
+  }
+}
