@@ -19,9 +19,9 @@ const PAGE = (node: string) => `... on PipelineRunConnection {
 } ... on Error { message }`;
 
 /** Both answers of one query: the SQL-built page's and the planner's. */
-async function bothPaths(server: TestServer, query: (node: string) => string, variables: Record<string, unknown>) {
-  const built = await server.request(query(`{ ${NODE} }`), variables);
-  const planned = await server.request(query(`@include(if: true) { ${NODE} }`), variables);
+async function bothPaths(server: TestServer, query: (node: string) => string, variables: Record<string, unknown>, node = NODE) {
+  const built = await server.request(query(`{ ${node} }`), variables);
+  const planned = await server.request(query(`@include(if: true) { ${node} }`), variables);
   expect(built.errors).toBeUndefined();
   expect(planned.errors).toBeUndefined();
   // Never more statements than the planner's path (which may load aliased pages separately).
@@ -98,6 +98,17 @@ describe.each(databaseTargets)('run pages built in SQL on $name', (target) => {
     );
     expect(next.built).toEqual(next.planned);
     expect(next.built.stack.runs.pageInfo.hasPreviousPage).toBe(true);
+  });
+
+  it.each([
+    'durationMs steps { durationMs isCached outputs { artifactVersion { createdAt } } }',
+    'id steps { id status }',
+    '__typename',
+  ])('builds the columns a few fields need from their own: %s', async (node) => {
+    const query = (selection: string) => `query($stack: String!) { stack(name: $stack) { runs(first: 7) { ${PAGE(selection)} } } }`;
+    const { built, planned } = await bothPaths(server, query, { stack }, node);
+    expect(built).toEqual(planned);
+    expect(built.stack.runs.edges).toHaveLength(7);
   });
 
   it('answers a bad cursor with the same typed error on both paths', async () => {

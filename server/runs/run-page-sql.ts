@@ -27,7 +27,10 @@ interface Relation {
 
 interface SqlType {
   table: PgTable;
-  /** Columns always carried: the type's resolvers without a planner selection read only these. */
+  /**
+   * The type's listed columns (the ones its `select` always loads): its resolvers without a
+   * planner selection read only these. Each comes along when its own field is selected.
+   */
   listed: Column[];
   /** Fields the planner selects a column for and whose value is that column, by the same name. */
   columns: Record<string, Column>;
@@ -106,8 +109,10 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
       if (type.relations[name]) {
         if (!selection.selectionSet) return false;
         wanted.relations.set(name, [...(wanted.relations.get(name) ?? []), selection.selectionSet]);
-      } else if (type.columns[name] || LISTED[typeName].has(name) || LISTED_FIELDS[typeName]?.has(name)) {
+      } else if (type.columns[name] || LISTED[typeName].has(name)) {
         wanted.fields.add(name);
+      } else if (COMPUTED_FIELDS[typeName]?.[name]) {
+        for (const column of COMPUTED_FIELDS[typeName][name]) wanted.fields.add(column);
       } else {
         return false;
       }
@@ -121,11 +126,9 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
   return true;
 }
 
-/** Fields whose resolvers compute from the listed columns (global ids, durations, flags). */
-const LISTED_FIELDS: Record<string, Set<string>> = {
-  PipelineRun: new Set(['id', 'durationMs']),
-  StepRun: new Set(['id', 'durationMs', 'isCached']),
-  ArtifactVersion: new Set(['id']),
+/** Fields whose resolvers compute from listed columns of other names, with those columns' field names. */
+const COMPUTED_FIELDS: Record<string, Record<string, string[]>> = {
+  StepRun: { durationMs: ['startedAt', 'endedAt'], isCached: ['status'] },
 };
 
 /** json_build_object of one object of `typeName` at `alias`, or null if the selection asks for more than columns and relations. */
@@ -133,10 +136,10 @@ function objectJson(typeName: string, selections: SelectionSetNode[], fragments:
   const type = SQL_TYPES[typeName];
   const wanted: Wanted = { fields: new Set(), relations: new Map() };
   if (!selections.every((selection) => collect(typeName, selection, fragments, wanted))) return null;
-  const parts: SQL[] = [sql.raw(`'${PREBUILT}', true`)];
-  const columns = new Map(LISTED[typeName]);
-  for (const name of wanted.fields) if (type.columns[name]) columns.set(name, type.columns[name]);
-  for (const [name, column] of columns) parts.push(sql.raw(`'${name}', ${columnValue(alias, column)}`));
+  // Only fields the drizzle plugin wraps read the mark: columns beyond the listed ones, and relations.
+  const marked = wanted.relations.size > 0 || [...wanted.fields].some((name) => type.columns[name]);
+  const parts: SQL[] = marked ? [sql.raw(`'${PREBUILT}', true`)] : [];
+  for (const name of wanted.fields) parts.push(sql.raw(`'${name}', ${columnValue(alias, type.columns[name] ?? LISTED[typeName].get(name)!)}`));
   for (const [name, childSelections] of wanted.relations) {
     const relation = type.relations[name];
     const childAlias = `${relation.type.charAt(0).toLowerCase()}${depth + 1}`;
@@ -150,7 +153,8 @@ function objectJson(typeName: string, selections: SelectionSetNode[], fragments:
       parts.push(sql`${sql.raw(`'${name}'`)}, (select ${child} ${from})`);
     }
   }
-  return sql`json_build_object(${sql.join(parts, sql`, `)})`;
+  // An object with nothing selected (only __typename) is still an object.
+  return parts.length ? sql`json_build_object(${sql.join(parts, sql`, `)})` : sql`json_build_object()`;
 }
 
 /** The node selections of a PipelineRunConnection selection, or null if it asks for something else. */
