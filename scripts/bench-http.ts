@@ -1,21 +1,27 @@
 // `npm run bench:http`: Stackyard's read throughput against a hand-written baseline (node:http +
-// pg, one json_agg statement a request: scripts/bench-baseline-server.ts) on the same Postgres
-// data. (PostGraphile v4 is not a contestant: it needs graphql 15 beside our 16, and npm hoists
-// its helpers onto ours, so it fails with "Cannot use GraphQLObjectType from another realm".) Each server runs as a child process; autocannon drives the history page
-// (page 1 and page 1,000 of a stack's runs with steps and outputs) and `stacks(first: 20)` with
-// components, at 8 and 32 connections, the contestants interleaved, for several rounds. Prints
-// req/s, p50, p99, server CPU-ms per request (/proc/<pid>/stat), server RSS, and ratios to the
-// baseline. The machine may be shared: compare ratios within one run, not figures across runs.
+// pg, one json_agg statement a request: scripts/bench-baseline-server.ts) and against PostGraphile
+// 4, a popular GraphQL server over Postgres, on the same data. PostGraphile needs graphql 15 beside
+// our 16, so it never enters our dependencies: the bench installs it with npm into a folder of its
+// own (once; BENCH_POSTGRAPHILE_DIR) and runs it from there. Each server runs as a child process;
+// autocannon drives the history page (page 1 and page 1,000 of a stack's runs with steps and
+// outputs) and `stacks(first: 20)` with components, at 8 and 32 connections, the contestants
+// interleaved, for several rounds. Prints req/s, p50, p99, server CPU-ms per request
+// (/proc/<pid>/stat), server RSS, and ratios to the baseline and of Stackyard to PostGraphile.
+// The machine may be shared: compare ratios within one run, not figures across runs.
 //
 // BENCH_DATABASE_URL   Postgres server (default postgres://postgres@127.0.0.1:5432/test); the data
 //                      goes into its database stackyard_bench_http, which is kept.
 // --reuse / BENCH_REUSE=1   use that database as seeded last time instead of seeding it afresh.
 // BENCH_RUNS (100000)  runs to seed; BENCH_SECONDS (5) per measurement; BENCH_ROUNDS (3);
 // BENCH_CONNECTIONS (8,32); BENCH_NODE_OPTIONS: node flags for Stackyard's process.
-import { spawn, type ChildProcess } from 'node:child_process';
+// BENCH_POSTGRAPHILE=0 leaves PostGraphile out; BENCH_POSTGRAPHILE_DIR (a folder under the OS temp
+// directory) is where it is installed.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -29,6 +35,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '8,32').split(',').map(Number);
 const PAGE_SIZE = 50;
+const POSTGRAPHILE = 'postgraphile@4.14.1';
+const POSTGRAPHILE_DIR = process.env.BENCH_POSTGRAPHILE_DIR ?? join(tmpdir(), 'stackyard-bench-postgraphile-4.14.1');
 /** Page 1,000 of the busy stack's runs, or its last page on a smaller data set. */
 const DEEP_PAGE = Math.max(1, Math.min(1000, Math.floor((RUNS * 0.5) / PAGE_SIZE)));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -57,6 +65,30 @@ const STACKYARD_CURSOR = `query History($stack: String!, $after: String) {
   stack(name: $stack) { runs(first: ${PAGE_SIZE}, after: $after) { ... on PipelineRunConnection { pageInfo { hasNextPage endCursor } } } }
 }`;
 const STACKYARD_STACKS = `query Stacks($first: Int!) { stacks(first: $first) { edges { node { id name components { id type name flavorName } } } } }`;
+
+// The same pages in PostGraphile's schema: its names for our tables and foreign keys, the same orders.
+const POSTGRAPHILE_HISTORY = `query History($stack: String!, $after: Cursor) {
+  stackByName(name: $stack) { pipelineRunsByStackId(first: ${PAGE_SIZE}, after: $after, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+    pageInfo { hasNextPage endCursor }
+    edges { node { nodeId name status createdAt durationMs stepRunsByRunId(orderBy: [STARTED_AT_ASC, ID_ASC]) { nodes { name status
+      stepRunOutputsByStepRunId(orderBy: NAME_ASC) { nodes { name artifactVersionByArtifactVersionId { uri version type } } } } } } }
+  } }
+}`;
+const POSTGRAPHILE_CURSOR = `query History($stack: String!, $after: Cursor) {
+  stackByName(name: $stack) { pipelineRunsByStackId(first: ${PAGE_SIZE}, after: $after, orderBy: [CREATED_AT_DESC, ID_DESC]) { pageInfo { hasNextPage endCursor } } }
+}`;
+const POSTGRAPHILE_STACKS = `query Stacks($first: Int!) { allStacks(first: $first, orderBy: NAME_ASC) { edges { node { nodeId name
+  stackComponentAssignmentsByStackId(orderBy: COMPONENT_TYPE_ASC) { nodes { stackComponentByComponentIdAndComponentType { nodeId type name flavor } } } } } } }`;
+
+/** PostGraphile's command, installed into a folder of its own the first time. */
+function postGraphileCli(): string {
+  const cli = join(POSTGRAPHILE_DIR, 'node_modules', 'postgraphile', 'cli.js');
+  if (!existsSync(cli)) {
+    log(`installing ${POSTGRAPHILE} into ${POSTGRAPHILE_DIR}`);
+    execFileSync('npm', ['install', '--prefix', POSTGRAPHILE_DIR, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', POSTGRAPHILE], { stdio: 'inherit' });
+  }
+  return cli;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -210,7 +242,24 @@ async function main() {
     const baselineUrl = `http://127.0.0.1:${baselinePort}`;
     await waitUntilUp(baselineUrl, baseline, 'baseline');
 
-    const contestants: Contestant[] = [
+    const contestants: Contestant[] = [];
+    if (process.env.BENCH_POSTGRAPHILE !== '0') {
+      const port = await freePort();
+      const postgraphile = start(process.execPath, [postGraphileCli(), '-c', url, '--host', '127.0.0.1', '--port', String(port), '--schema', 'public', '--disable-query-log']);
+      children.push(postgraphile);
+      const postgraphileUrl = `http://127.0.0.1:${port}`;
+      await waitUntilUp(postgraphileUrl, postgraphile, 'postgraphile');
+      contestants.push({
+        name: 'postgraphile',
+        process: postgraphile,
+        url: postgraphileUrl,
+        queries: { History: POSTGRAPHILE_HISTORY, Stacks: POSTGRAPHILE_STACKS },
+        cursorQuery: POSTGRAPHILE_CURSOR,
+        endCursor: (data) => data.stackByName.pipelineRunsByStackId.pageInfo.endCursor,
+        runsOf: (data) => data.stackByName.pipelineRunsByStackId.edges.map((edge: any) => edge.node),
+      });
+    }
+    contestants.unshift(
       {
         name: 'stackyard',
         process: stackyard,
@@ -229,7 +278,7 @@ async function main() {
         endCursor: (data) => data.stack.runs.pageInfo.endCursor,
         runsOf: (data) => data.stack.runs.edges.map((edge: any) => edge.node),
       },
-    ];
+    );
     // Every contestant must answer the same runs, on page 1 and on page 1,000.
     const cursors = new Map<string, string | null>();
     for (const contestant of contestants) {
@@ -272,9 +321,10 @@ async function main() {
     log('');
     log(`medians of ${ROUNDS} rounds of ${SECONDS} s; ratios are to the baseline (req/s) and to p50 (p99)`);
     log('scenario                            conns  server        req/s   ×base   p50 ms  p99 ms  p99/p50  cpu-ms/req  rss MB  errors');
+    const rpsOf = (label: string, connections: number, name: string) => median((results.get(`${label}|${connections}|${name}`) ?? []).map((f) => f.rps));
     for (const { label } of scenarios) {
       for (const connections of CONNECTIONS) {
-        const base = median(results.get(`${label}|${connections}|baseline`)!.map((f) => f.rps));
+        const base = rpsOf(label, connections, 'baseline');
         for (const contestant of contestants) {
           const runs = results.get(`${label}|${connections}|${contestant.name}`)!;
           const rps = median(runs.map((f) => f.rps));
@@ -295,6 +345,16 @@ async function main() {
               String(runs.reduce((sum, f) => sum + f.errors, 0)).padStart(7),
             ].join(' '),
           );
+        }
+      }
+    }
+    if (contestants.some((c) => c.name === 'postgraphile')) {
+      log('');
+      log('stackyard req/s ÷ postgraphile req/s');
+      for (const { label } of scenarios) {
+        for (const connections of CONNECTIONS) {
+          const ratio = rpsOf(label, connections, 'stackyard') / rpsOf(label, connections, 'postgraphile');
+          log(`${label.padEnd(35)} ${String(connections).padStart(5)}  ${ratio.toFixed(2)}`);
         }
       }
     }

@@ -7,6 +7,7 @@ import type { RunUpdates } from './runs/run-events';
 import type { Authenticator } from './users/authentication';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention';
 import { useNoNulCharacters } from './plugins/use-no-nul-characters';
+import { useOperationInContext } from './plugins/use-operation-in-context';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useQueryLimits, type QueryLimits } from './plugins/use-query-limits';
 import { useStatementCount, type RequestLogFields } from './plugins/use-statement-count';
@@ -73,6 +74,7 @@ export function createApp(options: AppOptions): StackyardApp {
       useNoNulCharacters(),
       ...useQueryLimits(options.queryLimits),
       useStatementCount(),
+      useOperationInContext(),
     ],
   });
 }

@@ -10,6 +10,7 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { RequestContext } from './context';
 import { relations } from './db/schema';
 import NameArgumentsPlugin from './name-arguments';
+import PrebuiltRowsPlugin from './prebuilt-rows-plugin';
 
 const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -59,7 +60,8 @@ export const builder = new SchemaBuilder<{
   // Scope checks run first, so no other plugin's resolver wrapping runs for a refused caller.
   // Name arguments are normalised before any resolver sees them (server/name-arguments.ts).
   // jsonDepth (server/json-depth-plugin.ts) runs inside the errors plugin, so its ValidationError is a typed result.
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, 'jsonDepth', RelayPlugin, DrizzlePlugin, NameArgumentsPlugin],
+  // Objects the database built whole skip the drizzle plugin's per-field checks (server/prebuilt-rows-plugin.ts).
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, 'jsonDepth', RelayPlugin, PrebuiltRowsPlugin, DrizzlePlugin, NameArgumentsPlugin],
   scopeAuth: {
     authScopes: ({ user }) => {
       const role = user?.role;

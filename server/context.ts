@@ -1,4 +1,5 @@
 import type { Database } from './db/database';
+import type { ExecutedOperation } from './plugins/use-operation-in-context';
 import type { RunUpdates } from './runs/run-events';
 import type { UserRole } from './users/user-tables';
 
@@ -19,6 +20,8 @@ export interface RequestContext {
   limits: ServerLimits;
   /** Run ids as their runs change, for subscriptions. */
   runUpdates: RunUpdates;
+  /** The operation being executed, once execution starts (server/plugins/use-operation-in-context.ts). */
+  operation?: ExecutedOperation;
 }
 
 export interface ServerLimits {

@@ -2,7 +2,8 @@
 // mutations the SDK uses.
 import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import type { GraphQLResolveInfo } from 'graphql';
 import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
 import { callerId, type RequestContext } from '../context';
@@ -12,6 +13,7 @@ import { databaseId } from '../ids';
 import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { ComponentRefInput, StackType } from '../stacks/stack-schema';
 import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
+import { RUN_PAGE_SIZES, runPageConnection, runPageSql, selectionsAt } from './run-page-sql';
 import {
   deleteRun,
   finishRun,
@@ -202,8 +204,7 @@ const runHistory = drizzleConnectionHelpers(builder, 'pipelineRuns', {
     filter: t.field({ type: RunFilterInput }),
     orderBy: t.field({ type: RunOrderInput }),
   }),
-  maxSize: 100,
-  defaultSize: 20,
+  ...RUN_PAGE_SIZES,
   query: (args) => {
     const { filter, orderBy } = args as { filter?: RunFilter; orderBy?: RunOrder };
     return {
@@ -229,27 +230,43 @@ export const RunConnection = builder.connectionObject(
   { name: 'PipelineRunEdge' },
 );
 
-/** Runs of a parent (stack, component, pipeline), planned into the parent's own statement. */
-function nestedRunsField(scope: string, parentRuns: (parentId: string) => SQL) {
+/** The parent's property a page built in SQL arrives under: one per response key, so aliased pages stay apart. */
+const sqlPageKey = (responseKey: string) => `runPage_${responseKey}`;
+
+/**
+ * Runs of a parent (stack, component, pipeline), planned into the parent's own statement: built
+ * as JSON by a subquery when runPageSql can build the selection, else by the planner.
+ */
+function nestedRunsField(scope: string, parentRuns: (parentId: string | SQLWrapper) => SQL) {
   return (t: any) =>
     t.field({
       type: RunConnection,
       errors: PAGE_ERRORS,
       args: { ...t.arg.connectionArgs(), ...runHistory.getArgs() },
       description: 'Runs, newest first unless ordered otherwise, with keyset pagination.',
-      select: (args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any, nestedSelection: any) => {
+      select: (args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: RequestContext, nestedSelection: any) => {
         let pageArgs: typeof args;
+        let filter: SQL;
         try {
           pageArgs = new RunCursors(scope, args.filter, args.orderBy).unwrap(args);
+          filter = runFilterSql(pipelineRuns, args.filter) ?? sql`true`;
         } catch {
           return { columns: { id: true } }; // resolve reports the error
         }
+        const path: { field: string; alias: string; parentType: string }[] | undefined = nestedSelection.segments;
+        const selections = selectionsAt(context.operation, path);
+        const page = selections && runPageSql(selections, context.operation?.fragments, pageArgs);
+        if (page && path) {
+          const key = sqlPageKey(path[path.length - 1].alias);
+          return { columns: { id: true }, extras: { [key]: (table: { id: SQLWrapper }) => page.query(sql`${parentRuns(table.id)} and ${filter}`) } };
+        }
         return { columns: { id: true }, with: { runs: runHistory.getQuery(pageArgs as never, context, nestedSelection) } };
       },
-      resolve: (parent: any, args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any) => {
+      resolve: (parent: any, args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any, info: GraphQLResolveInfo) => {
         const cursors = new RunCursors(scope, args.filter, args.orderBy);
         const pageArgs = cursors.unwrap(args);
-        const connection = runHistory.resolve(parent.runs, pageArgs as never, context) as any;
+        const built = parent[sqlPageKey(info.fieldNodes[0].alias?.value ?? info.fieldName)];
+        const connection = typeof built === 'string' ? runPageConnection(built, pageArgs) : (runHistory.resolve(parent.runs, pageArgs as never, context) as any);
         return {
           ...cursors.wrap(connection),
           count: () => context.db.$count(pipelineRuns, sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`),
@@ -316,11 +333,22 @@ builder.queryFields((t) => ({
       const pageArgs = cursors.unwrap(args);
       // Decode the filter's ids now, so a bad one is a typed error rather than a failed query.
       const where = runFilterSql(pipelineRuns, args.filter as RunFilter);
+      const count = () => context.db.$count(pipelineRuns, where);
+      const page = runPageSql(
+        info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
+        info.fragments,
+        pageArgs as PageArgs & { orderBy?: RunOrder },
+      );
+      if (page) {
+        const result = (await context.db.execute(sql`select ${page.query(where ?? sql`true`)} as page`)) as unknown as { rows: { page: string }[] };
+        const [row] = result.rows;
+        return { ...cursors.wrap(runPageConnection(row.page, pageArgs)), count } as never;
+      }
       const query = runHistory.getQuery(pageArgs, context, info, {});
       const rows = await context.db.query.pipelineRuns.findMany(query as never);
       return {
         ...cursors.wrap(runHistory.resolve(rows as never, pageArgs, context) as unknown as RunConnectionShape),
-        count: () => context.db.$count(pipelineRuns, where),
+        count,
       } as never;
     },
   }),
