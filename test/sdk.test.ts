@@ -373,5 +373,16 @@ describe('pipeline scripts', () => {
     expect(result.status).toBe('COMPLETED');
     expect(readdirSync(incomplete)).toEqual(['still-streaming.tmp']);
     expect(await result.load('small')).toBe('done');
+
+    // With no idle time allowed, the next run sweeps that one too.
+    process.env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS = '0';
+    try {
+      await pipeline(uniqueName('no-ttl'), () => {
+        step('small', () => 'again')();
+      }).run({ client: sdk, stack, progress: false });
+    } finally {
+      delete process.env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS;
+    }
+    expect(readdirSync(incomplete)).toEqual([]);
   });
 });
