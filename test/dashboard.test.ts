@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PipelineRunFailedError, StackyardClient, pipeline, step } from '../client';
 import { CHROMIUM_PATH, LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, saveScreenshot } from './browser';
 import { databaseTargets, startTestServer, uniqueName, type TestServer } from './harness';
+import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
 
 // CI installs Chromium and sets this, so a missing browser fails there instead of skipping.
 if (!hasChromium && process.env.STACKYARD_REQUIRE_BROWSER) {
@@ -214,6 +215,60 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
     await page.getByRole('heading', { level: 1, name: firstRun.name }).waitFor();
     await page.getByRole('article', { name: 'train' }).getByText('Miss').waitFor();
   });
+
+  it('lists the outputs of runs on s3 and azure stores with their whole s3:// and az:// URIs', async () => {
+    let s3: S3Service | undefined;
+    let azure: AzureService | undefined;
+    try {
+      // One after the other, so the finally closes whichever started even when the other failed.
+      s3 = await startS3(['dash-bucket']);
+      azure = await startAzurite(['dash-container']);
+      // Long prefixes, so a URI that did not wrap would be cut at the cell's edge.
+      const prefix = `team-models/${uniqueName('dashboard')}/nightly-training-artifacts`;
+      const stores = {
+        s3: {
+          path: `s3://dash-bucket/${prefix}`,
+          endpointUrl: s3.endpointUrl,
+          forcePathStyle: true,
+          region: 'us-east-1',
+          awsAccessKeyId: S3_ACCESS_KEY,
+          awsSecretAccessKey: S3_SECRET_KEY,
+        },
+        azure: { path: `az://dash-container/${prefix}`, connectionString: azure.connectionString },
+      };
+      const split = step('split', () => ({ train: [1, 2, 3], test: [4] }), { outputs: ['train', 'test'] });
+      for (const [flavor, configuration] of Object.entries(stores)) {
+        const store = await client.registerComponent({ type: 'ARTIFACT_STORE', name: uniqueName(`dash-${flavor}`), flavor, configuration });
+        const stack = uniqueName(`dash-${flavor}-stack`);
+        await client.registerStack({ name: stack, components: { orchestrator: 'default', artifactStore: store.name } });
+        const result = await pipeline(uniqueName(`dash-${flavor}`), () => void split()).run({ client, stack, progress: false });
+
+        const page = await openPage(`/runs/${encodeURIComponent(result.id)}`);
+        await page.getByRole('heading', { level: 1, name: result.name }).waitFor();
+        const outputs = page.getByRole('article', { name: 'split' }).getByRole('region', { name: 'Outputs of split' });
+        const run = (await client.getRun(result.id))!;
+        for (const { name, artifactVersion } of run.steps[0].outputs) {
+          expect(artifactVersion.uri.startsWith(`${flavor === 's3' ? 's3' : 'az'}://${flavor === 's3' ? 'dash-bucket' : 'dash-container'}/${prefix}/split/${name}/`)).toBe(true);
+          const row = outputs.getByRole('row', { name: new RegExp(`^${name}\\b`) });
+          const uri = row.getByText(artifactVersion.uri, { exact: true });
+          await uri.waitFor();
+          // Whole on screen: wrapped inside its cell, neither cut nor scrolled away.
+          const [cell, box] = await Promise.all([
+            uri.evaluate((element) => element.closest('td')!.getBoundingClientRect().toJSON() as DOMRect),
+            uri.evaluate((element) => element.getBoundingClientRect().toJSON() as DOMRect),
+          ]);
+          const table = (await outputs.boundingBox())!;
+          expect(box.right).toBeLessThanOrEqual(Math.min(cell.right, table.x + table.width) + 0.5);
+          expect(box.left).toBeGreaterThanOrEqual(cell.left - 0.5);
+        }
+        await saveScreenshot(page, `run-${flavor}`);
+        await page.context().close();
+      }
+    } finally {
+      await s3?.close();
+      await azure?.close();
+    }
+  }, 120_000);
 
   it('shows a new run at the top and a running run turn completed, without reloading', async () => {
     const stackPage = await openPage(`/stacks/${stackName}`);

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -338,5 +338,51 @@ describe('pipeline scripts', () => {
     expect(code, stdout).toBe(130);
     const page = await sdk.runsPage({ filter: { pipeline: 'script-interrupted', stackName: stack } });
     expect(page.edges.map((edge) => [edge.node.status, edge.node.statusReason])).toEqual([['STOPPED', 'Interrupted by SIGINT']]);
+  });
+
+  it('leave a killed write in the store\'s .incomplete folder, which a later run sweeps once idle for an hour', async () => {
+    const sdk = new StackyardClient({ url: server().url, configDir: temporaryDirectory() });
+    const { stack, storePath } = await localStack(sdk);
+    const incomplete = join(storePath, '.incomplete');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/streaming-pipeline.ts'], {
+      env: { ...process.env, STACKYARD_URL: server().url, STACKYARD_STACK: stack, STACKYARD_CONFIG_DIR: temporaryDirectory() },
+      stdio: 'ignore',
+    });
+    const exited = once(child, 'exit');
+    // Killed once the output has started streaming into its temporary file.
+    let partial: string[] = [];
+    for (let waited = 0; waited < 600 && child.exitCode === null; waited += 1) {
+      partial = existsSync(incomplete) ? readdirSync(incomplete).filter((name) => statSync(join(incomplete, name)).size > 0) : [];
+      if (partial.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(partial, 'the step never started writing').toHaveLength(1);
+    child.kill('SIGKILL');
+    await exited;
+    const stale = join(incomplete, partial[0]);
+    expect(existsSync(stale)).toBe(true);
+    // Idle for two hours; another file, just written to, stands for a write still streaming.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
+    const live = join(incomplete, 'still-streaming.tmp');
+    writeFileSync(live, 'partial');
+
+    const result = await pipeline(uniqueName('after-kill'), () => {
+      step('small', () => 'done')();
+    }).run({ client: sdk, stack, progress: false });
+    expect(result.status).toBe('COMPLETED');
+    expect(readdirSync(incomplete)).toEqual(['still-streaming.tmp']);
+    expect(await result.load('small')).toBe('done');
+
+    // With no idle time allowed, the next run sweeps that one too.
+    process.env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS = '0';
+    try {
+      await pipeline(uniqueName('no-ttl'), () => {
+        step('small', () => 'again')();
+      }).run({ client: sdk, stack, progress: false });
+    } finally {
+      delete process.env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS;
+    }
+    expect(readdirSync(incomplete)).toEqual([]);
   });
 });

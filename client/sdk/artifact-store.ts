@@ -38,6 +38,18 @@ export interface ArtifactStore {
   read(uri: string): Promise<Readable>;
   /** The object's size without reading it (a HEAD), or null when it is not there. */
   sizeOf(uri: string): Promise<number | null>;
+  /**
+   * Removes what writes of processes that died (`kill -9`, a lost machine) left half written,
+   * when nothing was added to it since `olderThan`: a write still streaming elsewhere is kept.
+   * One listing, cheap enough for the start of every run. Answers how many it removed.
+   */
+  sweepIncompleteWrites(olderThan: Date): Promise<number>;
+}
+
+/** Half-written objects idle this long are swept at a run's start: 1 hour, or the environment's. */
+export function incompleteWriteTtlMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS);
+  return (env.STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS && Number.isFinite(seconds) && seconds >= 0 ? seconds : 3600) * 1000;
 }
 
 /** A path segment that cannot escape its directory, whatever the step or output is called. */

@@ -1,14 +1,18 @@
 // The local artifact store: each output is a file under the store's directory, written to a
-// temporary file beside its target and renamed, so readers never see half a file.
+// temporary file in {path}/.incomplete/ and renamed into place (the same filesystem), so
+// readers never see half a file and what a killed process left is in that one folder.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashedStream, outputKey, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
+
+/** Where writes stream before their rename; no output's path starts with a dot (safeSegment). */
+const INCOMPLETE_DIRECTORY = '.incomplete';
 
 export class LocalArtifactStore implements ArtifactStore {
   readonly flavor = 'local';
@@ -38,8 +42,10 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async write(uri: string, source: ArtifactSource): Promise<StoredArtifact> {
     this.assertInside(uri);
+    const incomplete = join(this.root, INCOMPLETE_DIRECTORY);
     await mkdir(dirname(uri), { recursive: true });
-    const temporary = join(dirname(uri), `.${randomUUID()}.tmp`);
+    await mkdir(incomplete, { recursive: true });
+    const temporary = join(incomplete, `${randomUUID()}.tmp`);
     const hashing = hashedStream(source);
     try {
       await pipeline(hashing, createWriteStream(temporary, { flags: 'wx' }));
@@ -75,6 +81,27 @@ export class LocalArtifactStore implements ArtifactStore {
     } catch {
       return null;
     }
+  }
+
+  async sweepIncompleteWrites(olderThan: Date): Promise<number> {
+    const incomplete = join(this.root, INCOMPLETE_DIRECTORY);
+    let names: string[];
+    try {
+      names = await readdir(incomplete);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const file = join(incomplete, name);
+      // A write in progress touches its file with every chunk: only idle ones are left over.
+      const info = await stat(file).catch(() => null);
+      if (!info || info.mtimeMs >= olderThan.getTime()) continue;
+      await rm(file, { force: true, recursive: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   private assertInside(uri: string): void {

@@ -2,8 +2,10 @@
 // server and executes it on the active stack (or STACKYARD_STACK, or the one given).
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
 import { StackyardClient } from '../stackyard-client';
 import type { RunStatus } from '../generated/graphql';
+import { incompleteWriteTtlMs, type ArtifactStore } from './artifact-store';
 import { storeForComponent } from './artifact-versions';
 import { UnsupportedStackError } from './errors';
 import { LocalOrchestrator, type StepResult, type StoredOutput } from './local-orchestrator';
@@ -76,6 +78,22 @@ async function resolveStack(client: StackyardClient, requested: string | undefin
   return { stack, store };
 }
 
+const debug = debuglog('stackyard');
+
+/**
+ * Removes what killed runs left half written in the store, idle for an hour (or
+ * STACKYARD_INCOMPLETE_WRITE_TTL_SECONDS). Best effort: a store that refuses only logs, at
+ * debug (NODE_DEBUG=stackyard), and the run goes on.
+ */
+async function sweepIncompleteWrites(store: ArtifactStore): Promise<void> {
+  try {
+    const removed = await store.sweepIncompleteWrites(new Date(Date.now() - incompleteWriteTtlMs()));
+    if (removed > 0) debug('swept %d half-written objects from the artifact store "%s"', removed, store.name);
+  } catch (error) {
+    debug('could not sweep half-written objects from the artifact store "%s": %s', store.name, error instanceof Error ? error.message : String(error));
+  }
+}
+
 function assertJsonParameters(invocations: readonly StepInvocation[]): void {
   for (const invocation of invocations) {
     for (const [name, value] of Object.entries(invocation.inputs)) {
@@ -126,6 +144,7 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       const client = runOptions.client ?? new StackyardClient();
       const progress = runOptions.progress === false ? () => undefined : (runOptions.progress ?? terminalProgress());
       const { stack, store } = await resolveStack(client, runOptions.stack ?? (process.env.STACKYARD_STACK || undefined));
+      await sweepIncompleteWrites(store);
       const limits = await client.serverLimits();
       const startedAt = performance.now();
       const run = await client.startRun({
