@@ -19,7 +19,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,17 +88,6 @@ function postGraphileCli(): string {
     execFileSync('npm', ['install', '--prefix', POSTGRAPHILE_DIR, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', POSTGRAPHILE], { stdio: 'inherit' });
   }
   return cli;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function post(url: string, query: string, variables: Record<string, unknown>, operationName: string) {

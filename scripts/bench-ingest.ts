@@ -8,7 +8,7 @@
 // BENCH_CLIENTS (4,8).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -20,17 +20,6 @@ const BATCH_SIZE = 100;
 const ARTIFACT_NAMES = 10;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => process.stdout.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function graphql(url: string, query: string, variables: Record<string, unknown>) {
   const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });

@@ -10,7 +10,7 @@
 // BENCH_BIN runs another build of the command (such as a compiled one) instead of bin/stackyard.js.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,14 +26,6 @@ for (const name of ['DATABASE_URL', 'STACKYARD_DATA_DIR', 'STACKYARD_AUTH', 'STA
 
 function log(message: string) {
   process.stdout.write(`${message}\n`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
