@@ -97,6 +97,28 @@ export function hashedStream(source: ArtifactSource): HashingStream {
   return hashing;
 }
 
+/**
+ * Uploads the source through a hashing stream with a remote store's own uploader, and answers
+ * what was stored. When the upload fails, a failed source (a materializer's stream) is the cause
+ * and is thrown as it is; any other failure is the store's, described by `storeError`.
+ */
+export async function uploadHashed(
+  uri: string,
+  source: ArtifactSource,
+  upload: (body: Readable) => Promise<unknown>,
+  storeError: (error: unknown) => Error,
+): Promise<StoredArtifact> {
+  const hashing = hashedStream(source);
+  try {
+    await upload(hashing);
+  } catch (error) {
+    if (hashing.errored) throw hashing.errored;
+    hashing.destroy();
+    throw storeError(error);
+  }
+  return { uri, sizeBytes: hashing.sizeBytes, contentHash: hashing.digest() };
+}
+
 export interface ExpectedContent {
   uri: string;
   sizeBytes: number | null | undefined;

@@ -3,7 +3,7 @@
 // failed upload are discarded by the service.
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { hashedStream, outputKey, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface AzureSettings {
@@ -82,16 +82,12 @@ export class AzureArtifactStore implements ArtifactStore {
   }
 
   async write(uri: string, source: ArtifactSource): Promise<StoredArtifact> {
-    const hashing = hashedStream(source);
-    try {
-      await this.container.getBlockBlobClient(this.blobName(uri)).uploadStream(hashing, BLOCK_SIZE, CONCURRENCY);
-    } catch (error) {
-      // A source that failed (a materializer's stream) is the cause, not the store.
-      if (hashing.errored) throw hashing.errored;
-      hashing.destroy();
-      throw this.settingError(error, uri);
-    }
-    return { uri, sizeBytes: hashing.sizeBytes, contentHash: hashing.digest() };
+    return uploadHashed(
+      uri,
+      source,
+      (body) => this.container.getBlockBlobClient(this.blobName(uri)).uploadStream(body, BLOCK_SIZE, CONCURRENCY),
+      (error) => this.settingError(error, uri),
+    );
   }
 
   async read(uri: string): Promise<Readable> {

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import { hashedStream, outputKey, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface S3Settings {
@@ -94,23 +94,19 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async write(uri: string, source: ArtifactSource): Promise<StoredArtifact> {
-    const hashing = hashedStream(source);
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.key(uri), Body: hashing },
-      partSize: PART_SIZE,
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    try {
-      await upload.done();
-    } catch (error) {
-      // A source that failed (a materializer's stream) is the cause, not the store.
-      if (hashing.errored) throw hashing.errored;
-      hashing.destroy();
-      throw this.settingError(error, uri);
-    }
-    return { uri, sizeBytes: hashing.sizeBytes, contentHash: hashing.digest() };
+    return uploadHashed(
+      uri,
+      source,
+      (body) =>
+        new Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key: this.key(uri), Body: body },
+          partSize: PART_SIZE,
+          queueSize: QUEUE_SIZE,
+          leavePartsOnError: false,
+        }).done(),
+      (error) => this.settingError(error, uri),
+    );
   }
 
   async read(uri: string): Promise<Readable> {

@@ -32,14 +32,13 @@ export async function serveBackup(req: IncomingMessage, res: ServerResponse, dat
   if (!req.headers[CSRF_HEADER]) return refuse(400, `Send the ${CSRF_HEADER} header`);
   const headers = new Headers();
   if (req.headers.authorization) headers.set('authorization', req.headers.authorization);
-  let role: string | undefined;
+  let role: string;
   try {
-    role = (await authenticate(new Request('http://stackyard/backup', { headers }), req.socket.remoteAddress))?.role;
+    ({ role } = await authenticate(new Request('http://stackyard/backup', { headers }), req.socket.remoteAddress));
   } catch (error) {
     const status = (error as { extensions?: { http?: { status?: number } } }).extensions?.http?.status ?? 401;
     return refuse(status, (error as Error).message);
   }
-  if (!role) return refuse(401, 'Sign in with an admin token to take a backup');
   if (role !== 'admin') return refuse(403, 'Only admins can take a backup');
   if (!database.dumpDataDir) return refuse(409, USE_PG_DUMP);
   const dump = await database.dumpDataDir();
