@@ -6,6 +6,7 @@ import './errors';
 import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
+import './metrics/metric-schema';
 import './artifacts/artifact-schema';
 import './users/user-schema';
 
