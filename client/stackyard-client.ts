@@ -291,6 +291,15 @@ export class StackyardClient {
     return expectMember((await this.request(ops.LogMetadataDocument, { id, metadata }, { retry: true })).logMetadata, 'LogMetadataPayload');
   }
 
+  /** Records metric points of a run's step; safe to retry, the server keeps a point once. */
+  async logMetrics(runId: string, stepRunId: string | null, points: ops.MetricPointInput[]) {
+    return expectMember((await this.request(ops.LogMetricsDocument, { runId, stepRunId, points }, { retry: true })).logMetrics, 'LogMetricsPayload');
+  }
+
+  async compareRuns(ids: string[]) {
+    return expectMember((await this.request(ops.CompareRunsDocument, { ids }, { retry: true })).compareRuns, 'RunComparison');
+  }
+
   async deleteRun(id: string) {
     return expectMember((await this.request(ops.DeleteRunDocument, { id }, { retry: true })).deleteRun, 'DeleteRunPayload');
   }

@@ -8,6 +8,7 @@ import { cacheKey, codeHash } from './cache-key';
 import { storeHolds, type ArtifactStore } from './artifact-store';
 import { loadStoredValue, materializerTable } from './artifact-versions';
 import { materializerFor, type Materializer } from './materializers';
+import { MetricReporter } from './metric-reporter';
 import type { ProgressListener } from './progress';
 import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
 
@@ -144,6 +145,7 @@ export class LocalOrchestrator {
     const stepRun = await client.startStep(stepStart);
     progress({ kind: 'step-started', step: invocation.name });
     let outputs: Record<string, StoredOutput>;
+    const metrics = new MetricReporter(client, run.id, stepRun.id);
     try {
       const loaded: Record<string, unknown> = { ...parameters };
       for (const [name, stored] of Object.entries(inputOutputs)) loaded[name] = await this.load(stored);
@@ -156,10 +158,14 @@ export class LocalOrchestrator {
         logMetadata: async (metadata) => {
           await client.logMetadata(stepRun.id, metadata);
         },
+        logMetric: (name, value, options) => metrics.log(name, value, options),
       };
       const returned = await invocation.definition.run(loaded, context);
+      await metrics.close();
       outputs = await this.storeOutputs(invocation, stepRun.id, returned);
     } catch (error) {
+      // What the step logged before it failed still tells why it failed.
+      await metrics.close().catch(() => undefined);
       const message = errorMessage(error);
       await this.finish(stepRun.id, 'FAILED', message);
       progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });

@@ -23,6 +23,13 @@ export interface StepContext {
   readonly stepRunId: string;
   /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
   logMetadata(metadata: Record<string, unknown>): Promise<void>;
+  /**
+   * Records a metric's value at a step index (epoch, batch, ...), as MLflow's log_metric does;
+   * without `step`, the one after the last logged for this name (0 first). Points are sent in
+   * batches, every few seconds and when the step ends; the step fails if they cannot be recorded.
+   * Throws MetricValueError for NaN or an infinite value.
+   */
+  logMetric(name: string, value: number, options?: { step?: number }): void;
 }
 
 export interface StepOutcomeInfo {
