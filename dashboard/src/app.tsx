@@ -4,6 +4,7 @@ import { NavLink, Navigate, Route, Routes } from 'react-router';
 import { MeDocument } from '../../client/generated/graphql';
 import { useAuth } from './api/auth';
 import { useGraphQLQuery } from './api/query-client';
+import { ComparePage } from './pages/compare-page';
 import { ComponentsPage } from './pages/components-page';
 import { LoginPage } from './pages/login-page';
 import { NotFoundPage } from './pages/not-found-page';
@@ -41,6 +42,7 @@ export function App() {
           <Route path="/stacks" element={<StacksPage />} />
           <Route path="/stacks/:name" element={<StackPage />} />
           <Route path="/runs/:id" element={<RunPage />} />
+          <Route path="/compare" element={<ComparePage />} />
           <Route path="/components" element={<ComponentsPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

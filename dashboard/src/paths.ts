@@ -7,3 +7,8 @@ export function stackPath(name: string): string {
 export function runPath(id: string): string {
   return `/runs/${encodeURIComponent(id)}`;
 }
+
+/** The comparison of these runs (global ids), in this order. */
+export function comparePath(ids: readonly string[]): string {
+  return `/compare?runs=${ids.map(encodeURIComponent).join(',')}`;
+}

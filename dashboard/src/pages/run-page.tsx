@@ -10,6 +10,8 @@ import { stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
+import { RunMetrics, RunParameters, StepMetadata } from '../ui/run-parameters';
+import { ValueList } from '../ui/value-view';
 import { RunLink } from '../ui/runs-table';
 import { ScrollingTable } from '../ui/scrolling-table';
 import { Empty, QueryView } from '../ui/states';
@@ -88,6 +90,8 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
         {run.statusReason && <Fact term="Reason">{run.statusReason}</Fact>}
         {run.tags.length > 0 && <Fact term="Tags">{run.tags.join(', ')}</Fact>}
       </dl>
+      <RunParameters config={run.config} />
+      <RunMetrics metrics={run.metrics} />
       <section aria-labelledby="steps-heading">
         <h2 id="steps-heading">Steps</h2>
         {nodes.length === 0 ? (
@@ -108,7 +112,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
       {Object.keys(run.metadata).length > 0 && (
         <section aria-labelledby="metadata-heading">
           <h2 id="metadata-heading">Metadata</h2>
-          <ConfigurationList configuration={run.metadata} label="Run metadata" empty="No metadata" />
+          <ValueList values={run.metadata} label="Run metadata" empty="No metadata" />
         </section>
       )}
       <section aria-labelledby="snapshot-heading">
@@ -156,6 +160,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
           </Fact>
         )}
       </dl>
+      <StepMetadata step={step} />
       {step.outputs.length === 0 ? (
         <p className="muted">No outputs</p>
       ) : (
