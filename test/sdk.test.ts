@@ -137,7 +137,7 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     const cachedRun = (await sdk.getRun(cached.id))!;
     const originalRun = (await sdk.getRun(original.id))!;
     expect(cachedRun.steps.map((s) => s.status)).toEqual(['CACHED', 'CACHED', 'COMPLETED']);
-    expect(cachedRun.steps[0].originalStepRun).toEqual({ id: originalRun.steps[0].id, run: { id: original.id, name: original.name } });
+    expect(cachedRun.steps[0].originalStepRun).toMatchObject({ id: originalRun.steps[0].id, run: { id: original.id, name: original.name } });
     expect(cachedRun.steps[0].outputs[0].artifactVersion.id).toBe(originalRun.steps[0].outputs[0].artifactVersion.id);
 
     // A run where every step is cached is itself cached.
