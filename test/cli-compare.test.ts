@@ -1,5 +1,6 @@
 // `stackyard run compare`: runs named by name or id, parameters and latest metrics side by side
-// with differing rows marked, the same as JSON, and a typed refusal of a single run.
+// with differing rows marked, the same as JSON, and a typed refusal of a single run; and
+// `run describe` showing one run's parameters and metrics.
 import { describe, expect, it } from 'vitest';
 import { StackyardClient } from '../client/stackyard-client';
 import { expectFailure, parsedJson, runCli, succeeded, tempDir } from './cli-process';
@@ -36,6 +37,12 @@ describe.each(databaseTargets)('stackyard run compare on $name', (target) => {
     const json = parsedJson(await cli('run', 'compare', runs[0].name, runs[1].name, '--json'));
     expect(json.runs.map((run: { name: string }) => run.name)).toEqual([runs[0].name, runs[1].name]);
     expect(json.parameters.find((parameter: { name: string }) => parameter.name === 'lr')).toEqual({ name: 'lr', values: [0.1, 0.2], differs: true });
+
+    // describe shows one run's parameters and metrics the same way.
+    const described = succeeded(await cli('run', 'describe', runs[1].name));
+    expect(described).toMatch(/\nParameters\nlr=0\.2\nrows=500\n/);
+    expect(described).toMatch(/│ loss +│ 0\.5 +│ 1 +│ 2 +│/);
+    expect(described).toMatch(/│ mse +│ 3 +│ 0 +│ 1 +│/);
 
     expectFailure(await cli('run', 'compare', runs[0].name), 'Compare at least 2 runs');
     expectFailure(await cli('run', 'compare', runs[0].name, 'no-such-run'), 'No run with the id or name "no-such-run"');

@@ -8,6 +8,7 @@ import { answer, clientFor, confirmOrRefuse } from './command-context';
 import { formatDuration } from '../format-duration';
 import { formatTime, printFields, printHeading, printTable } from './output';
 import { addRunCompareCommand } from './run-compare-command';
+import { printRunParametersAndMetrics } from './run-metrics-output';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
 
@@ -129,6 +130,7 @@ function printRun(described: DescribedRun): void {
     ['Duration', formatDuration(described.durationMs)],
     ['Tags', described.tags.join(', ') || '-'],
   ]);
+  printRunParametersAndMetrics(described);
 
   printHeading('Steps');
   const started = new Set(described.steps.map((step) => step.name));
