@@ -103,16 +103,30 @@ describe.each(databaseTargets)('metrics on $name', (target) => {
   });
 
   it('answers a page of runs with the latest accuracy of each in one statement, on both page paths', async () => {
+    const answers: unknown[] = [];
     for (const directive of ['', '@include(if: true)']) {
       const response = await server.request(
-        `query($pipeline: String!) { runs(first: 50, filter: { pipeline: $pipeline }) { ... on PipelineRunConnection { edges { node ${directive} { id name status latestMetrics { name value } } } } } }`,
+        `query($pipeline: String!) { runs(first: 50, filter: { pipeline: $pipeline }) { ... on PipelineRunConnection { edges { node ${directive} { id name status latestMetrics { name value step timestamp } } } } } }`,
         { pipeline: `${prefix}-train` },
       );
       expect(response.errors).toBeUndefined();
       expect(response.headers.get('x-sql-statements'), directive || 'built in SQL').toBe('1');
       const accuracy = response.data.runs.edges.map((edge: any) => edge.node.latestMetrics.find((metric: { name: string }) => metric.name === 'accuracy')?.value);
       expect(accuracy).toEqual([0.82, 0.81, 0.8]);
+      answers.push(response.data);
     }
+    // The page built in SQL (run-page-sql.ts) answers what the planner's path does.
+    expect(answers[0]).toEqual(answers[1]);
+  });
+
+  it('builds whole series in a SQL-built page as the planner does', async () => {
+    const query = (directive: string) =>
+      `query($pipeline: String!) { runs(first: 10, filter: { pipeline: $pipeline }) { ... on PipelineRunConnection { edges { node ${directive} { name metrics { name latest { step value timestamp stepRunId } points { step value timestamp } } } } } } }`;
+    const built = await server.request(query(''), { pipeline: `${prefix}-train` });
+    const planned = await server.request(query('@include(if: true)'), { pipeline: `${prefix}-train` });
+    expect(built.headers.get('x-sql-statements')).toBe('1');
+    expect(built.data).toEqual(planned.data);
+    expect(built.data.runs.edges[0].node.metrics[1].points).toHaveLength(3);
   });
 
   it('keeps the run page one statement with its metrics', async () => {
