@@ -1,5 +1,6 @@
 // Parameters, metrics and run comparison in a real browser: a run page shows the run's
-// parameters as values, its metrics with sparklines and a cached step's reused metadata; three
+// parameters as values, its metrics with sparklines, each step's metadata and metrics, and a
+// cached step's reused ones, marked; three
 // runs ticked in a stack's runs table open a comparison with differing parameters marked and
 // each metric's series overlaid on one chart. Screenshots on laptop and phone widths.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +43,7 @@ describe.skipIf(!hasChromium)(`metrics and comparison in Chromium on ${target.na
     // The issue's pipeline: parameters lr and rows, a loss curve, a final loss and mse.
     const load = step('load', ({ rows }: { rows: number }, context) => {
       void context.logMetadata({ rows, columns: 4, split: { train: 0.8, test: 0.2 } });
+      context.logMetric('rows_loaded', rows);
       return Array.from({ length: rows }, (_, index) => index % 7);
     });
     const train = step('train', ({ data, lr }: { data: number[]; lr: number }, context) => {
@@ -72,7 +74,7 @@ describe.skipIf(!hasChromium)(`metrics and comparison in Chromium on ${target.na
 
   const openPage = (path: string, viewport = LAPTOP) => openBrowserPage(browser, server.url, path, viewport);
 
-  it('shows a run\'s parameters, its metrics as sparklines, and a cached step\'s reused metadata', async () => {
+  it('shows a run\'s parameters, its metrics as sparklines, and a cached step\'s reused metadata and metrics', async () => {
     const page = await openPage(`/runs/${encodeURIComponent(runIds[1])}`);
     const run = (await client.getRun(runIds[1]))!;
     await page.getByRole('heading', { level: 1, name: run.name }).waitFor();
@@ -97,8 +99,13 @@ describe.skipIf(!hasChromium)(`metrics and comparison in Chromium on ${target.na
     const reused = loadCard.locator('dl[aria-label="Metadata of load, reused"]');
     await reused.waitFor();
     const firstRun = (await client.getRun(runIds[0]))!;
-    await loadCard.getByText('reused from').getByRole('link', { name: firstRun.name }).waitFor();
+    await loadCard.getByRole('heading', { name: `Metadata (reused from ${firstRun.name})` }).getByRole('link', { name: firstRun.name }).waitFor();
+    await loadCard.getByRole('heading', { name: `Metrics (reused from ${firstRun.name})` }).waitFor();
     await reused.locator('table[aria-label="split"]').waitFor();
+    await expect.poll(() => loadCard.getByRole('region', { name: 'Metrics of load, reused' }).getByRole('rowheader').allInnerTexts()).toEqual(['rows_loaded']);
+    const trainMetrics = trainCard.getByRole('region', { name: 'Metrics of train' });
+    await expect.poll(() => trainMetrics.getByRole('rowheader').allInnerTexts()).toEqual(['loss', 'mse']);
+    await trainMetrics.getByRole('img', { name: /^loss: 20 values/ }).waitFor();
     await saveScreenshot(page, 'metrics-run');
 
     const phone = await openPage(`/runs/${encodeURIComponent(runIds[1])}`, PHONE);
@@ -123,7 +130,9 @@ describe.skipIf(!hasChromium)(`metrics and comparison in Chromium on ${target.na
       expect(await parameters.getByRole('row', { name: /rows/ }).getAttribute('class')).toBeNull();
 
       const latest = page.getByRole('region', { name: 'Latest metrics side by side' });
-      await expect.poll(() => latest.getByRole('rowheader').allInnerTexts()).toEqual(['≠ loss', '≠ mse']);
+      // A cached load step logs nothing in its run: only the first run has rows_loaded.
+      await expect.poll(() => latest.getByRole('rowheader').allInnerTexts()).toEqual(['≠ loss', '≠ mse', '≠ rows_loaded']);
+      expect(await latest.getByRole('row', { name: /rows_loaded/ }).getByRole('cell').allInnerTexts()).toEqual(['500 step 0', '-', '-']);
       const chart = page.getByRole('figure').filter({ has: page.getByRole('img', { name: /^loss:/ }) });
       // One line per run, overlaid in one drawing, and a legend naming each run.
       await expect.poll(() => chart.locator('path.line').count()).toBe(3);

@@ -67,6 +67,10 @@ describe.each(databaseTargets)('metrics on $name', (target) => {
     expect(read.metrics[0].points).toHaveLength(3);
     expect(read.metrics[0].points.every((point: { stepRunId: string }) => point.stepRunId === step.id)).toBe(true);
     expect(read.latestMetrics).toEqual([{ name: 'mse', step: 1, value: 2 }]);
+    // The step run answers the points it logged, in the run's one statement.
+    const steps = await server.request(`query($id: ID!) { run(id: $id) { steps { name metrics { name latest { value } points { step } } } } }`, { id: run.id });
+    expect(steps.headers.get('x-sql-statements')).toBe('1');
+    expect(steps.data.run.steps).toEqual([{ name: 'fit', metrics: [{ name: 'mse', latest: { value: 2 }, points: [{ step: 0 }, { step: 1 }, { step: 1 }] }] }]);
   });
 
   it.each([

@@ -6,9 +6,9 @@ import { builder } from '../builder';
 import { LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { registerSqlField } from '../runs/run-page-sql';
-import { PipelineRunType, RunStatusEnum } from '../runs/run-schema';
+import { PipelineRunType, RunStatusEnum, StepRunType } from '../runs/run-schema';
 import { compareRuns, MAX_COMPARED_RUNS, type ComparedRun, type RunComparison } from './run-comparison';
-import { latestMetricsSql, logMetricPoints, MAX_METRIC_POINTS_PER_REPORT, metricSeriesSql, type MetricPoint, type MetricSeries } from './metric-service';
+import { latestMetricsSql, logMetricPoints, MAX_METRIC_POINTS_PER_REPORT, metricSeriesSql, stepMetricSeriesSql, type MetricPoint, type MetricSeries } from './metric-service';
 
 export const MetricPointType = builder.objectRef<MetricPoint>('MetricPoint').implement({
   description: 'One logged value of a metric: its value at a step index, and when it was logged.',
@@ -45,9 +45,19 @@ builder.drizzleObjectFields(PipelineRunType, (t) => ({
   }),
 }));
 
+builder.drizzleObjectFields(StepRunType, (t) => ({
+  metrics: t.field({
+    type: [MetricSeriesType],
+    description: 'The metrics this step run logged, as series by name. A cached step logged none: see its originalStepRun.',
+    select: { extras: { metrics: (table) => stepMetricSeriesSql(table.id) } },
+    resolve: (step) => step.metrics,
+  }),
+}));
+
 // Pages of runs built in SQL (run-page-sql.ts) build these fields too, so a page with a metric column stays one statement.
 registerSqlField('PipelineRun', 'metrics', (alias) => metricSeriesSql(sql.raw(`${alias}.id`)));
 registerSqlField('PipelineRun', 'latestMetrics', (alias) => latestMetricsSql(sql.raw(`${alias}.id`)));
+registerSqlField('StepRun', 'metrics', (alias) => stepMetricSeriesSql(sql.raw(`${alias}.id`)));
 
 const MetricPointInput = builder.inputType('MetricPointInput', {
   fields: (t) => ({

@@ -104,7 +104,16 @@ export function latestMetricsSql(runId: SQLWrapper | SQL): SQL<MetricPoint[]> {
 
 /** Every metric of the run as series ordered by step, then time, as a JSON array: a subquery for the parent's own statement. */
 export function metricSeriesSql(runId: SQLWrapper | SQL): SQL<MetricSeries[]> {
+  return seriesSql(sql.raw('ms.run_id'), runId);
+}
+
+/** The metrics one step run logged, as metricSeriesSql shapes them. */
+export function stepMetricSeriesSql(stepRunId: SQLWrapper | SQL): SQL<MetricSeries[]> {
+  return seriesSql(sql.raw('ms.step_run_id'), stepRunId);
+}
+
+function seriesSql(column: SQL, id: SQLWrapper | SQL): SQL<MetricSeries[]> {
   return sql<MetricSeries[]>`(select coalesce(json_agg(json_build_object('name', s.name, 'points', s.points, 'latest', s.points -> -1) order by s.name), '[]'::json)
     from (select ms.name, json_agg(${pointJson('ms')} order by ms.step, ms.logged_at, ms.value) as points
-          from ${metricPoints} ms where ms.run_id = ${runId} group by ms.name) s)`;
+          from ${metricPoints} ms where ${column} = ${id} group by ms.name) s)`;
 }

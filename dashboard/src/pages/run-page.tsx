@@ -3,14 +3,14 @@
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { RunDocument, RunUpdatedDocument, type RunQuery, type StepRunFieldsFragment } from '../../../client/generated/graphql';
+import { RunDocument, RunUpdatedDocument, type RunQuery } from '../../../client/generated/graphql';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
 import { stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
-import { RunMetrics, RunParameters, StepMetadata } from '../ui/run-parameters';
+import { RunMetrics, RunParameters, StepMetadataAndMetrics } from '../ui/run-parameters';
 import { ValueList } from '../ui/value-view';
 import { RunLink } from '../ui/runs-table';
 import { ScrollingTable } from '../ui/scrolling-table';
@@ -134,7 +134,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   );
 }
 
-function StepDetails({ step }: { step: StepRunFieldsFragment }) {
+function StepDetails({ step }: { step: Run['steps'][number] }) {
   const headingId = `${stepAnchor(step.name)}-heading`;
   return (
     <article id={stepAnchor(step.name)} className="card step" aria-labelledby={headingId}>
@@ -160,7 +160,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
           </Fact>
         )}
       </dl>
-      <StepMetadata step={step} />
+      <StepMetadataAndMetrics step={step} />
       {step.outputs.length === 0 ? (
         <p className="muted">No outputs</p>
       ) : (
