@@ -17,7 +17,7 @@ function temporaryDirectory(): string {
   return dir;
 }
 
-/** A fetch that counts metric reports and can fail the first few with 503, as a proxy would. */
+/** A fetch that counts metric reports and can fail the first few with 503, as a proxy would (see below). */
 function countingFetch(failFirst = 0) {
   const counts = { reports: 0, failed: 0 };
   const wrapped: typeof fetch = async (input, init) => {
@@ -25,8 +25,9 @@ function countingFetch(failFirst = 0) {
       counts.reports += 1;
       if (counts.failed < failFirst) {
         counts.failed += 1;
-        // The server recorded the report, but its answer never arrived: the retry must not double it.
-        await fetch(input, init);
+        // The first never reaches the server: without a resend its points would be lost. The next
+        // is recorded but its answer never arrives: the resend must not double it.
+        if (counts.failed > 1) await fetch(input, init);
         return new Response('unavailable', { status: 503 });
       }
     }
