@@ -140,5 +140,8 @@ describe.skipIf(!hasChromium)(`metrics and comparison in Chromium on ${target.na
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
       await saveScreenshot(page, name);
     }
+    // An address with one run says why there is nothing to compare.
+    const single = await openPage(`/compare?runs=${encodeURIComponent(runIds[0])}`);
+    await single.getByRole('alert').getByText('Compare at least 2 runs').waitFor();
   });
 });
