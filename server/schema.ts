@@ -7,6 +7,8 @@ import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
 import './artifacts/artifact-schema';
+import './artifacts/artifact-preview';
+import './search/search-schema';
 import './users/user-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

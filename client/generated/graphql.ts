@@ -313,6 +313,8 @@ export type RunActivityQuery = { runs:
     | { __typename: 'ValidationError', message: string, field: string | null }
    };
 
+type ErrorFields_ContentUnavailableError_Fragment = { __typename: 'ContentUnavailableError', message: string, field: string | null };
+
 type ErrorFields_IdempotencyConflictError_Fragment = { __typename: 'IdempotencyConflictError', message: string, field: string | null };
 
 type ErrorFields_IllegalOperationError_Fragment = { __typename: 'IllegalOperationError', message: string, field: string | null };
@@ -328,6 +330,7 @@ type ErrorFields_NotFoundError_Fragment = { __typename: 'NotFoundError', message
 type ErrorFields_ValidationError_Fragment = { __typename: 'ValidationError', message: string, field: string | null };
 
 export type ErrorFieldsFragment =
+  | ErrorFields_ContentUnavailableError_Fragment
   | ErrorFields_IdempotencyConflictError_Fragment
   | ErrorFields_IllegalOperationError_Fragment
   | ErrorFields_InvalidCursorError_Fragment
