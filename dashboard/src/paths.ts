@@ -7,3 +7,19 @@ export function stackPath(name: string): string {
 export function runPath(id: string): string {
   return `/runs/${encodeURIComponent(id)}`;
 }
+
+export function pipelinePath(name: string): string {
+  return `/pipelines/${encodeURIComponent(name)}`;
+}
+
+export function artifactPath(name: string): string {
+  return `/artifacts/${encodeURIComponent(name)}`;
+}
+
+export function artifactVersionPath(name: string, version: number): string {
+  return `${artifactPath(name)}/versions/${version}`;
+}
+
+export function searchPath(query: string): string {
+  return `/search?${new URLSearchParams({ q: query })}`;
+}

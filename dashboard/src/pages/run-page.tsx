@@ -6,8 +6,9 @@ import { Link, useParams } from 'react-router';
 import { RunDocument, RunUpdatedDocument, type RunQuery, type StepRunFieldsFragment } from '../../../client/generated/graphql';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
-import { stackPath } from '../paths';
+import { artifactVersionPath, stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
+import { Fact } from '../ui/fact';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
 import { RunLink } from '../ui/runs-table';
@@ -164,7 +165,9 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
             <tr key={name}>
               <th scope="row">{name}</th>
               <td className="artifact">
-                {version.name} <span className="muted">v{version.version}</span>
+                <Link to={artifactVersionPath(version.name, version.version)}>
+                  {version.name} <span className="muted">v{version.version}</span>
+                </Link>
               </td>
               <td>{version.type}</td>
               <td>{formatBytes(version.sizeBytes)}</td>
@@ -179,15 +182,5 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
         </ScrollingTable>
       )}
     </article>
-  );
-}
-
-/** One term of a run's or a step's facts. */
-function Fact({ term, className, children }: { term: string; className?: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{term}</dt>
-      <dd className={className}>{children}</dd>
-    </div>
   );
 }
