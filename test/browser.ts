@@ -65,3 +65,11 @@ export async function saveScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }
+
+/** A page of its own (a fresh context) at `path` of the server, at the viewport's size. */
+export async function openDashboardPage(browser: Browser, serverUrl: string, path: string, viewport = LAPTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport, baseURL: serverUrl });
+  const page = await context.newPage();
+  await page.goto(path);
+  return page;
+}

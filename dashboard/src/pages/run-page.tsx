@@ -67,7 +67,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   const started = new Map(run.steps.map((step) => [step.name, step]));
   // Steps the run expects but has not started yet are drawn too, as pending.
   const nodes: StepNode[] = [
-    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, isCached: step.isCached })),
+    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, startedAt: step.startedAt, isCached: step.isCached })),
     ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: 'PENDING' as const })),
   ];
   return (
