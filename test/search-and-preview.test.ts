@@ -3,10 +3,14 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StackyardClient, pipeline, step } from '../client';
+import { ArtifactPageDocument, ArtifactVersionPageDocument, DashboardPipelinesDocument, PipelinePageDocument, SearchDocument } from '../client/generated/graphql';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, registerComponent, registerStack } from './registry-operations';
 import { completeRun, finishStep, reportOutputs, startRun, startStep } from './run-operations';
+import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
 
 const SEARCH = `query($query: String!, $first: Int) {
   search(query: $query, first: $first) {
@@ -204,4 +208,77 @@ describe.each(databaseTargets)('artifact content with auth on $name', (target) =
     const signedIn = await fetch(`${server().url}/artifacts/nonsense/content`, { headers: { authorization: `Bearer ${adminToken}` } });
     expect(signedIn.status).toBe(404);
   });
+});
+
+describe.each(databaseTargets)('the dashboard pages\' reads on $name', (target) => {
+  const testServer = useTestServer(target);
+
+  it('are one SQL statement each, and one more for a total count', async () => {
+    const server = testServer();
+    const name = uniqueName('reads');
+    await completeRun(server, { pipeline: name, name: `${name}-run`, steps: ['load', 'train'] });
+    // completeRun's steps each report an output of this name, and the second reads nothing: give it a consumer.
+    const artifact = `${name}::load::output`;
+    const { artifactVersion } = await server.gql(`query($name: String!) { artifactVersion(name: $name) { id } }`, { name: artifact });
+    const run = await startRun(server, { pipeline: name, name: `${name}-reader` });
+    await startStep(server, { runId: run.id, name: 'read', inputs: [{ name: 'data', artifactVersionId: artifactVersion.id }] });
+    for (const [document, variables, statements] of [
+      [DashboardPipelinesDocument, { first: 50 }, '1'],
+      [PipelinePageDocument, { name, trendRuns: 50 }, '1'],
+      // The page says how many versions there are in all.
+      [ArtifactPageDocument, { name: artifact, first: 100 }, '2'],
+      [SearchDocument, { query: name, first: 8 }, '1'],
+    ] as const) {
+      const response = await server.request(print(document), variables);
+      expect(response.errors, print(document)).toBeUndefined();
+      expect(response.headers.get('x-sql-statements'), print(document)).toBe(statements);
+    }
+    // The version page reads the database once; its preview then reads the store (here, nothing is there).
+    const version = await server.request(print(ArtifactVersionPageDocument), { name: artifact, version: 1 });
+    expect(version.headers.get('x-sql-statements')).toBe('1');
+    expect(version.data.artifactVersion.consumers).toEqual([expect.objectContaining({ name: 'read' })]);
+    expect(version.data.artifactVersion.producer).toMatchObject({ name: 'load', run: { name: `${name}-run` } });
+    expect(version.data.artifactVersion.preview.__typename).toBe('ContentUnavailableError');
+  });
+});
+
+describe.each(databaseTargets)('previews from s3 and azure stores on $name', (target) => {
+  const testServer = useTestServer(target);
+  let s3: S3Service | undefined;
+  let azure: AzureService | undefined;
+  const configDir = mkdtempSync(join(tmpdir(), 'stackyard-preview-client-'));
+
+  beforeAll(async () => {
+    s3 = await startS3(['preview-bucket']);
+    azure = await startAzurite(['preview-container']);
+  }, 60_000);
+  afterAll(async () => {
+    await s3?.close();
+    await azure?.close();
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it.each(['s3', 'azure'] as const)('reads a preview from %s with the store\'s secrets, at most the limit of a big object', async (flavor) => {
+    const server = testServer();
+    const client = new StackyardClient({ url: server.url, configDir });
+    const prefix = uniqueName('preview');
+    const configuration =
+      flavor === 's3'
+        ? { path: `s3://preview-bucket/${prefix}`, endpointUrl: s3!.endpointUrl, forcePathStyle: true, region: 'us-east-1', awsAccessKeyId: S3_ACCESS_KEY, awsSecretAccessKey: S3_SECRET_KEY }
+        : { path: `az://preview-container/${prefix}`, connectionString: azure!.connectionString };
+    const store = await client.registerComponent({ type: 'ARTIFACT_STORE', name: prefix, flavor, configuration });
+    await client.registerStack({ name: prefix, components: { orchestrator: 'default', artifactStore: store.name } });
+    const small = step('small', () => ({ flavor, ok: true }));
+    const big = step('big', () => Array.from({ length: 40_000 }, (_, index) => ({ index })));
+    await pipeline(prefix, () => {
+      small();
+      big();
+    }).run({ client, stack: prefix, progress: false });
+
+    const preview = async (stepName: string) => (await server.gql(PREVIEW, { name: `${prefix}::${stepName}::output` })).artifactVersion.preview;
+    expect(await preview('small')).toMatchObject({ kind: 'JSON', text: JSON.stringify({ flavor, ok: true }, null, 2), truncated: false });
+    const cut = await preview('big');
+    expect(cut).toMatchObject({ kind: 'JSON', truncated: true });
+    expect(cut.text).toHaveLength(256 * 1024);
+  }, 60_000);
 });
