@@ -74,9 +74,13 @@ async function search(db: Database, text: string, first: number): Promise<Hit[]>
   const contains = `%${escapeLike(text)}%`;
   const prefix = `${escapeLike(text)}%`;
   const branches = (Object.entries(SEARCHED) as [HitKind, (typeof SEARCHED)[HitKind]][]).map(([kind, { table, columns }]) => {
-    const rank = sql`case when lower(h.name) = lower(${text}) then 0 when h.name ilike ${prefix} then 1 else 2 end`;
-    return sql`(select ${kind}::text as kind, ${rank} as rank, h.name, ${rowJson(table, 'h', columns)} as row
-      from ${table} h where h.name ilike ${contains} order by 2, length(h.name), h.name limit ${first})`;
+    const rank = sql`case when lower(m.name) = lower(${text}) then 0 when m.name ilike ${prefix} then 1 else 2 end`;
+    // The best matches by id first, and only their rows as JSON: a name that many runs share
+    // would otherwise build JSON for every one of them before the limit.
+    return sql`(select ${kind}::text as kind, best.rank, h.name, ${rowJson(table, 'h', columns)} as row
+      from (select m.id, ${rank} as rank from ${table} m where m.name ilike ${contains}
+            order by 2, length(m.name), m.name limit ${first}) best
+      join ${table} h on h.id = best.id)`;
   });
   const result = (await db.execute(sql`select kind, row from (${sql.join(branches, sql` union all `)}) hits
     order by rank, length(name), name, kind limit ${first}`)) as unknown as { rows: { kind: HitKind; row: Record<string, unknown> }[] };
