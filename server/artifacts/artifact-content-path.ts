@@ -1,11 +1,11 @@
-// Where the server serves an artifact version's content (images, for previews). Kept apart from
-// the preview module so the HTTP server can route it without loading the GraphQL schema.
-import { encodeGlobalID } from '@pothos/plugin-relay';
+// Where the server serves an artifact version's content (images, for previews):
+// /artifacts/<global id>/content. Kept apart from the preview module, and free of imports, so the
+// HTTP server routes it without loading the GraphQL schema at start-up.
 
 const CONTENT_PATH = /^\/artifacts\/([^/]+)\/content$/;
 
-export function artifactContentPath(versionId: string): string {
-  return `/artifacts/${encodeURIComponent(encodeGlobalID('ArtifactVersion', versionId))}/content`;
+export function artifactContentPath(globalId: string): string {
+  return `/artifacts/${encodeURIComponent(globalId)}/content`;
 }
 
 /** The version's global id in a content path, or null for any other path. */

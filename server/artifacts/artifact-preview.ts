@@ -4,6 +4,7 @@
 // (served by GET /artifacts/<id>/content, bounded too) or just "binary".
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { openArtifactStore } from '../../client/sdk/artifact-stores';
 import { readChecked } from '../../client/sdk/artifact-store';
 import { builder } from '../builder';
@@ -156,7 +157,7 @@ export async function previewOf(version: VersionContent, bytes: Buffer, complete
   const { fileTypeFromBuffer } = await import('file-type');
   const detected = await fileTypeFromBuffer(bytes);
   if (detected?.mime.startsWith('image/')) {
-    return { ...base, kind: 'image', mediaType: detected.mime, contentUrl: artifactContentPath(version.id), truncated: false };
+    return { ...base, kind: 'image', mediaType: detected.mime, contentUrl: artifactContentPath(encodeGlobalID('ArtifactVersion', version.id)), truncated: false };
   }
   const text = asText(bytes, complete);
   if (text === null) return { ...base, kind: 'binary', mediaType: detected?.mime ?? 'application/octet-stream' };
