@@ -208,7 +208,9 @@ describe.skipIf(!hasChromium)(`dashboard pages in Chromium on ${target.name}`, (
     const results = page.getByRole('list', { name: 'Search results' });
     await expect.poll(() => results.getByRole('link').allTextContents()).toEqual([`${run.name} Run · completed`]);
     await saveScreenshot(page, 'pages-search-laptop');
-    await results.getByRole('link', { name: new RegExp(`^${run.name}`) }).click();
+    // The arrow key moves to the suggestion, and Enter follows it.
+    await box.press('ArrowDown');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: run.name }).waitFor();
     expect(new URL(page.url()).pathname).toBe(`/runs/${encodeURIComponent(run.id)}`);
 
@@ -286,6 +288,11 @@ describe.skipIf(!hasChromium)(`dashboard pages in Chromium on ${target.name}`, (
       await node.waitFor();
       const first = await node.getAttribute('aria-label');
       await expect.poll(() => node.getAttribute('aria-label'), { timeout: 15_000 }).not.toBe(first);
+      // The step's card says how long it has been running too.
+      const duration = page.getByRole('article', { name: 'slow' }).locator('dt:text-is("Duration") + dd');
+      const shown = await duration.innerText();
+      expect(shown).toMatch(/^\d+(\.\d)?s$|^\d+ms$/);
+      await expect.poll(() => duration.innerText(), { timeout: 15_000 }).not.toBe(shown);
     } finally {
       await client.finishRun({ runId: run.id, status: 'STOPPED' });
     }

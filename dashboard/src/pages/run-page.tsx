@@ -8,6 +8,7 @@ import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
 import { artifactVersionPath, stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
+import { Elapsed } from '../ui/elapsed';
 import { Fact } from '../ui/fact';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
@@ -140,7 +141,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
         <StatusBadge status={step.status} />
       </header>
       <dl className="facts" aria-label={`Step ${step.name}`}>
-        <Fact term="Duration">{formatDuration(step.durationMs)}</Fact>
+        <Fact term="Duration">{step.status === 'RUNNING' ? <Elapsed since={step.startedAt} /> : formatDuration(step.durationMs)}</Fact>
         <Fact term="Cache">
           {step.isCached ? (
             <>

@@ -1,5 +1,6 @@
 // The time now, ticking each second while something on the page is still running.
 import { useEffect, useState } from 'react';
+import { formatDuration } from './format';
 
 export function useNow(ticking: boolean, intervalMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -10,4 +11,10 @@ export function useNow(ticking: boolean, intervalMs = 1000): number {
     return () => clearInterval(timer);
   }, [ticking, intervalMs]);
   return now;
+}
+
+/** How long ago `since` was, ticking each second: a running step's elapsed time. */
+export function Elapsed({ since }: { since: string }) {
+  const now = useNow(true);
+  return <time dateTime={since}>{formatDuration(Math.max(0, now - Date.parse(since)))}</time>;
 }

@@ -49,6 +49,15 @@ export function SearchBox() {
       }}
       onKeyDown={(event) => {
         if (event.key === 'Escape') setOpen(false);
+        // The arrow keys move between the box and the suggestions.
+        if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+        const stops = [...event.currentTarget.querySelectorAll<HTMLElement>('input, .search-suggestions a')];
+        const at = stops.indexOf(document.activeElement as HTMLElement);
+        const next = stops[at + (event.key === 'ArrowDown' ? 1 : -1)];
+        if (next) {
+          event.preventDefault();
+          next.focus();
+        }
       }}
     >
       <input
