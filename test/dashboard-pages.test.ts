@@ -136,6 +136,13 @@ describe.skipIf(!hasChromium)(`dashboard pages in Chromium on ${target.name}`, (
     await page.getByRole('combobox', { name: 'Stack' }).selectOption({ label: stackName });
     await expect.poll(() => rowHeaders(page, 'Runs')).toEqual(nightly.edges.map((edge) => edge.node.name));
     await shoot(page, 'pages-runs-filtered', () => page.getByRole('region', { name: 'Runs', exact: true }).waitFor());
+
+    // A new run that matches the filters appears at the top, live; one that does not, never.
+    await page.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    const other = await client.startRun({ pipeline: trainingName, stack: stackName, tags: ['adhoc'], name: `${trainingName}-not-nightly` });
+    const live = await client.startRun({ pipeline: trainingName, stack: stackName, tags: ['nightly', 'gpu'], name: `${trainingName}-live` });
+    await expect.poll(() => rowHeaders(page, 'Runs'), { timeout: 30_000 }).toEqual([live.name, ...nightly.edges.map((edge) => edge.node.name)]);
+    for (const run of [live, other]) await client.finishRun({ runId: run.id, status: 'STOPPED' });
   });
 
   it('browses artifacts to a version, previews its JSON, and shows its lineage', async () => {

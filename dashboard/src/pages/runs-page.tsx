@@ -1,9 +1,22 @@
 // Every run, whatever its stack, with every filter the API has: status, pipeline, stack,
 // component, tags, name and time range. The filters live in the address, so a filtered list is a
-// link to share.
+// link to share. New and changed runs arrive over the live subscription.
+import { useQueryClient } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
-import { PipelineNamesDocument, RunFilterChoicesDocument, type ComponentType, type RunFilter, type RunStatus } from '../../../client/generated/graphql';
+import {
+  PipelineNamesDocument,
+  RunFilterChoicesDocument,
+  RunRowUpdatedDocument,
+  RunsDocument,
+  type ComponentType,
+  type RunFilter,
+  type RunStatus,
+} from '../../../client/generated/graphql';
+import { operationName } from '../api/execute';
+import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { useGraphQLQuery } from '../api/query-client';
+import { placeRunInCachedPages } from '../api/run-cache';
+import { LiveIndicator } from '../ui/live-indicator';
 import { componentTypeLabel, RUN_STATUSES, statusLabel } from '../ui/format';
 import { usePageTitle } from './page-title';
 import { FilterField, RunPages, StartedBetweenFields } from './run-history';
@@ -48,6 +61,18 @@ export function RunsPage() {
   const [params, setParams] = useSearchParams();
   const filters = readFilters(params);
   const filter = toRunFilter(filters);
+  const queryClient = useQueryClient();
+  // The server sends only runs that match the filter; each goes into the cached pages it belongs in.
+  const live = useLiveSubscription(
+    RunRowUpdatedDocument,
+    { filter },
+    {
+      // A row does not say which components its run had: a list filtered by one is read again.
+      onData: ({ runUpdated }) =>
+        filter.component ? refetchReadBefore(queryClient, [[operationName(RunsDocument)]], Date.now()) : placeRunInCachedPages(queryClient, runUpdated),
+      onConnected: (connectedAt) => refetchReadBefore(queryClient, [[operationName(RunsDocument)]], connectedAt),
+    },
+  );
 
   function setFilter(name: keyof Filters, value: string) {
     const next = new URLSearchParams(params);
@@ -59,6 +84,7 @@ export function RunsPage() {
   return (
     <>
       <h1>Runs</h1>
+      <LiveIndicator status={live} />
       <RunFilters filters={filters} onChange={setFilter} onClear={() => setParams(new URLSearchParams())} />
       {/* A new filter starts again at the first page. */}
       <RunPages key={JSON.stringify(filter)} filter={filter} />
