@@ -8,6 +8,8 @@ import './stacks/stack-schema';
 import './runs/run-schema';
 import './metrics/metric-schema';
 import './artifacts/artifact-schema';
+import './artifacts/artifact-preview';
+import './search/search-schema';
 import './users/user-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -45,6 +45,7 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'run', scope: 'reader', query: `{ run(id: "${NO_SUCH_ID}") { name } }` },
   { field: 'runs', scope: 'reader', query: `{ runs(first: 1) { ${ERR} } }` },
   { field: 'serverLimits', scope: 'reader', query: '{ serverLimits { maxPageSize } }' },
+  { field: 'search', scope: 'reader', query: '{ search(query: "default") { __typename } }' },
   { field: 'stack', scope: 'reader', query: '{ stack(name: "default") { name } }' },
   { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { ... on QueryStacksConnection { totalCount } } }' },
   { field: 'users', scope: 'admin', query: '{ users { name } }' },

@@ -5,12 +5,20 @@ import { MeDocument } from '../../client/generated/graphql';
 import { useAuth } from './api/auth';
 import { useGraphQLQuery } from './api/query-client';
 import { ComparePage } from './pages/compare-page';
+import { ArtifactPage } from './pages/artifact-page';
+import { ArtifactVersionPage } from './pages/artifact-version-page';
+import { ArtifactsPage } from './pages/artifacts-page';
 import { ComponentsPage } from './pages/components-page';
 import { LoginPage } from './pages/login-page';
 import { NotFoundPage } from './pages/not-found-page';
+import { PipelinePage } from './pages/pipeline-page';
+import { PipelinesPage } from './pages/pipelines-page';
 import { RunPage } from './pages/run-page';
+import { RunsPage } from './pages/runs-page';
+import { SearchPage } from './pages/search-page';
 import { StackPage } from './pages/stack-page';
 import { StacksPage } from './pages/stacks-page';
+import { SearchBox } from './ui/search-box';
 
 export function App() {
   const auth = useAuth();
@@ -32,8 +40,20 @@ export function App() {
             <li>
               <NavLink to="/components">Components</NavLink>
             </li>
+            <li>
+              <NavLink to="/pipelines">Pipelines</NavLink>
+            </li>
+            <li>
+              <NavLink to="/runs" end>
+                Runs
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/artifacts">Artifacts</NavLink>
+            </li>
           </ul>
         </nav>
+        <SearchBox />
         <CurrentUser />
       </header>
       <main id="main" tabIndex={-1}>
@@ -44,6 +64,13 @@ export function App() {
           <Route path="/runs/:id" element={<RunPage />} />
           <Route path="/compare" element={<ComparePage />} />
           <Route path="/components" element={<ComponentsPage />} />
+          <Route path="/pipelines" element={<PipelinesPage />} />
+          <Route path="/pipelines/:name" element={<PipelinePage />} />
+          <Route path="/runs" element={<RunsPage />} />
+          <Route path="/artifacts" element={<ArtifactsPage />} />
+          <Route path="/artifacts/:name" element={<ArtifactPage />} />
+          <Route path="/artifacts/:name/versions/:version" element={<ArtifactVersionPage />} />
+          <Route path="/search" element={<SearchPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </main>

@@ -99,11 +99,12 @@ function runStatsSql(runsWhere: SQL): SQL<RunStats> {
 
 export const PipelineType = builder.drizzleNode('pipelines', {
   name: 'Pipeline',
-  select: {},
+  // Read straight off the row (see PipelineRun), so a search hit needs no second statement.
+  select: { columns: { id: true, name: true, createdAt: true } },
   id: { column: (pipeline) => pipeline.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    name: t.string({ resolve: (pipeline) => pipeline.name }),
+    createdAt: t.field({ type: 'DateTime', resolve: (pipeline) => pipeline.createdAt }),
   }),
 });
 
@@ -302,6 +303,11 @@ builder.drizzleObjectFields(StackComponentType, (t) => ({
 
 builder.drizzleObjectFields(PipelineType, (t) => ({
   runs: nestedRunsField('Pipeline.runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
+  runStats: t.field({
+    type: RunStatsType,
+    select: { extras: { runStats: (table) => runStatsSql(sql`r.pipeline_id = ${table.id}`) } },
+    resolve: (pipeline) => pipeline.runStats,
+  }),
 }));
 
 const ExpectedStepInput = builder.inputType('ExpectedStepInput', {

@@ -6,8 +6,10 @@ import { Link, useParams } from 'react-router';
 import { RunDocument, RunUpdatedDocument, type RunQuery } from '../../../client/generated/graphql';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
-import { stackPath } from '../paths';
+import { artifactVersionPath, stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
+import { Elapsed } from '../ui/elapsed';
+import { Fact } from '../ui/fact';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
 import { RunMetrics, RunParameters, StepMetadataAndMetrics } from '../ui/run-parameters';
@@ -68,7 +70,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   const started = new Map(run.steps.map((step) => [step.name, step]));
   // Steps the run expects but has not started yet are drawn too, as pending.
   const nodes: StepNode[] = [
-    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, isCached: step.isCached })),
+    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, startedAt: step.startedAt, isCached: step.isCached })),
     ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: 'PENDING' as const })),
   ];
   return (
@@ -143,7 +145,7 @@ function StepDetails({ step }: { step: Run['steps'][number] }) {
         <StatusBadge status={step.status} />
       </header>
       <dl className="facts" aria-label={`Step ${step.name}`}>
-        <Fact term="Duration">{formatDuration(step.durationMs)}</Fact>
+        <Fact term="Duration">{step.status === 'RUNNING' ? <Elapsed since={step.startedAt} /> : formatDuration(step.durationMs)}</Fact>
         <Fact term="Cache">
           {step.isCached ? (
             <>
@@ -169,7 +171,9 @@ function StepDetails({ step }: { step: Run['steps'][number] }) {
             <tr key={name}>
               <th scope="row">{name}</th>
               <td className="artifact">
-                {version.name} <span className="muted">v{version.version}</span>
+                <Link to={artifactVersionPath(version.name, version.version)}>
+                  {version.name} <span className="muted">v{version.version}</span>
+                </Link>
               </td>
               <td>{version.type}</td>
               <td>{formatBytes(version.sizeBytes)}</td>
@@ -184,15 +188,5 @@ function StepDetails({ step }: { step: Run['steps'][number] }) {
         </ScrollingTable>
       )}
     </article>
-  );
-}
-
-/** One term of a run's or a step's facts. */
-function Fact({ term, className, children }: { term: string; className?: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{term}</dt>
-      <dd className={className}>{children}</dd>
-    </div>
   );
 }
