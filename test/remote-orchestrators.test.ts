@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, succeeded, tempDir } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, expectUnchanged, registerComponent, registerStack, RESULT_FIELDS } from './registry-operations';
 
@@ -60,8 +61,12 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
     expect(await update(name, { redisUrl: 'redis://127.0.0.1:6379' })).toMatchObject({ configuration: { redisUrl: 'redis://127.0.0.1:6379' }, secretsSet: [] });
     expect(await secretsOf(registered.id as string)).toEqual({});
 
-    // Its stack is exported and snapshotted with the password masked.
+    // People see the URL once, masked; its stack is exported and snapshotted so too.
     expect(await update(name, { redisUrl: url })).toMatchObject({ secretsSet: ['redisUrl'] });
+    const describedMasked = succeeded(await runCli(['orchestrator', 'describe', name], { url: server.url, configDir: tempDir('stackyard-cli-bullmq-') }));
+    expect(describedMasked).toMatch(/│ redisUrl +│ redis:\/\/worker:\*\*\*\*@redis\.internal:6380\/2 +│/);
+    expect(describedMasked).not.toContain('(secret, set)');
+    expect(describedMasked).not.toContain(password);
     const stack = uniqueName('distributed');
     expectType(await registerStack(server, { name: stack, components: { orchestrator: name, artifactStore: s3Store } }), 'Stack');
     const { exportStack } = await server.gql(`query($name: String!) { exportStack(name: $name) { ... on ExportStackPayload { yaml } } }`, { name: stack });
