@@ -184,5 +184,10 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     const [node] = built.data.runs.edges.map((edge: { node: unknown }) => edge.node);
     expect(node.steps[0]).toMatchObject({ attempt: 2, worker: worker('w2'), attempts: [{ status: 'FAILED', errorMessage: 'boom' }, { status: 'RUNNING' }] });
     expect(node.steps[0].queueWaitMs).toBeGreaterThanOrEqual(900);
+    // The run page's query, attempts of every step included, is one statement too.
+    const runPage = await server.request(`query($id: ID!) { run(id: $id) { name steps { ${STEP.replace('run { status }', '')} } } }`, { id: run.id });
+    expect(runPage.errors).toBeUndefined();
+    expect(runPage.headers.get('x-sql-statements')).toBe('1');
+    expect(runPage.data.run.steps).toEqual(node.steps.map(({ isCached: _cached, durationMs: _duration, ...step }: Record<string, unknown>) => step));
   });
 });
