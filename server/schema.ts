@@ -11,5 +11,6 @@ import './artifacts/artifact-schema';
 import './artifacts/artifact-preview';
 import './search/search-schema';
 import './users/user-schema';
+import './workers/worker-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -5,3 +5,4 @@ export * from '../metrics/metric-tables';
 export * from '../runs/run-tables';
 export * from '../stacks/stack-tables';
 export * from '../users/user-tables';
+export * from '../workers/worker-tables';

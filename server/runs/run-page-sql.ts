@@ -50,8 +50,8 @@ const SQL_TYPES: Record<string, SqlType> = {
   },
   StepRun: {
     table: stepRuns,
-    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt],
-    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata']),
+    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt, stepRuns.queuedAt],
+    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata', 'attempt', 'worker']),
     relations: {
       outputs: { type: 'StepRunOutput', table: stepRunOutputs, list: true, join: [stepRunOutputs.stepRunId, stepRuns.id], orderBy: [stepRunOutputs.name] },
     },
@@ -142,7 +142,7 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
 
 /** Fields whose resolvers compute from listed columns of other names, with those columns' field names. */
 const COMPUTED_FIELDS: Record<string, Record<string, string[]>> = {
-  StepRun: { durationMs: ['startedAt', 'endedAt'], isCached: ['status'] },
+  StepRun: { durationMs: ['startedAt', 'endedAt'], queueWaitMs: ['startedAt', 'queuedAt'], isCached: ['status'] },
 };
 
 /** json_build_object of one object of `typeName` at `alias`, or null if the selection asks for more than columns and relations. */

@@ -18,6 +18,8 @@ import { RunLink } from '../ui/runs-table';
 import { ScrollingTable } from '../ui/scrolling-table';
 import { Empty, QueryView } from '../ui/states';
 import { StatusBadge } from '../ui/status-badge';
+import { StepAttempts } from '../ui/step-attempts';
+import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
@@ -100,7 +102,10 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
           <Empty>This run has no steps yet.</Empty>
         ) : (
           <>
-            <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+            <div className="step-views">
+              <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+              <StepGantt steps={run.steps} label={`Timeline of ${run.name}`} />
+            </div>
             <ol className="steps">
               {run.steps.map((step) => (
                 <li key={step.id}>
@@ -163,6 +168,7 @@ function StepDetails({ step }: { step: Run['steps'][number] }) {
         )}
       </dl>
       <StepMetadataAndMetrics step={step} />
+      <StepAttempts step={step} />
       {step.outputs.length === 0 ? (
         <p className="muted">No outputs</p>
       ) : (
