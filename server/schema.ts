@@ -6,6 +6,7 @@ import './errors';
 import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
+import './runs/run-reference';
 import './artifacts/artifact-schema';
 import './users/user-schema';
 

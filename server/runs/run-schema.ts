@@ -302,6 +302,11 @@ builder.drizzleObjectFields(StackComponentType, (t) => ({
 
 builder.drizzleObjectFields(PipelineType, (t) => ({
   runs: nestedRunsField('Pipeline.runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
+  runStats: t.field({
+    type: RunStatsType,
+    select: { extras: { runStats: (table) => runStatsSql(sql`r.pipeline_id = ${table.id}`) } },
+    resolve: (pipeline) => pipeline.runStats,
+  }),
 }));
 
 const ExpectedStepInput = builder.inputType('ExpectedStepInput', {

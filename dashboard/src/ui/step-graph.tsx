@@ -1,5 +1,5 @@
 // A run's steps as a graph drawn from their parents. Each step links to its details below
-// the graph; steps the run expects but has not started are drawn dashed, as pending.
+// the graph; steps the run expects but has not started are drawn dashed, as pending or skipped.
 import { formatDuration, statusLabel } from './format';
 import type { ShownStatus } from './status-badge';
 import { NODE_HEIGHT, NODE_WIDTH, layoutStepGraph } from './step-graph-layout';
