@@ -261,6 +261,41 @@ describe.each(databaseTargets)('stackyard CLI for ZenML users on $name', (target
     expect(succeeded(await cli('run', 'delete', uuid.slice(0, 13), '-y'))).toBe(`Deleted run "${names[0]}".\n`);
   });
 
+  it('looks a run up by reference and lists pipelines with run counts, each in one SQL statement, with typed errors', async () => {
+    const server = testServer();
+    const { pipeline, failed, names } = await pipelineWithRuns();
+    const lookUp = (reference: string) =>
+      server.request(
+        `query($reference: String!) { runByReference(reference: $reference) {
+          __typename
+          ... on PipelineRun { id name status pipeline { name } expectedSteps { name } steps { name status outputs { name artifactVersion { uri } } } }
+          ... on Error { message field }
+          ... on AmbiguousReferenceError { candidates }
+        } }`,
+        { reference },
+      );
+    const found = await lookUp(uuidOf(failed).slice(0, 8));
+    expect(found.errors).toBeUndefined();
+    expect(found.data.runByReference).toMatchObject({ __typename: 'PipelineRun', id: failed, name: names[0], steps: [{ name: 'load', status: 'FAILED' }] });
+    expect(found.headers.get('x-sql-statements')).toBe('1');
+    expect((await lookUp(names[1])).data.runByReference).toMatchObject({ __typename: 'PipelineRun', name: names[1] });
+    expect((await lookUp('not-a-run')).data.runByReference).toEqual({ __typename: 'NotFoundError', message: 'No run has the name, id or id prefix "not-a-run"', field: 'reference' });
+    expect((await lookUp('  ')).data.runByReference).toMatchObject({ __typename: 'ValidationError', field: 'reference' });
+    // Sixteen first characters at most: among seventeen runs, two share one.
+    for (let run = 0; run < 17; run += 1) await startRun(server, { pipeline: uniqueName('polish-prefix') });
+    const ambiguous = await Promise.all('0123456789abcdef'.split('').map(lookUp));
+    const shared = ambiguous.map((response) => response.data.runByReference).find((result) => result.__typename === 'AmbiguousReferenceError');
+    expect(shared.field).toBe('reference');
+    expect(shared.candidates.length).toBeGreaterThan(1);
+    expect(shared.candidates.every((candidate: string) => /^\S+ \([0-9a-f-]{36}\)$/.test(candidate))).toBe(true);
+
+    const pipelines = await server.request(`{ pipelines(first: 100) { ... on QueryPipelinesConnection { edges { node { name runStats { total lastRunAt byStatus { status count } } } } } } }`);
+    expect(pipelines.errors).toBeUndefined();
+    const mine = pipelines.data.pipelines.edges.find((edge: { node: { name: string } }) => edge.node.name === pipeline).node;
+    expect(mine.runStats.total).toBe(3);
+    expect(pipelines.headers.get('x-sql-statements')).toBe('1');
+  });
+
   it('colours statuses only on a terminal or when forced, never under NO_COLOR, and fits tables to the width', async () => {
     const { pipeline } = await pipelineWithRuns();
     // script(1) gives the command a terminal, as a person's shell does.
