@@ -1,54 +1,60 @@
-// A connect timeout for fetch. Node's fetch has none of its own: a server address that drops
-// packets (a VPN gone, a firewall) leaves a command hanging for minutes before the operating
-// system gives up. A plain TCP connection to the same host and port, opened beside the first
-// request, tells within the deadline whether anything listens there; the request itself is not
-// delayed, and is aborted when that connection fails.
-import { connect } from 'node:net';
+// A connect timeout for fetch. Node's fetch (undici) waits 10 s for a connection, and the
+// client retries: a server address that drops packets (a VPN gone, a firewall) would leave a
+// command hanging for half a minute. undici reports each connection attempt on Node's
+// diagnostics channels; an attempt still unanswered after the deadline aborts the requests
+// waiting for that host, with an error the client does not retry.
+import { subscribe } from 'node:diagnostics_channel';
 
-/** Thrown when nothing accepts a connection in time; not a TypeError, so the client does not retry it. */
+/** No connection to the server within the deadline; not a TypeError, so the client does not retry it. */
 export class ConnectTimeoutError extends Error {
   override readonly name = 'ConnectTimeoutError';
 }
 
-function probe(url: URL, timeoutMs: number): Promise<void> {
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      reject(new ConnectTimeoutError(`no connection within ${timeoutMs / 1000} s`));
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => reject(new ConnectTimeoutError(error.code ?? error.message)));
-  });
+interface Waiting {
+  controller: AbortController;
+  timeoutMs: number;
 }
 
-/** A fetch whose requests fail within `timeoutMs` when no connection to their host can be opened. */
+/** Requests in flight by host (`hostname:port`, as undici names it), and each host's pending connection attempts. */
+const waiting = new Map<string, Set<Waiting>>();
+const attempts = new Map<string, NodeJS.Timeout[]>();
+let subscribed = false;
+
+type ConnectMessage = { connectParams: { host: string } };
+
+function watchConnections(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('undici:client:beforeConnect', (message) => {
+    const { host } = (message as ConnectMessage).connectParams;
+    const requests = [...(waiting.get(host) ?? [])];
+    if (requests.length === 0) return;
+    const timeoutMs = Math.min(...requests.map((request) => request.timeoutMs));
+    const timer = setTimeout(() => {
+      for (const request of waiting.get(host) ?? []) request.controller.abort(new ConnectTimeoutError(`no connection within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    timer.unref();
+    attempts.set(host, [...(attempts.get(host) ?? []), timer]);
+  });
+  const settled = (message: unknown) => clearTimeout(attempts.get((message as ConnectMessage).connectParams.host)?.shift());
+  subscribe('undici:client:connected', settled);
+  subscribe('undici:client:connectError', settled);
+}
+
+/** A fetch whose requests fail with ConnectTimeoutError when no connection to their host opens within `timeoutMs`. */
 export function fetchWithConnectDeadline(timeoutMs: number, baseFetch: typeof fetch = fetch): typeof fetch {
-  const reachable = new Map<string, Promise<void>>();
+  watchConnections();
   return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    let listening = reachable.get(url.host);
-    if (!listening) {
-      listening = probe(url, timeoutMs);
-      reachable.set(url.host, listening);
-    }
+    const host = new URL(input instanceof Request ? input.url : String(input)).host;
     const controller = new AbortController();
     const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
     callerSignal?.addEventListener('abort', () => controller.abort(callerSignal.reason), { once: true });
-    const response = baseFetch(input, { ...init, signal: controller.signal });
-    // Settled by whichever comes first: the response, or the probe failing (which aborts the request).
-    const refused = listening.then(
-      () => response,
-      (error: unknown) => {
-        controller.abort(error);
-        throw error;
-      },
-    );
-    return Promise.race([response, refused]);
+    const request = { controller, timeoutMs };
+    waiting.set(host, (waiting.get(host) ?? new Set()).add(request));
+    try {
+      return await baseFetch(input, { ...init, signal: controller.signal });
+    } finally {
+      waiting.get(host)?.delete(request);
+    }
   };
 }
