@@ -98,7 +98,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // unknown paths its index.html, so the dashboard's own routes work as deep links.
   const dashboardDir = config.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
   const serveDashboard = existsSync(join(dashboardDir, 'index.html'))
-    ? sirv(dashboardDir, { single: true, etag: true, setHeaders: (res, pathname) => res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache') })
+    ? sirv(dashboardDir, {
+        single: true,
+        etag: true,
+        setHeaders: (res, pathname) => {
+          res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+          // sirv's MIME table (mrmime) has no type for .ico, the favicon browsers ask for.
+          if (pathname.endsWith('.ico')) res.setHeader('content-type', 'image/x-icon');
+        },
+      })
     : undefined;
   if (!serveDashboard) logger.warn({ dashboardDir }, 'no built dashboard; / redirects to GraphiQL (build it with npm run build:dashboard)');
 

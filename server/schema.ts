@@ -7,6 +7,7 @@ import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
 import './metrics/metric-schema';
+import './runs/run-reference';
 import './artifacts/artifact-schema';
 import './artifacts/artifact-preview';
 import './search/search-schema';

@@ -28,7 +28,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** What the build reads: a change to any of them makes dashboard/dist stale. */
-const DASHBOARD_SOURCES = ['dashboard/src', 'dashboard/index.html', 'dashboard/vite.config.ts', 'client/generated', 'package-lock.json'].map((path) => join(root, path));
+const DASHBOARD_SOURCES = ['dashboard/src', 'dashboard/index.html', 'dashboard/public', 'client/unstarted-steps.ts', 'dashboard/vite.config.ts', 'client/generated', 'package-lock.json'].map((path) => join(root, path));
 
 function lastModified(path: string): number {
   if (!existsSync(path)) return 0;

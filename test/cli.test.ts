@@ -204,7 +204,7 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expectFailure(badUpdate, /^Error: configuration\.path /);
     expectFailure(unknownComponent, `Error: No orchestrator named "${missing}"`);
     expectFailure(unknownStack, `Error: No stack named "${missing}"`);
-    expectFailure(unknownRun, `Error: No run with the id or name "${missing}"`);
+    expectFailure(unknownRun, `Error: No run has the name, id or id prefix "${missing}"`);
     expectFailure(unknownDelete, `Error: No orchestrator named "${missing}"`);
 
     expect(await client.getComponent('ARTIFACT_STORE', missing)).toBeNull();

@@ -178,7 +178,7 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     expect(error).toBeInstanceOf(PipelineRunFailedError);
     expect((error as Error).message).toContain('step broken: boom 1');
     const result = (error as PipelineRunFailedError).run;
-    expect(result.steps.after.status).toBe('not-run');
+    expect(result.steps.after.status).toBe('skipped');
     expect(result.steps.sideline.status).toBe('completed');
     expect(kinds()).toContain('step-skipped after');
 
@@ -312,7 +312,7 @@ describe('pipeline scripts', () => {
     );
     expect(child.code, child.stderr).toBe(1);
     expect(child.stdout).toContain('step explode failed');
-    expect(child.stdout).toContain('step never not run: step explode failed');
+    expect(child.stdout).toContain('step never skipped: step explode failed');
     expect(child.stderr).toContain('step explode: exploded on purpose');
     const page = await sdk.runsPage({ filter: { pipeline: 'script-failure', stackName: stack } });
     expect(page.edges.map((edge) => edge.node.status)).toEqual(['FAILED']);

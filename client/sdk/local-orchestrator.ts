@@ -24,8 +24,8 @@ export interface StoredOutput {
 
 export interface StepResult {
   name: string;
-  /** `not-run`: a step it depends on failed. */
-  status: 'completed' | 'cached' | 'failed' | 'not-run';
+  /** `skipped`: never ran, because a step it depends on failed or was skipped. */
+  status: 'completed' | 'cached' | 'failed' | 'skipped';
   stepRunId: string | null;
   outputs: Record<string, StoredOutput>;
   error?: string;
@@ -103,10 +103,10 @@ export class LocalOrchestrator {
 
   private async executeStep(invocation: StepInvocation, parentResults: StepResult[]): Promise<StepResult> {
     const { client, run, store, progress } = this.settings;
-    const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'not-run');
+    const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'skipped');
     if (blocked) {
-      progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'did not run'}` });
-      return { name: invocation.name, status: 'not-run', stepRunId: null, outputs: {} };
+      progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}` });
+      return { name: invocation.name, status: 'skipped', stepRunId: null, outputs: {} };
     }
     const startedAt = performance.now();
     const byName = new Map(parentResults.map((parent) => [parent.name, parent]));

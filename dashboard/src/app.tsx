@@ -3,6 +3,7 @@
 import { NavLink, Navigate, Route, Routes } from 'react-router';
 import { MeDocument } from '../../client/generated/graphql';
 import { useAuth } from './api/auth';
+import { readToken } from './api/token';
 import { useGraphQLQuery } from './api/query-client';
 import { ComparePage } from './pages/compare-page';
 import { ArtifactPage } from './pages/artifact-page';
@@ -88,9 +89,12 @@ function CurrentUser() {
           Signed in as <strong>{me.data.me.name}</strong> <span className="role">{me.data.me.role.toLowerCase()}</span>
         </span>
       )}
-      <button type="button" onClick={auth.signOut}>
-        Sign out
-      </button>
+      {/* Without a token the server is in local mode: there is nobody to sign out. */}
+      {readToken() !== null && (
+        <button type="button" onClick={auth.signOut}>
+          Sign out
+        </button>
+      )}
     </div>
   );
 }

@@ -23,6 +23,7 @@ import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
+import { unstartedStepStatus } from '../../../client/unstarted-steps';
 
 type Run = NonNullable<RunQuery['run']>;
 
@@ -70,10 +71,10 @@ export function RunPage() {
 
 function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   const started = new Map(run.steps.map((step) => [step.name, step]));
-  // Steps the run expects but has not started yet are drawn too, as pending.
+  // Steps the run expects but has not started are drawn too: pending while it runs, skipped after.
   const nodes: StepNode[] = [
     ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, startedAt: step.startedAt, isCached: step.isCached })),
-    ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: 'PENDING' as const })),
+    ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: unstartedStepStatus(run.status) })),
   ];
   return (
     <>

@@ -1,7 +1,7 @@
 // A run's steps as a graph drawn from their parents, fitted whole into its frame, with pan and
 // zoom (d3-zoom: drag to pan, Ctrl or ⌘ with the wheel or a pinch to zoom, and buttons). Each
 // step links to its details below the graph; steps the run expects but has not started are
-// drawn dashed, as pending; a running step's elapsed time ticks.
+// drawn dashed, as pending or skipped; a running step's elapsed time ticks.
 import { select } from 'd3-selection';
 import { zoom, zoomIdentity, type ZoomBehavior, type ZoomTransform } from 'd3-zoom';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
