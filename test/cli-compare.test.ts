@@ -45,6 +45,6 @@ describe.each(databaseTargets)('stackyard run compare on $name', (target) => {
     expect(described).toMatch(/│ mse +│ 3 +│ 0 +│ 1 +│/);
 
     expectFailure(await cli('run', 'compare', runs[0].name), 'Compare at least 2 runs');
-    expectFailure(await cli('run', 'compare', runs[0].name, 'no-such-run'), 'No run with the id or name "no-such-run"');
+    expectFailure(await cli('run', 'compare', runs[0].name, 'no-such-run'), 'No run has the name, id or id prefix "no-such-run"');
   });
 });

@@ -106,7 +106,7 @@ describe('connection settings', () => {
     const unreachable = new StackyardClient({ url: 'http://127.0.0.1:1', retries: 2, fetch: failingFetch, env: {} });
     const error = await unreachable.serverLimits().catch((e: unknown) => e);
     expect(error).toMatchObject({ type: 'ConnectionError' });
-    expect((error as Error).message).toBe('Cannot reach the Stackyard server at http://127.0.0.1:1/graphql: connect ECONNREFUSED 127.0.0.1:1');
+    expect((error as Error).message).toBe('Cannot reach the Stackyard server at http://127.0.0.1:1/graphql: connect ECONNREFUSED 127.0.0.1:1; start one with `npm start` or set STACKYARD_URL');
     expect(attempts).toBe(3);
     // Registering is not idempotent, so a lost request is not silently repeated.
     attempts = 0;

@@ -28,7 +28,7 @@ export function addWorkerListCommand(program: Command): void {
     .description('List the workers seen recently, with their current steps')
     .option(
       '--seen-within <seconds>',
-      `only workers whose last heartbeat is at most this old (default ${DEFAULT_SEEN_WITHIN_SECONDS})`,
+      'only workers whose last heartbeat is at most this old',
       positiveInteger,
       DEFAULT_SEEN_WITHIN_SECONDS,
     )

@@ -3,6 +3,7 @@
 // SQL statement; an ambiguous prefix answers the candidates instead of guessing.
 import { sql } from 'drizzle-orm';
 import { builder } from '../builder';
+import { NAME } from '../name-arguments';
 import { ErrorInterface, NotFoundError, UserError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { pipelineRuns } from './run-tables';
@@ -49,7 +50,7 @@ builder.queryFields((t) => ({
     type: 'pipelineRuns',
     errors: { types: [ValidationError, NotFoundError, AmbiguousReferenceError] },
     description: 'The run with this name, global id, UUID or unique UUID prefix (as `stackyard run describe` takes).',
-    args: { reference: t.arg.string({ required: true }) },
+    args: { reference: t.arg.string({ required: true, ...NAME }) },
     resolve: async (query, _root, args, context) => {
       const reference = args.reference.trim();
       if (!reference) throw new ValidationError('Name a run by its name, id or the start of its UUID', 'reference');

@@ -1,6 +1,7 @@
 // GraphQL types of step attempts and the workers that run them (see step-attempts.ts).
 import { alias as aliasOf } from 'drizzle-orm/pg-core';
 import { builder } from '../builder';
+import { NAME } from '../name-arguments';
 import { registerSqlField } from './run-page-sql';
 import { STEP_ATTEMPT_STATUSES, stepRuns, type StepWorker } from './run-tables';
 import { queueWaitMs, stepAttemptsJson, type StepAttemptView } from './step-attempts';
@@ -26,7 +27,7 @@ export const StepWorkerInput = builder.inputType('StepWorkerInput', {
   description: 'The worker process that runs a step attempt.',
   fields: (t) => ({
     name: t.string({ required: true, description: 'Unique per worker process, such as host:pid.' }),
-    host: t.string({ required: true }),
+    host: t.string({ required: true, ...NAME }),
     pid: t.int({ required: true }),
   }),
 });

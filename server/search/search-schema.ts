@@ -3,6 +3,7 @@
 import { getColumns, sql, type Column, type SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { builder } from '../builder';
+import { NAME } from '../name-arguments';
 import type { Database } from '../db/database';
 import { ArtifactType } from '../artifacts/artifact-schema';
 import { artifacts } from '../artifacts/artifact-tables';
@@ -94,7 +95,7 @@ builder.queryFields((t) => ({
     errors: { types: [ValidationError] },
     description: `Stacks, components, pipelines, runs and artifacts whose name contains the text (case aside). At most ${MAX_SEARCH_HITS} hits.`,
     args: {
-      query: t.arg.string({ required: true }),
+      query: t.arg.string({ required: true, ...NAME }),
       first: t.arg.int({ description: `How many hits; ${DEFAULT_SEARCH_HITS} when absent, at most ${MAX_SEARCH_HITS}.` }),
     },
     resolve: async (_root, args, context) => {

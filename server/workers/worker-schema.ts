@@ -1,6 +1,7 @@
 // GraphQL for the worker registry: the heartbeat workers send, and the list of workers.
 import { sql } from 'drizzle-orm';
 import { builder } from '../builder';
+import { NAME } from '../name-arguments';
 import { ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { recordWorkerHeartbeat } from './worker-service';
@@ -24,9 +25,9 @@ export const WorkerType = builder.drizzleObject('workers', {
 const WorkerHeartbeatInput = builder.inputType('WorkerHeartbeatInput', {
   fields: (t) => ({
     name: t.string({ required: true, description: 'Unique per worker process, such as host:pid.' }),
-    host: t.string({ required: true }),
+    host: t.string({ required: true, ...NAME }),
     pid: t.int({ required: true }),
-    queue: t.string({ required: true, description: 'The queue it takes steps from.' }),
+    queue: t.string({ required: true, ...NAME, description: 'The queue it takes steps from.' }),
     concurrency: t.int({ required: true }),
     currentStepRunIds: t.idList({ required: true, description: 'Step runs it runs now.' }),
     stack: t.string({ description: 'Name of the stack it serves.' }),
