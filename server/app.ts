@@ -8,6 +8,7 @@ import type { Authenticator } from './users/authentication';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention';
 import { useNoNulCharacters } from './plugins/use-no-nul-characters';
 import { useOperationInContext } from './plugins/use-operation-in-context';
+import { usePageResponses } from './runs/run-page-response';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useQueryLimits, type QueryLimits } from './plugins/use-query-limits';
 import { useStatementCount, type RequestLogFields } from './plugins/use-statement-count';
@@ -79,6 +80,8 @@ export function createApp(options: AppOptions): StackyardApp {
       ...useQueryLimits(options.queryLimits),
       useStatementCount(),
       useOperationInContext(),
+      // After useOperationInContext: it reads the operation as sent.
+      usePageResponses(),
     ],
   });
 }
