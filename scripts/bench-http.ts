@@ -10,7 +10,7 @@
 // The machine may be shared: compare ratios within one run, not figures across runs.
 //
 // BENCH_DATABASE_URL   Postgres server (default postgres://postgres@127.0.0.1:5432/test); the data
-//                      goes into its database stackyard_bench_http, which is kept.
+//                      goes into its database BENCH_DATABASE (stackyard_bench_http), which is kept.
 // --reuse / BENCH_REUSE=1   use that database as seeded last time instead of seeding it afresh.
 // BENCH_RUNS (100000)  runs to seed; BENCH_SECONDS (5) per measurement; BENCH_ROUNDS (3);
 // BENCH_CONNECTIONS (8,32); BENCH_NODE_OPTIONS: node flags for Stackyard's process.
@@ -28,7 +28,8 @@ import pg from 'pg';
 import { seedHistory } from './bench-seed';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASE = 'stackyard_bench_http';
+// Named apart when several people share one Postgres, so one's fresh seed never drops another's.
+const DATABASE = process.env.BENCH_DATABASE ?? 'stackyard_bench_http';
 const REUSE = process.argv.includes('--reuse') || process.env.BENCH_REUSE === '1';
 const RUNS = Number(process.env.BENCH_RUNS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -1,7 +1,8 @@
 // The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins),
 // /artifacts/<id>/content (image previews), one
 // log line per request, and a shutdown that lets in-flight requests finish before the database
-// closes.
+// closes. It listens before it loads the database and the GraphQL schema, so /health answers
+// while they load and a fresh PGlite database is created.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -11,8 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { packageFile } from '../client/package-files';
 import type { StackyardApp } from './app';
 import { contentPathVersion } from './artifacts/artifact-content-path';
-import { BACKUP_PATH, serveBackup } from './db/backup';
-import { openDatabase, type DatabaseHandle } from './db/database';
+import type { DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
 import type { QueryLimits } from './plugins/use-query-limits';
 import type { RequestLogFields } from './plugins/use-statement-count';
@@ -69,6 +69,8 @@ export interface RunningServer {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Where an admin takes a backup of the embedded database (server/db/backup.ts). */
+export const BACKUP_PATH = '/backup';
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
@@ -81,11 +83,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     );
   }
   const secretKey = loadSecretKey({ secretKey: config.secretKey, secretKeyFile: config.secretKeyFile ?? defaultSecretKeyFile() });
-  const database = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  if (database.pgliteStart === 'from-template') logger.info({ dataDir: config.dataDir }, 'first start: creating the database');
-  if (database.pgliteStart === 'initdb') {
-    logger.info({ dataDir: config.dataDir }, 'first start: creating the database from scratch, which can take a minute (`npm run build:db-template` makes this fast)');
-  }
+  /** The database once open, for the routes that use it before the app does. */
+  let opened: DatabaseHandle | undefined;
   let app: StackyardApp | undefined;
   let authenticate: Authenticator | undefined;
   let serveContent: ((req: IncomingMessage, res: ServerResponse, versionId: string) => Promise<void>) | undefined;
@@ -138,14 +137,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
 
   async function route(req: IncomingMessage, res: ServerResponse, requestLog: RequestLogFields): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    // Alive, whether or not it can serve yet: /ready says that.
+    if (path === '/health') return sendJson(res, 200, { status: app ? 'ok' : 'starting' });
     if (path === '/ready') {
-      const ready = app !== undefined && (await database.ping());
+      const ready = app !== undefined && opened !== undefined && (await opened.ping());
       return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' });
     }
     if (path === BACKUP_PATH) {
-      if (!app || !authenticate) return sendJson(res, 503, { error: 'The server is starting; try again shortly.' });
-      return serveBackup(req, res, database, authenticate);
+      if (!app || !authenticate || !opened) return sendJson(res, 503, { error: 'The server is starting; try again shortly.' });
+      const { serveBackup } = await import('./db/backup');
+      return serveBackup(req, res, opened, authenticate);
     }
     const contentVersion = contentPathVersion(path);
     if (contentVersion !== null) {
@@ -176,17 +177,32 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       server.off('error', reject);
       resolve();
     });
-  }).catch(async (error: unknown) => {
-    // A port in use must not leave the data directory locked by a server that never ran.
-    await database.close().catch(() => {});
-    throw error;
   });
+  // Loaded and opened once listening: they take seconds on a busy machine, a fresh PGlite
+  // directory longest, and /health answers meanwhile. The schema and its libraries load meanwhile too.
+  const startupModules = import('./startup-modules');
+  startupModules.catch(() => {}); // reported through `ready`
+  const database = await import('./db/database')
+    .then(({ openDatabase }) =>
+      openDatabase({
+        databaseUrl: config.databaseUrl,
+        dataDir: config.dataDir,
+        onCreate: (start) =>
+          start === 'from-template'
+            ? logger.info({ dataDir: config.dataDir }, 'first start: creating the database')
+            : logger.info({ dataDir: config.dataDir }, 'first start: creating the database from scratch, which can take a minute (`npm run build:db-template` makes this fast)'),
+      }),
+    )
+    .catch(async (error: unknown) => {
+      // A locked or damaged data directory must not leave a server listening that never serves.
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    });
+  opened = database;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  // Started now, so the schema and its libraries load while the database opens.
-  const startupModules = import('./startup-modules');
   const ready = startupModules
     .then(({ ensureDefaultStack }) =>
       database.migrate(async (db) => {

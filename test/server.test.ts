@@ -40,8 +40,8 @@ vi.mock('../server/db/database', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../server/db/database')>();
   return {
     ...actual,
-    openDatabase(options: Parameters<typeof actual.openDatabase>[0]) {
-      const handle = actual.openDatabase(options);
+    async openDatabase(options: Parameters<typeof actual.openDatabase>[0]) {
+      const handle = await actual.openDatabase(options);
       return {
         ...handle,
         async migrate(afterMigrate?: Parameters<typeof handle.migrate>[0]) {
@@ -320,7 +320,7 @@ describe.each(databaseTargets)('server on $name', (target) => {
     expect(ready).toEqual({ status: 503, body: { status: 'starting' } });
     expect(graphql.status).toBe(503);
     expect(graphql.body.errors[0].message).toMatch(/starting/);
-    expect(health).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(health).toEqual({ status: 200, body: { status: 'starting' } });
 
     await releaseOnce();
     await server.ready;

@@ -13,7 +13,6 @@ import type { Authenticator } from '../users/authentication';
 import { LOCK_FILE_NAME, lockDataDir } from './data-dir-lock';
 import { openDatabase, type DatabaseHandle } from './database';
 
-export const BACKUP_PATH = '/backup';
 const STAGING_DIR_NAME = '.stackyard-restoring';
 export const USE_PG_DUMP = 'This server keeps its data in Postgres; back it up with pg_dump (and restore with pg_restore or psql).';
 
@@ -49,7 +48,7 @@ export async function serveBackup(req: IncomingMessage, res: ServerResponse, dat
 /** Dumps the embedded database in `dataDir`, which no server may be using (it takes the lock). */
 export async function backupDataDir(dataDir: string): Promise<ReadableStream<Uint8Array>> {
   if (!existsSync(join(dataDir, 'PG_VERSION'))) throw new Error(`${dataDir} holds no Stackyard database`);
-  const database = openDatabase({ dataDir });
+  const database = await openDatabase({ dataDir });
   try {
     return (await database.dumpDataDir!()).stream();
   } finally {

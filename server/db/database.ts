@@ -2,7 +2,7 @@
 // embedded PGlite that keeps its files in a directory on disk. Both speak the same SQL, so
 // everything above this module sees one Drizzle database type.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -23,8 +23,6 @@ export type Queryable = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
-  /** On PGlite: whether this start resumes the database or creates it (from the built image or from scratch). */
-  pgliteStart?: PgliteStart;
   /** Applies pending migrations; safe to call from several processes at once. */
   migrate(afterMigrate?: (db: Queryable) => Promise<void>): Promise<void>;
   /** Answers whether the database responds to a trivial query. */
@@ -54,10 +52,16 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   /** Directory for the embedded database's files; `memory://` keeps them in memory. */
   dataDir: string;
+  /** Hears, before it starts, that this start creates the embedded database (from the built image or from scratch). */
+  onCreate?: (start: Exclude<PgliteStart, 'resume'>) => void;
 }
 
-export function openDatabase(options: DatabaseOptions): DatabaseHandle {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+/**
+ * Answers the handle once an embedded database's directory is claimed and, on a first start,
+ * filled with the built image; PGlite then opens in the background, and `migrate` waits for it.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir, options.onCreate);
 }
 
 function openPostgres(url: string): DatabaseHandle {
@@ -125,10 +129,16 @@ function openPostgres(url: string): DatabaseHandle {
   };
 }
 
-function openPglite(dataDir: string): DatabaseHandle {
+async function openPglite(dataDir: string, onCreate: DatabaseOptions['onCreate']): Promise<DatabaseHandle> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const claim = claimPgliteDataDir(dataDir);
-  const { options, start } = preparePgliteStart(dataDir, migrationsFolder);
+  let options: PGliteOptions;
+  try {
+    ({ options } = await preparePgliteStart(dataDir, migrationsFolder, onCreate));
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
   const client = new PGlite(dataDir, options);
   const opened = claim.opening(client.waitReady);
   opened.catch(() => {}); // reported by migrate, the first thing every caller does
@@ -136,7 +146,6 @@ function openPglite(dataDir: string): DatabaseHandle {
   return {
     db,
     kind: 'pglite',
-    pgliteStart: start,
     async migrate(afterMigrate) {
       // PGlite is a single in-process connection, so there is nobody to race with.
       await opened;

@@ -107,7 +107,7 @@ interface Wanted {
   relations: Map<string, SelectionSetNode[]>;
 }
 
-type Fragments = Record<string, FragmentDefinitionNode> | undefined;
+export type Fragments = Record<string, FragmentDefinitionNode> | undefined;
 
 /** Collects the fields of `typeName` a selection asks for; false for anything this module cannot build. */
 function collect(typeName: string, selections: SelectionSetNode, fragments: Fragments, wanted: Wanted): boolean {
@@ -160,9 +160,10 @@ function objectJson(typeName: string, selections: SelectionSetNode[], fragments:
     const childAlias = `${relation.type.charAt(0).toLowerCase()}${depth + 1}`;
     const child = objectJson(relation.type, childSelections, fragments, childAlias, depth + 1);
     if (!child) return null;
-    const from = sql.raw(`from "${getTableName(relation.table)}" ${childAlias} where ${childAlias}."${relation.join[0].name}" = ${alias}."${relation.join[1].name}"`);
+    const { from: fromText, orderBy } = sqlRelation(typeName, name)!;
+    const from = sql.raw(fromText(childAlias, alias));
     if (relation.list) {
-      const order = sql.raw((relation.orderBy ?? []).map((column) => `${childAlias}."${column.name}"`).join(', '));
+      const order = sql.raw(orderBy(childAlias));
       parts.push(sql`${sql.raw(`'${name}'`)}, coalesce((select json_agg(${child} order by ${order}) ${from}), '[]'::json)`);
     } else {
       parts.push(sql`${sql.raw(`'${name}'`)}, (select ${child} ${from})`);
@@ -170,6 +171,19 @@ function objectJson(typeName: string, selections: SelectionSetNode[], fragments:
   }
   // An object with nothing selected (only __typename) is still an object.
   return parts.length ? sql`json_build_object(${sql.join(parts, sql`, `)})` : sql`json_build_object()`;
+}
+
+/** A relation of `typeName` as SQL text: the child's table at its alias, joined to the parent's row. */
+export function sqlRelation(typeName: string, name: string) {
+  const relation = SQL_TYPES[typeName]?.relations[name];
+  if (!relation) return undefined;
+  return {
+    type: relation.type,
+    list: relation.list,
+    from: (childAlias: string, parentAlias: string) =>
+      `from "${getTableName(relation.table)}" ${childAlias} where ${childAlias}."${relation.join[0].name}" = ${parentAlias}."${relation.join[1].name}"`,
+    orderBy: (childAlias: string) => (relation.orderBy ?? []).map((column) => `${childAlias}."${column.name}"`).join(', '),
+  };
 }
 
 /** The node selections of a PipelineRunConnection selection, or null if it asks for something else. */
@@ -256,7 +270,16 @@ export function runPageSql(connection: readonly SelectionSetNode[], fragments: F
   const nodes = nodeSelections(connection, fragments);
   if (!nodes) return null;
   const run = objectJson('PipelineRun', nodes, fragments, 'r0', 0);
-  if (!run) return null;
+  return run && runPageQuery(run, args);
+}
+
+/**
+ * The page of runs over `run`, the json of one run at alias r0: the page's runs as runPageSql
+ * gives them, or (run-page-response.ts) the node as the response carries it, whose text is then
+ * each row's second element. Null for a backward page.
+ */
+export function runPageQuery(run: SQL, args: PageArgs & { orderBy?: RunOrder | null }): RunPageSql | null {
+  if (args.last != null || args.before != null) return null;
   const { limit } = getConnectionPageSize({ args, ...RUN_PAGE_SIZES });
   const order = Object.entries(runOrderBy(args.orderBy)).map(([key, direction]) => ({
     column: (pipelineRuns as unknown as Record<string, Column>)[key],

@@ -3,7 +3,7 @@
 import { drizzleConnectionHelpers } from '@pothos/plugin-drizzle';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
-import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
 import { callerId, type RequestContext } from '../context';
@@ -13,7 +13,8 @@ import { databaseId } from '../ids';
 import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { ComponentRefInput, StackType } from '../stacks/stack-schema';
 import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
-import { RUN_PAGE_SIZES, runPageConnection, runPageSql, selectionsAt } from './run-page-sql';
+import { keepEdges, pageResponseOf, type PageResponse, type PageResponseContext } from './run-page-response';
+import { RUN_PAGE_SIZES, runPageConnection, runPageQuery, runPageSql, selectionsAt, type RunPageSql } from './run-page-sql';
 import {
   deleteRun,
   finishRun,
@@ -254,8 +255,29 @@ export const RunConnection = builder.connectionObject(
   { name: 'PipelineRunEdge' },
 );
 
+/**
+ * A page's SQL: the response's own edges when run-page-response.ts answers this connection (found
+ * by its selection in the operation as sent), else runPageSql's runs; null for the planner's path.
+ */
+function pageSql(context: PageResponseContext & RequestContext, selections: readonly SelectionSetNode[] | null, args: PageArgs & { orderBy?: RunOrder }): RunPageSql | null {
+  const response = pageResponseOf(context, selections);
+  if (response) return runPageQuery(sql`(${response.node})::text`, args);
+  return selections && runPageSql(selections, context.operation?.fragments, args);
+}
+
+/** The connection, its edges kept as text for the response when this field's are answered so. */
+function answered<C extends { edges: { cursor: string; node: unknown }[] }>(context: PageResponseContext, info: GraphQLResolveInfo, connection: C): C {
+  const response: PageResponse | undefined = pageResponseOf(context, info.fieldNodes[0]);
+  if (!response) return connection;
+  // The document asks graphql-js for a string in place of these edges: only their text answers.
+  if (connection.edges.some((edge) => typeof edge.node !== 'string')) throw new Error(`${info.parentType.name}.${info.fieldName}: edges answered as text were not built as text`);
+  return keepEdges(context, response, responsePathAsArray(info.path), connection);
+}
+
 /** The parent's property a page built in SQL arrives under: one per response key, so aliased pages stay apart. */
 const sqlPageKey = (responseKey: string) => `runPage_${responseKey}`;
+/** The same for a page whose edges run-page-response.ts answers as text. */
+const sqlEdgesKey = (responseKey: string) => `runEdges_${responseKey}`;
 
 /**
  * Runs of a parent (stack, component, pipeline), planned into the parent's own statement: built
@@ -279,9 +301,9 @@ function nestedRunsField(scope: string, parentRuns: (parentId: string | SQLWrapp
         }
         const path: { field: string; alias: string; parentType: string }[] | undefined = nestedSelection.segments;
         const selections = selectionsAt(context.operation, path);
-        const page = selections && runPageSql(selections, context.operation?.fragments, pageArgs);
+        const page = pageSql(context, selections, pageArgs);
         if (page && path) {
-          const key = sqlPageKey(path[path.length - 1].alias);
+          const key = (pageResponseOf(context as PageResponseContext, selections) ? sqlEdgesKey : sqlPageKey)(path[path.length - 1].alias);
           return { columns: { id: true }, extras: { [key]: (table: { id: SQLWrapper }) => page.query(sql`${parentRuns(table.id)} and ${filter}`) } };
         }
         return { columns: { id: true }, with: { runs: runHistory.getQuery(pageArgs as never, context, nestedSelection) } };
@@ -289,10 +311,11 @@ function nestedRunsField(scope: string, parentRuns: (parentId: string | SQLWrapp
       resolve: (parent: any, args: PageArgs & { filter?: RunFilter; orderBy?: RunOrder }, context: any, info: GraphQLResolveInfo) => {
         const cursors = new RunCursors(scope, args.filter, args.orderBy);
         const pageArgs = cursors.unwrap(args);
-        const built = parent[sqlPageKey(info.fieldNodes[0].alias?.value ?? info.fieldName)];
+        const responseKey = info.fieldNodes[0].alias?.value ?? info.fieldName;
+        const built = parent[(pageResponseOf(context, info.fieldNodes[0]) ? sqlEdgesKey : sqlPageKey)(responseKey)];
         const connection = typeof built === 'string' ? runPageConnection(built, pageArgs) : (runHistory.resolve(parent.runs, pageArgs as never, context) as any);
         return {
-          ...cursors.wrap(connection),
+          ...answered(context, info, cursors.wrap(connection)),
           count: () => context.db.$count(pipelineRuns, sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`),
         };
       },
@@ -363,15 +386,18 @@ builder.queryFields((t) => ({
       // Decode the filter's ids now, so a bad one is a typed error rather than a failed query.
       const where = runFilterSql(pipelineRuns, args.filter as RunFilter);
       const count = () => context.db.$count(pipelineRuns, where);
-      const page = runPageSql(
-        info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
-        info.fragments,
-        pageArgs as PageArgs & { orderBy?: RunOrder },
-      );
+      const response = pageResponseOf(context as PageResponseContext, info.fieldNodes[0]);
+      const page = response
+        ? runPageQuery(sql`(${response.node})::text`, pageArgs as PageArgs & { orderBy?: RunOrder })
+        : runPageSql(
+            info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
+            info.fragments,
+            pageArgs as PageArgs & { orderBy?: RunOrder },
+          );
       if (page) {
         const result = (await context.db.execute(sql`select ${page.query(where ?? sql`true`)} as page`)) as unknown as { rows: { page: string }[] };
         const [row] = result.rows;
-        return { ...cursors.wrap(runPageConnection(row.page, pageArgs)), count } as never;
+        return { ...answered(context as PageResponseContext, info, cursors.wrap(runPageConnection(row.page, pageArgs))), count } as never;
       }
       const query = runHistory.getQuery(pageArgs, context, info, {});
       const rows = await context.db.query.pipelineRuns.findMany(query as never);
