@@ -21,6 +21,8 @@ export interface StepContext {
   readonly runName: string;
   readonly stepName: string;
   readonly stepRunId: string;
+  /** Which try of the step this is: 1, then 2, ... when an orchestrator with retries runs it again. */
+  readonly attempt: number;
   /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
   logMetadata(metadata: Record<string, unknown>): Promise<void>;
 }
