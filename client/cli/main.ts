@@ -13,6 +13,7 @@ import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
 import { addUserCommands } from './user-commands';
+import { addWorkerCommands } from './worker-commands';
 
 const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
@@ -50,6 +51,7 @@ Examples:
   addStackCommands(program);
   addRunCommands(program);
   addArtifactCommands(program);
+  addWorkerCommands(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);
   return program;
