@@ -292,6 +292,16 @@ export class StackyardClient {
     return expectMember((await this.request(ops.HeartbeatDocument, { runId }, { retry: true })).heartbeat, 'PipelineRun');
   }
 
+  /** A worker process of a remote orchestrator tells the server it is alive and what it runs. */
+  async workerHeartbeat(input: ops.WorkerHeartbeatInput) {
+    return expectMember((await this.request(ops.WorkerHeartbeatDocument, { input }, { retry: true })).workerHeartbeat, 'Worker');
+  }
+
+  /** Workers seen within the last `seenWithinSeconds` (300 by default), by name. */
+  async workers(seenWithinSeconds?: number) {
+    return (await this.request(ops.WorkersDocument, { seenWithinSeconds }, { retry: true })).workers;
+  }
+
   async logMetadata(id: string, metadata: Record<string, unknown>) {
     return expectMember((await this.request(ops.LogMetadataDocument, { id, metadata }, { retry: true })).logMetadata, 'LogMetadataPayload');
   }

@@ -8,5 +8,6 @@ import './stacks/stack-schema';
 import './runs/run-schema';
 import './artifacts/artifact-schema';
 import './users/user-schema';
+import './workers/worker-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

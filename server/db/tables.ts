@@ -4,3 +4,4 @@ export * from '../components/component-tables';
 export * from '../runs/run-tables';
 export * from '../stacks/stack-tables';
 export * from '../users/user-tables';
+export * from '../workers/worker-tables';

@@ -7,7 +7,7 @@
 // backward page) returns null, and the planner's path serves the page as before.
 import { decodeBase64, decodeCursorChunk, encodeBase64, encodeCursorTuple, getConnectionPageSize } from '@pothos/core';
 import { getColumns, getTableName, sql, type Column, type SQL } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
+import { alias as aliasOf, type PgTable } from 'drizzle-orm/pg-core';
 import type { FragmentDefinitionNode, SelectionSetNode } from 'graphql';
 import { artifactVersions, stepRunOutputs } from '../artifacts/artifact-tables';
 import type { PageArgs } from '../page-cursors';
@@ -15,6 +15,7 @@ import type { ExecutedOperation } from '../plugins/use-operation-in-context';
 import { PREBUILT } from '../prebuilt-rows-plugin';
 import { runOrderBy, type RunOrder } from './run-history';
 import { pipelineRuns, stepRuns } from './run-tables';
+import { stepAttemptsJson } from './step-attempts';
 
 interface Relation {
   type: string;
@@ -48,8 +49,8 @@ const SQL_TYPES: Record<string, SqlType> = {
   },
   StepRun: {
     table: stepRuns,
-    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt],
-    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata']),
+    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt, stepRuns.queuedAt],
+    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata', 'attempt', 'worker']),
     relations: {
       outputs: { type: 'StepRunOutput', table: stepRunOutputs, list: true, join: [stepRunOutputs.stepRunId, stepRuns.id], orderBy: [stepRunOutputs.name] },
     },
@@ -92,6 +93,7 @@ function columnValue(alias: string, column: Column): string {
 /** What a selection set asks of one type: columns by field name, relations with their selections. */
 interface Wanted {
   fields: Set<string>;
+  sqlFields: Set<string>;
   relations: Map<string, SelectionSetNode[]>;
 }
 
@@ -111,6 +113,9 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
         wanted.relations.set(name, [...(wanted.relations.get(name) ?? []), selection.selectionSet]);
       } else if (type.columns[name] || LISTED[typeName].has(name)) {
         wanted.fields.add(name);
+      } else if (SQL_FIELDS[typeName]?.[name]) {
+        // Its value is whole JSON, whatever the selection picks of it.
+        wanted.sqlFields.add(name);
       } else if (COMPUTED_FIELDS[typeName]?.[name]) {
         for (const column of COMPUTED_FIELDS[typeName][name]) wanted.fields.add(column);
       } else {
@@ -128,18 +133,24 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
 
 /** Fields whose resolvers compute from listed columns of other names, with those columns' field names. */
 const COMPUTED_FIELDS: Record<string, Record<string, string[]>> = {
-  StepRun: { durationMs: ['startedAt', 'endedAt'], isCached: ['status'] },
+  StepRun: { durationMs: ['startedAt', 'endedAt'], queueWaitMs: ['startedAt', 'queuedAt'], isCached: ['status'] },
+};
+
+/** Fields whose value the types' `select` computes as SQL (extras): the same SQL, over this object's alias. */
+const SQL_FIELDS: Record<string, Record<string, (alias: string) => SQL>> = {
+  StepRun: { attempts: (alias) => stepAttemptsJson(aliasOf(stepRuns, alias)) },
 };
 
 /** json_build_object of one object of `typeName` at `alias`, or null if the selection asks for more than columns and relations. */
 function objectJson(typeName: string, selections: SelectionSetNode[], fragments: Fragments, alias: string, depth: number): SQL | null {
   const type = SQL_TYPES[typeName];
-  const wanted: Wanted = { fields: new Set(), relations: new Map() };
+  const wanted: Wanted = { fields: new Set(), sqlFields: new Set(), relations: new Map() };
   if (!selections.every((selection) => collect(typeName, selection, fragments, wanted))) return null;
-  // Only fields the drizzle plugin wraps read the mark: columns beyond the listed ones, and relations.
-  const marked = wanted.relations.size > 0 || [...wanted.fields].some((name) => type.columns[name]);
+  // Only fields the drizzle plugin wraps read the mark: columns beyond the listed ones, SQL fields and relations.
+  const marked = wanted.relations.size > 0 || wanted.sqlFields.size > 0 || [...wanted.fields].some((name) => type.columns[name]);
   const parts: SQL[] = marked ? [sql.raw(`'${PREBUILT}', true`)] : [];
   for (const name of wanted.fields) parts.push(sql.raw(`'${name}', ${columnValue(alias, type.columns[name] ?? LISTED[typeName].get(name)!)}`));
+  for (const name of wanted.sqlFields) parts.push(sql`${sql.raw(`'${name}'`)}, ${SQL_FIELDS[typeName][name](alias)}`);
   for (const [name, childSelections] of wanted.relations) {
     const relation = type.relations[name];
     const childAlias = `${relation.type.charAt(0).toLowerCase()}${depth + 1}`;
