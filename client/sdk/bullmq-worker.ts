@@ -165,7 +165,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
 
   // Best effort: a missed beat is sent again at the next tick.
   const heartbeat = async () => {
-    const beats = [...heldRuns.keys()].map((runId) => client.heartbeat(runId));
+    const beats: Promise<unknown>[] = [...heldRuns.keys()].map((runId) => client.heartbeat(runId));
     beats.push(
       Promise.resolve().then(() => client.workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [...currentStepRunIds], stack: stack.name })),
     );

@@ -3,7 +3,9 @@
 // which later steps take as inputs.
 import type { Materializer } from './materializers';
 
-const outputType: unique symbol = Symbol('stackyard.output');
+// Registered, so a reference made by another copy of the SDK is still one: a worker loads the
+// user's pipelines through tsx, whose copy of 'stackyard' is not the worker's own.
+const outputType: unique symbol = Symbol.for('stackyard.output');
 
 /** A step output inside a pipeline definition; the step that takes it runs after its producer. */
 export interface OutputRef<T> {
