@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { StackyardClient } from '../stackyard-client';
-import type { RunQuery } from '../generated/graphql';
+import { StepJobRunDocument, type StepJobRunQuery } from '../generated/graphql';
 import type { ArtifactStore } from './artifact-store';
 import { materializerTable } from './artifact-versions';
 import {
@@ -101,7 +101,7 @@ export async function loadPipelines(modulePath: string): Promise<Map<string, Pip
   return pipelines;
 }
 
-type RecordedRunState = NonNullable<RunQuery['run']>;
+type RecordedRunState = NonNullable<StepJobRunQuery['run']>;
 
 /** Each step's result as the server has it, for the steps that finished. */
 function finishedResults(run: RecordedRunState): Map<string, StepResult> {
@@ -197,9 +197,12 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, attempt: job.attemptsStarted });
   };
 
+  /** The run as a worker needs it: whether it goes on, and its steps' statuses and outputs. */
+  const runState = async (runId: string) => (await client.request(StepJobRunDocument, { id: runId }, { retry: true })).run ?? null;
+
   const processStep = async (job: Job<StepJobData>): Promise<void> => {
     const data = job.data;
-    const run = await client.getRun(data.runId);
+    const run = await runState(data.runId);
     // A run that was stopped, failed or deleted meanwhile has nothing more to run.
     if (!run || run.endedAt) return;
     let resolved: ReturnType<typeof invocationFor>;
@@ -257,7 +260,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const enqueueChildren = async (data: StepJobData, invocations: StepInvocation[], job: Job<StepJobData>) => {
     const children = new Set(invocations.filter((candidate) => candidate.parents.includes(data.step)).map((candidate) => candidate.name));
     if (children.size === 0) return;
-    const run = await client.getRun(data.runId);
+    const run = await runState(data.runId);
     if (!run || run.endedAt) return;
     const { step: _step, ...runData } = data;
     await enqueueSteps(queue, runData, readySteps(invocations, run, children), {
@@ -301,7 +304,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     // its step running on the server: record the failure there.
     if (!job || !/allowable limit/.test(error.message)) return;
     void (async () => {
-      const run = await client.getRun(job.data.runId);
+      const run = await runState(job.data.runId);
       const step = run?.steps.find((candidate) => candidate.name === job.data.step);
       if (!run || run.endedAt || !step || step.status !== 'RUNNING') return;
       await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: `BullMQ gave up on the step: ${error.message}` });
