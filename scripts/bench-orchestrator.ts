@@ -11,16 +11,19 @@
 //   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
 //   - scaling: wall time with 1 worker over wall time with N.
 // Every step runs (cache off). The driver and the workers are real processes started as users do.
+// The server keeps its records in PGlite, or in a scratch database on the Postgres server at
+// BENCH_DATABASE_URL (or STACKYARD_TEST_DATABASE_URL), dropped afterwards.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { StackyardClient } from '../client';
 import { startServer } from '../server/http-server';
+import { createTestDatabase } from '../test/harness';
 import { createLogger } from '../server/logger';
 import { startRedis } from '../test/redis-service';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3 } from '../test/store-services';
@@ -43,7 +46,16 @@ const quantile = (values: number[], q: number) => {
 
 const redis = await startRedis();
 const s3 = await startS3([BUCKET]);
-const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(scratch, 'db'), logger: createLogger('silent'), secretKey: randomBytes(32).toString('base64') });
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.STACKYARD_TEST_DATABASE_URL;
+const database = postgresUrl ? await createTestDatabase(postgresUrl) : null;
+const server = await startServer({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: database ? '' : join(scratch, 'db'),
+  databaseUrl: database?.url,
+  logger: createLogger('silent'),
+  secretKey: randomBytes(32).toString('base64'),
+});
 await server.ready;
 const url = server.url.replace(/\/graphql$/, '');
 const client = new StackyardClient({ url, env: {}, configDir: join(scratch, 'config') });
@@ -160,6 +172,7 @@ try {
   }
 } finally {
   await Promise.all([s3.close(), redis.close(), server.close()]);
+  await database?.drop();
   rmSync(scratch, { recursive: true, force: true });
 }
 
@@ -174,6 +187,8 @@ const table = rows.map((row) => [
   row.pickupP50 === null ? '-' : row.pickupP50.toFixed(0),
   row.label.startsWith('bullmq') && oneWorker ? `${(oneWorker / row.wallMs).toFixed(2)}x` : '-',
 ]);
-console.log(`${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server, on ${(await import('node:os')).cpus().length} cores`);
+console.log(
+  `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,
+);
 const widths = head.map((title, index) => Math.max(title.length, ...table.map((row) => row[index].length)));
 for (const row of [head, ...table]) console.log(row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  '));

@@ -2,7 +2,7 @@
 // shared artifact store, `stackyard worker` processes spawned as users start them, and drivers
 // that are pipeline scripts in their own processes. Workers report with a service account's token.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -245,6 +245,20 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     const driven = await drive(stack, 'timeout');
     expect(driven, JSON.stringify(driven)).toMatchObject({ code: 1, status: 'FAILED' });
     expect(driven.steps.slow).toEqual({ status: 'failed', error: 'The step ran longer than its stepTimeoutSeconds (1 s)' });
+  });
+
+  it('refuses a step whose code on the worker differs from the run\'s, saying so', async () => {
+    const { stack } = await bullmqStack({ attempts: 1 });
+    // The same module with one step edited, beside the original so it resolves 'stackyard' alike.
+    const edited = join(root, 'test', 'fixtures', `${uniqueName('bullmq-pipelines-edited')}.ts`);
+    writeFileSync(edited, readFileSync(FIXTURES, 'utf8').replace('await sleep(ms);', 'await sleep(ms + 1);'));
+    onTestFinished(() => rmSync(edited, { force: true }));
+    await startWorker(stack, uniqueName('stale'), { pipelines: edited });
+    const driven = await drive(stack, 'fanout', { ms: 1 });
+    expect(driven, JSON.stringify(driven)).toMatchObject({ code: 1, status: 'FAILED' });
+    const refused = Object.values(driven.steps as Record<string, { status: string; error?: string }>).filter((step) => step.status === 'failed');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const step of refused) expect(step.error).toMatch(/^The code of step "branch_\d" on worker stale-\w+ differs from the run's \(code hash \w{12} here, \w{12} in the run\)/);
   });
 
   it('refuses to submit when Redis cannot be reached, and records no run', async () => {

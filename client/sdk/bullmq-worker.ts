@@ -171,6 +171,14 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     );
     await Promise.allSettled(beats);
   };
+  /** A beat soon after a step starts or ends; the steps starting or ending together share one. */
+  let beatSoon: NodeJS.Timeout | null = null;
+  const requestHeartbeat = () => {
+    beatSoon ??= setTimeout(() => {
+      beatSoon = null;
+      void heartbeat();
+    }, 200);
+  };
 
   /** The step as this worker's code defines it, or an error saying why this worker cannot run it. */
   const invocationFor = (data: StepJobData): { invocation: StepInvocation; invocations: StepInvocation[]; pipeline: Pipeline<unknown> } => {
@@ -241,7 +249,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       onStarted: (id) => {
         stepRunId = id;
         currentStepRunIds.add(id);
-        void heartbeat();
+        requestHeartbeat();
       },
       attempt,
       worker: identity,
@@ -284,6 +292,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
         throw error;
       } finally {
         release(job.data.runId);
+        requestHeartbeat();
       }
     },
     {
@@ -324,6 +333,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     stack: stack.name,
     async close() {
       clearInterval(timer);
+      if (beatSoon) clearTimeout(beatSoon);
       await worker.close();
       await queue.close();
     },

@@ -70,7 +70,7 @@ export interface Pipeline<P> {
 }
 
 /** The stack with its orchestrator and artifact store opened, or an UnsupportedStackError. */
-export async function resolveStack(client: StackyardClient, requested: string | undefined) {
+export async function resolveStack(client: StackyardClient, requested: string | undefined): Promise<{ stack: { name: string }; store: ArtifactStore; orchestrator: Orchestrator }> {
   const stack = requested ? await client.getStack(requested) : await client.getActiveStack();
   if (!stack) throw new UnsupportedStackError(`No stack is named "${requested}"`);
   const orchestratorComponent = stack.components.find((component) => component.type === 'ORCHESTRATOR');
