@@ -53,7 +53,8 @@ const server = await startServer({
   port: 0,
   dataDir: database ? '' : join(scratch, 'db'),
   databaseUrl: database?.url,
-  logger: createLogger('silent'),
+  // BENCH_LOG_LEVEL=error shows what the server masks from its answers.
+  logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent'),
   secretKey: randomBytes(32).toString('base64'),
 });
 await server.ready;

@@ -145,15 +145,16 @@ export class BullmqOrchestrator implements Orchestrator {
 
   /** Enqueues the steps that can start; workers enqueue the rest as they finish their parents. */
   async submit(run: RecordedRun): Promise<void> {
-    await this.enqueueReady(run, { steps: [] });
+    await this.enqueueReady(run, { steps: [] }, new Set());
   }
 
   async execute(run: RecordedRun): Promise<Map<string, StepResult>> {
     const seen = new Map<string, string>();
+    const enqueued = new Set<string>();
     await followRun(run.client, run.run.id, async (state: ProgressRun) => {
       this.reportProgress(run, state, seen);
       if (state.endedAt) return true;
-      await this.enqueueReady(run, state);
+      await this.enqueueReady(run, state, enqueued);
       return false;
     });
     return this.results(run);
@@ -169,8 +170,12 @@ export class BullmqOrchestrator implements Orchestrator {
     return this.queueInstance;
   }
 
-  private async enqueueReady(run: RecordedRun, state: RunState): Promise<void> {
-    await enqueueSteps(this.queue(), this.runJobData(run), readySteps(run.invocations, state), stepJobOptions(this.settings));
+  /** Enqueues the steps that became ready, each once from here (workers may enqueue them too). */
+  private async enqueueReady(run: RecordedRun, state: RunState, enqueued: Set<string>): Promise<void> {
+    const ready = readySteps(run.invocations, state).filter((step) => !enqueued.has(step));
+    if (ready.length === 0) return;
+    await enqueueSteps(this.queue(), this.runJobData(run), ready, stepJobOptions(this.settings));
+    for (const step of ready) enqueued.add(step);
   }
 
   private runJobData(run: RecordedRun): RunJobData {

@@ -245,6 +245,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     const parentResults = invocation.parents.map((parent) => parents.get(parent) ?? { name: parent, status: 'not-run' as const, stepRunId: null, outputs: {} });
     log(`step ${data.step} of run ${data.runName}: attempt ${attempt} started`);
     let stepRunId: string | null = null;
+    const willRetry = attempt < allowed;
     const result = await executor.execute(invocation, parentResults, {
       onStarted: (id) => {
         stepRunId = id;
@@ -254,11 +255,20 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       attempt,
       worker: identity,
       queuedAt: new Date(job.timestamp),
-      willRetry: attempt < allowed,
+      willRetry,
       ...(data.timeoutSeconds ? { timeout: { ms: data.timeoutSeconds * 1000, message: `The step ran longer than its stepTimeoutSeconds (${data.timeoutSeconds} s)` } } : {}),
-    }).finally(() => {
-      if (stepRunId) currentStepRunIds.delete(stepRunId);
-    });
+    })
+      .catch(async (error: unknown) => {
+        if (error instanceof StepAttemptFailedError || !stepRunId) throw error;
+        // The server could not record what the step did: the attempt fails on the step run,
+        // so the run does not wait for a report that will never come.
+        const message = `The worker ${identity.name} could not report the step: ${errorMessage(error)}`;
+        await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, attempt, ...(willRetry ? { willRetry } : {}) }).catch(() => undefined);
+        throw willRetry ? error : new UnrecoverableError(message);
+      })
+      .finally(() => {
+        if (stepRunId) currentStepRunIds.delete(stepRunId);
+      });
     log(`step ${data.step} of run ${data.runName}: ${result.status}${result.error ? `: ${result.error}` : ''}`);
     if (result.status === 'failed') throw new UnrecoverableError(result.error ?? 'The step failed');
     await enqueueChildren(data, invocations, job);
