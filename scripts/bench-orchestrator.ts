@@ -13,7 +13,7 @@
 // Every step runs (cache off). The driver and the workers are real processes started as users do.
 // The server keeps its records in PGlite, or in a scratch database on the Postgres server at
 // BENCH_DATABASE_URL (or STACKYARD_TEST_DATABASE_URL), dropped afterwards.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,6 +44,8 @@ const quantile = (values: number[], q: number) => {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
 };
 
+// Workers and drivers run the compiled package, as users do: build it from these sources first.
+execFileSync('npm', ['run', '--silent', 'build:package'], { cwd: root, stdio: 'inherit' });
 const redis = await startRedis();
 const s3 = await startS3([BUCKET]);
 const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.STACKYARD_TEST_DATABASE_URL;

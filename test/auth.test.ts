@@ -48,6 +48,7 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'stack', scope: 'reader', query: '{ stack(name: "default") { name } }' },
   { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { ... on QueryStacksConnection { totalCount } } }' },
   { field: 'users', scope: 'admin', query: '{ users { name } }' },
+  { field: 'workers', scope: 'reader', query: '{ workers { name currentSteps { id } } }' },
   { field: 'copyStack', scope: 'editor', query: `mutation($n: String!) { copyStack(name: "default", newName: $n) { ${ERR} } }`, variables: () => ({ n: uniqueName('copy') }) },
   { field: 'createApiToken', scope: 'member', query: `mutation { createApiToken(name: "matrix") { ${ERR} } }` },
   { field: 'createUser', scope: 'admin', query: `mutation($n: String!) { createUser(name: $n, role: VIEWER) { ${ERR} } }`, variables: () => ({ n: uniqueName('user') }) },
@@ -72,6 +73,12 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'startStep', scope: 'reporter', query: `mutation { startStep(runId: "${NO_SUCH_ID}", name: "s") { ${ERR} } }` },
   { field: 'updateComponent', scope: 'editor', query: `mutation { updateComponent(type: ALERTER, name: "none", labels: {}) { ${ERR} } }` },
   { field: 'updateStack', scope: 'editor', query: `mutation { updateStack(name: "none", description: "x") { ${ERR} } }` },
+  {
+    field: 'workerHeartbeat',
+    scope: 'reporter',
+    query: `mutation($n: String!) { workerHeartbeat(input: { name: $n, host: "h", pid: 1, queue: "q", concurrency: 1, currentStepRunIds: [] }) { ${ERR} } }`,
+    variables: () => ({ n: uniqueName('worker') }),
+  },
 ];
 
 type Outcome = 'allowed' | 'forbidden' | 'unauthenticated';

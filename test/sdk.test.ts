@@ -240,8 +240,10 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
       delete process.env.STACKYARD_STACK;
     }
     const remote = await sdk.registerComponent({ type: 'ORCHESTRATOR', name: uniqueName('k8s'), flavor: 'kubernetes', configuration: {} });
+    // A remote orchestrator needs a remote store; the SDK refuses the orchestrator before it opens the store.
+    const bucket = await sdk.registerComponent({ type: 'ARTIFACT_STORE', name: uniqueName('bucket'), flavor: 's3', configuration: { path: 's3://bucket/sdk' } });
     const remoteStack = uniqueName('remote');
-    await sdk.registerStack({ name: remoteStack, components: { orchestrator: remote.name, artifactStore: 'default' } });
+    await sdk.registerStack({ name: remoteStack, components: { orchestrator: remote.name, artifactStore: bucket.name } });
     await expect(flow.run({ client: sdk, stack: remoteStack, progress: false })).rejects.toThrow(UnsupportedStackError);
     await expect(flow.run({ client: sdk, stack: uniqueName('missing'), progress: false })).rejects.toThrow(/No stack is named/);
     const page = await sdk.runsPage({ filter: { pipeline: name } });

@@ -82,7 +82,7 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     expect(second).toMatchObject({ id: started.id, attempt: 2, worker: worker('w2'), status: 'RUNNING' });
     const third = expectType(await startStep({ ...first, attempt: 3, worker: worker('w3'), queuedAt: secondsAgo(1) }), 'StepRun');
     expect(third).toMatchObject({ id: started.id, attempt: 3, worker: worker('w3') });
-    expect(third.attempts.map((attempt: { attempt: number; status: string }) => [attempt.attempt, attempt.status])).toEqual([
+    expect((third.attempts as { attempt: number; status: string }[]).map((attempt) => [attempt.attempt, attempt.status])).toEqual([
       [1, 'FAILED'],
       [2, 'LOST'],
       [3, 'RUNNING'],
@@ -93,7 +93,7 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     expectType(await finishStep({ stepRunId: started.id, status: 'COMPLETED', attempt: 2 }), 'IllegalOperationError', 'attempt');
     expectType(await finishStep({ stepRunId: started.id, status: 'FAILED', errorMessage: 'late', attempt: 2, willRetry: true }), 'IllegalOperationError', 'attempt');
     expectType(await finishStep({ stepRunId: started.id, status: 'COMPLETED', attempt: 4 }), 'IllegalOperationError', 'attempt');
-    expect(await stepOf(run.id)).toMatchObject({ status: 'RUNNING', attempt: 3, worker: worker('w3') });
+    expect(await stepOf(run.id as string)).toMatchObject({ status: 'RUNNING', attempt: 3, worker: worker('w3') });
 
     const done = expectType(await finishStep({ stepRunId: started.id, status: 'COMPLETED', attempt: 3 }), 'StepRun');
     expect(done).toMatchObject({ status: 'COMPLETED', attempt: 3, run: { status: 'COMPLETED' } });
@@ -135,7 +135,7 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     const step = expectType(await startStep({ runId: run.id, name: 'train', worker: worker('w1') }), 'StepRun');
     expectType(await finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: 'boom', willRetry: true }), 'StepRun');
     expectType(await finishRun(server, { runId: run.id, status: 'STOPPED' }), 'PipelineRun');
-    expect(await stepOf(run.id)).toMatchObject({ status: 'STOPPED', attempts: [{ attempt: 1, status: 'FAILED', errorMessage: 'boom' }] });
+    expect(await stepOf(run.id as string)).toMatchObject({ status: 'STOPPED', attempts: [{ attempt: 1, status: 'FAILED', errorMessage: 'boom' }] });
     expectType(await startStep({ runId: run.id, name: 'train', attempt: 2, worker: worker('w2') }), 'IllegalOperationError', 'attempt');
   });
 
@@ -164,7 +164,7 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     const step = expectType(await startStep({ runId: run.id, name: 'a' }), 'StepRun');
     expectType(await finishStep({ stepRunId: step.id, status: 'COMPLETED', willRetry: true }), 'ValidationError', 'willRetry');
     expectType(await finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: 'x', attempt: 2, willRetry: true }), 'IllegalOperationError', 'attempt');
-    expect(await stepOf(run.id)).toMatchObject({ status: 'RUNNING', attempts: [{ attempt: 1, status: 'RUNNING' }] });
+    expect(await stepOf(run.id as string)).toMatchObject({ status: 'RUNNING', attempts: [{ attempt: 1, status: 'RUNNING' }] });
   });
 
   it('builds run pages that select attempts in one SQL statement, as the planner would answer them', async () => {
@@ -184,5 +184,10 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     const [node] = built.data.runs.edges.map((edge: { node: unknown }) => edge.node);
     expect(node.steps[0]).toMatchObject({ attempt: 2, worker: worker('w2'), attempts: [{ status: 'FAILED', errorMessage: 'boom' }, { status: 'RUNNING' }] });
     expect(node.steps[0].queueWaitMs).toBeGreaterThanOrEqual(900);
+    // The run page's query, attempts of every step included, is one statement too.
+    const runPage = await server.request(`query($id: ID!) { run(id: $id) { name steps { ${STEP.replace('run { status }', '')} } } }`, { id: run.id });
+    expect(runPage.errors).toBeUndefined();
+    expect(runPage.headers.get('x-sql-statements')).toBe('1');
+    expect(runPage.data.run.steps).toEqual(node.steps.map(({ isCached: _cached, durationMs: _duration, ...step }: Record<string, unknown>) => step));
   });
 });

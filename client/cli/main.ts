@@ -14,6 +14,7 @@ import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
 import { addUserCommands } from './user-commands';
 import { addWorkerCommands } from './worker-commands';
+import { addWorkerListCommand } from './worker-list-command';
 
 const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
@@ -52,6 +53,7 @@ Examples:
   addRunCommands(program);
   addArtifactCommands(program);
   addWorkerCommands(program);
+  addWorkerListCommand(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);
   return program;

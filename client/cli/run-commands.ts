@@ -26,7 +26,7 @@ function collectStatuses(text: string, statuses: RunStatus[]): RunStatus[] {
   return [...statuses, ...(parsed as RunStatus[])];
 }
 
-function positiveInteger(text: string): number {
+export function positiveInteger(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
   return value;

@@ -166,10 +166,11 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
     run: t.relation('run'),
     originalStepRun: t.relation('originalStepRun', { nullable: true, description: 'For a cached step: the step run whose outputs it reused.' }),
     isCached: t.boolean({ resolve: (step) => step.status === 'cached' }),
-    startedAt: t.field({ type: 'DateTime', resolve: (step) => step.startedAt }),
+    startedAt: t.field({ type: 'DateTime', description: 'When the current attempt started.', resolve: (step) => step.startedAt }),
     endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (step) => step.endedAt }),
     durationMs: t.float({
       nullable: true,
+      description: 'Run time of the current attempt, once the step has ended.',
       resolve: (step) => (step.endedAt ? Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)) : null),
     }),
     attempt: t.exposeInt('attempt', { description: 'The current attempt, counting from 1; a remote orchestrator retries a step on the same step run.' }),

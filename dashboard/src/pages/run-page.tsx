@@ -3,7 +3,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { RunDocument, RunUpdatedDocument, type RunQuery, type StepRunFieldsFragment } from '../../../client/generated/graphql';
+import { RunDocument, RunUpdatedDocument, type RunQuery } from '../../../client/generated/graphql';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
 import { stackPath } from '../paths';
@@ -14,6 +14,8 @@ import { RunLink } from '../ui/runs-table';
 import { ScrollingTable } from '../ui/scrolling-table';
 import { Empty, QueryView } from '../ui/states';
 import { StatusBadge } from '../ui/status-badge';
+import { StepAttempts } from '../ui/step-attempts';
+import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
@@ -94,7 +96,10 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
           <Empty>This run has no steps yet.</Empty>
         ) : (
           <>
-            <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+            <div className="step-views">
+              <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+              <StepGantt steps={run.steps} label={`Timeline of ${run.name}`} />
+            </div>
             <ol className="steps">
               {run.steps.map((step) => (
                 <li key={step.id}>
@@ -130,7 +135,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   );
 }
 
-function StepDetails({ step }: { step: StepRunFieldsFragment }) {
+function StepDetails({ step }: { step: Run['steps'][number] }) {
   const headingId = `${stepAnchor(step.name)}-heading`;
   return (
     <article id={stepAnchor(step.name)} className="card step" aria-labelledby={headingId}>
@@ -156,6 +161,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
           </Fact>
         )}
       </dl>
+      <StepAttempts step={step} />
       {step.outputs.length === 0 ? (
         <p className="muted">No outputs</p>
       ) : (
