@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { StackyardClient } from '../client';
+import { StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
 import { closedPortUrl, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
 import { startRedis, type RedisService } from './redis-service';
@@ -259,6 +259,17 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     const refused = Object.values(driven.steps as Record<string, { status: string; error?: string }>).filter((step) => step.status === 'failed');
     expect(refused.length).toBeGreaterThan(0);
     for (const step of refused) expect(step.error).toMatch(/^The code of step "branch_\d" on worker stale-\w+ differs from the run's \(code hash \w{12} here, \w{12} in the run\)/);
+  });
+
+  it('refuses run({ wait: false }) on the local orchestrator, which runs steps only in the calling process', async () => {
+    const name = uniqueName('local-no-wait');
+    const flow = pipeline(name, () => {
+      step('only', () => 1)();
+    });
+    await expect(flow.run({ client: admin, stack: 'default', progress: false, wait: false })).rejects.toThrow(
+      new UnsupportedStackError('run({ wait: false }) needs an orchestrator that runs steps in other processes; "default" of the stack "default" runs them in this one'),
+    );
+    expect((await admin.runsPage({ filter: { pipeline: name } })).totalCount).toBe(0);
   });
 
   it('refuses to submit when Redis cannot be reached, and records no run', async () => {
