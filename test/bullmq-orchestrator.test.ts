@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
-import { closedPortUrl, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
+import { closedPortUrl, processEnv, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
 import { startRedis, type RedisService } from './redis-service';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3, type S3Service } from './store-services';
@@ -86,9 +86,7 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
 
   /** `stackyard worker start` as a user runs it, answered once it takes jobs; killed after the test. */
   async function startWorker(stack: string, name: string, options: { concurrency?: number; pipelines?: string } = {}): Promise<WorkerProcess> {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (key.startsWith('STACKYARD_')) delete env[key];
-    Object.assign(env, { STACKYARD_URL: server().url, STACKYARD_TOKEN: workerToken, STACKYARD_CONFIG_DIR: tempDir('stackyard-worker-config-'), ...QUIET_AWS, ...WORKER_TIMINGS });
+    const env = processEnv({ url: server().url, configDir: tempDir('stackyard-worker-config-'), env: { STACKYARD_TOKEN: workerToken, ...QUIET_AWS, ...WORKER_TIMINGS } });
     const args = ['worker', 'start', '--pipelines', options.pipelines ?? FIXTURES, '--stack', stack, '--name', name, '--concurrency', String(options.concurrency ?? 1)];
     const child = spawn(process.execPath, [stackyardBin, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
