@@ -100,6 +100,11 @@ export class StackyardClient {
     this.graphql = new GraphQLClient(settings.url, this.config);
   }
 
+  /** The headers every request carries (the token's), for requests outside graphql-request such as subscriptions. */
+  get headers(): Record<string, string> {
+    return { ...(this.config?.headers as Record<string, string> | undefined) };
+  }
+
   /** Sends one operation and answers its typed data, result unions untouched. */
   async request<Result, Vars extends Variables>(
     document: TypedDocumentNode<Result, Vars>,

@@ -31,6 +31,13 @@ export interface ProcessSettings {
   cwd?: string;
 }
 
+/** This process's environment without any Stackyard setting, then exactly the given ones. */
+export function processEnv(settings: ProcessSettings): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
+  return Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...(settings.url ? { STACKYARD_URL: settings.url } : {}), ...settings.env });
+}
+
 /**
  * Runs a command, in the repository root unless settings.cwd says otherwise, with exactly the
  * given Stackyard settings: none leak in from the environment running the tests, and the config
@@ -38,9 +45,7 @@ export interface ProcessSettings {
  * Standard input is an empty pipe, so the process knows nobody can answer a question.
  */
 export function runProcess(command: string, args: string[], settings: ProcessSettings): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
-  Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...(settings.url ? { STACKYARD_URL: settings.url } : {}), ...settings.env });
+  const env = processEnv(settings);
   const child = spawn(command, args, { cwd: settings.cwd ?? root, env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end();
   let stdout = '';
@@ -124,10 +129,8 @@ export async function startServerProcess(args: string[], settings: ProcessSettin
 
 /** Spawns `stackyard server start ARGS --port 0` and answers at once; see startServerProcess. */
 export function spawnServerProcess(args: string[], settings: ProcessSettings) {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('STACKYARD_')) delete env[name];
-  for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL']) delete env[name];
-  Object.assign(env, { STACKYARD_CONFIG_DIR: settings.configDir, ...settings.env });
+  const env = processEnv({ configDir: settings.configDir, env: settings.env });
+  for (const name of ['PORT', 'HOST', 'DATABASE_URL', 'LOG_LEVEL']) if (!settings.env?.[name]) delete env[name];
   const child = spawn(process.execPath, [stackyardBin, 'server', 'start', '--port', '0', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -13,6 +13,7 @@ import { addRunCommands } from './run-commands';
 import { addServerCommands } from './server-commands';
 import { addStackCommands } from './stack-commands';
 import { addUserCommands } from './user-commands';
+import { addWorkerCommands } from './worker-commands';
 import { addWorkerListCommand } from './worker-list-command';
 
 const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
@@ -52,6 +53,7 @@ Examples:
   addPipelineCommands(program);
   addRunCommands(program);
   addArtifactCommands(program);
+  addWorkerCommands(program);
   addWorkerListCommand(program);
   program.commandsGroup('Stack components:');
   addComponentCommands(program);

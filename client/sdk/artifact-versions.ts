@@ -11,18 +11,29 @@ import { openArtifactStore, type ArtifactStoreComponent } from './artifact-store
 import { ArtifactStoreError } from './errors';
 import { BUILT_IN_MATERIALIZERS, type Materializer } from './materializers';
 
+/**
+ * A component's secret settings, read from the server when it has any. `describe` names it in
+ * the error ("artifact store \"x\""), which `failure` turns into the caller's error type.
+ */
+export async function secretSettings(
+  client: StackyardClient,
+  component: { id: string; name: string; secretsSet?: readonly string[] },
+  describe: string,
+  failure: (message: string) => Error,
+): Promise<Record<string, unknown>> {
+  if (!component.secretsSet?.length) return {};
+  try {
+    return await client.componentSecrets(component.id);
+  } catch (error) {
+    throw failure(
+      `The secret settings (${component.secretsSet.join(', ')}) of ${describe} can be read only with an editor, admin or service-account token: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** The store for a component, with its secret settings read from the server when it has any. */
 export async function storeForComponent(client: StackyardClient, component: ArtifactStoreComponent & { secretsSet?: readonly string[] }): Promise<ArtifactStore> {
-  let secrets: Record<string, unknown> = {};
-  if (component.secretsSet?.length) {
-    try {
-      secrets = await client.componentSecrets(component.id);
-    } catch (error) {
-      throw new ArtifactStoreError(
-        `The secret settings (${component.secretsSet.join(', ')}) of artifact store "${component.name}" can be read only with an editor, admin or service-account token: ${(error as Error).message}`,
-      );
-    }
-  }
+  const secrets = await secretSettings(client, component, `artifact store "${component.name}"`, (message) => new ArtifactStoreError(message));
   return openArtifactStore(component, secrets);
 }
 

@@ -6,11 +6,13 @@ import { debuglog } from 'node:util';
 import { StackyardClient } from '../stackyard-client';
 import type { RunStatus } from '../generated/graphql';
 import { incompleteWriteTtlMs, type ArtifactStore } from './artifact-store';
-import { storeForComponent } from './artifact-versions';
+import { loadStoredValue, materializerTable, storeForComponent } from './artifact-versions';
 import { codeHash } from './cache-key';
 import { UnsupportedStackError } from './errors';
-import { LocalOrchestrator, type StepResult, type StoredOutput } from './local-orchestrator';
 import { isJsonValue } from './materializers';
+import type { Orchestrator, RecordedRun } from './orchestrator';
+import { orchestratorForComponent } from './orchestrators';
+import type { StepResult, StoredOutput } from './step-execution';
 import { terminalProgress, type ProgressListener } from './progress';
 import { Composition, isOutputRef, type StepInvocation } from './step';
 
@@ -34,6 +36,11 @@ export interface RunOptions<P> {
   idempotencyKey?: string;
   /** Receives each progress event; terminal lines on stdout by default, `false` for silence. */
   progress?: ProgressListener | false;
+  /**
+   * false: answer as soon as the run is submitted, and let it finish without this process
+   * (workers of a bullmq stack run the steps). Default true: answer when the run has finished.
+   */
+  wait?: boolean;
 }
 
 export interface PipelineRunResult {
@@ -41,6 +48,7 @@ export interface PipelineRunResult {
   name: string;
   status: RunStatus;
   stack: string;
+  /** Each step's result; empty for run({ wait: false }), which answers before any step ran. */
   steps: Record<string, StepResult>;
   /** Loads a step's output back from the artifact store. */
   load<T = unknown>(step: string, output?: string): Promise<T>;
@@ -62,21 +70,17 @@ export interface Pipeline<P> {
   run(options?: RunOptions<P>): Promise<PipelineRunResult>;
 }
 
-async function resolveStack(client: StackyardClient, requested: string | undefined) {
+/** The stack with its orchestrator and artifact store opened, or an UnsupportedStackError. */
+export async function resolveStack(client: StackyardClient, requested: string | undefined): Promise<{ stack: { name: string }; store: ArtifactStore; orchestrator: Orchestrator }> {
   const stack = requested ? await client.getStack(requested) : await client.getActiveStack();
   if (!stack) throw new UnsupportedStackError(`No stack is named "${requested}"`);
-  const orchestrator = stack.components.find((component) => component.type === 'ORCHESTRATOR');
+  const orchestratorComponent = stack.components.find((component) => component.type === 'ORCHESTRATOR');
   const artifactStore = stack.components.find((component) => component.type === 'ARTIFACT_STORE');
-  if (orchestrator?.flavorName !== 'local') {
-    throw new UnsupportedStackError(
-      `The stack "${stack.name}" uses the ${orchestrator?.flavorName} orchestrator "${orchestrator?.name}"; this SDK runs pipelines only with the local orchestrator`,
-    );
-  }
+  if (!orchestratorComponent) throw new UnsupportedStackError(`The stack "${stack.name}" has no orchestrator`);
   if (!artifactStore) throw new UnsupportedStackError(`The stack "${stack.name}" has no artifact store`);
+  const orchestrator = await orchestratorForComponent(client, orchestratorComponent);
   const store = await storeForComponent(client, artifactStore);
-  // Bad settings fail here, naming the setting, before a run is recorded.
-  await store.verify();
-  return { stack, store };
+  return { stack, store, orchestrator };
 }
 
 const debug = debuglog('stackyard');
@@ -147,59 +151,94 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       for (const invocation of invocations) codeHash(invocation.definition);
       const client = runOptions.client ?? new StackyardClient();
       const progress = runOptions.progress === false ? () => undefined : (runOptions.progress ?? terminalProgress());
-      const { stack, store } = await resolveStack(client, runOptions.stack ?? (process.env.STACKYARD_STACK || undefined));
-      await sweepIncompleteWrites(store);
-      const limits = await client.serverLimits();
-      const startedAt = performance.now();
-      const run = await client.startRun({
-        pipeline: name,
-        stack: stack.name,
-        name: runOptions.runName,
-        steps: invocations.map((invocation) => ({ name: invocation.name, parents: [...invocation.parents] })),
-        tags: [...(options.tags ?? []), ...(runOptions.tags ?? [])],
-        config: { parameters: runOptions.parameters ?? null, enableCache: runOptions.enableCache ?? options.enableCache ?? null },
-        idempotencyKey: runOptions.idempotencyKey ?? randomUUID(),
-      });
-      progress({ kind: 'run-started', pipeline: name, runName: run.name, stack: stack.name });
-      const stopHeartbeats = startHeartbeats(client, run.id, limits.heartbeatTimeoutSeconds);
-      const removeSignalHandlers = stopOnSignals(client, run.id);
-      const orchestrator = new LocalOrchestrator({
-        client,
-        pipelineName: name,
-        run,
-        invocations,
-        store,
-        enableCache: runOptions.enableCache,
-        pipelineEnableCache: options.enableCache,
-        maxOutputsPerReport: limits.maxOutputsPerReport,
-        progress,
-      });
-      let steps: Map<string, StepResult>;
+      const wait = runOptions.wait ?? true;
+      const { stack, store, orchestrator } = await resolveStack(client, runOptions.stack ?? (process.env.STACKYARD_STACK || undefined));
       try {
-        steps = await orchestrator.execute();
-      } catch (error) {
-        await client.finishRun({ runId: run.id, status: 'FAILED', reason: 'The SDK could not record a step' }).catch(() => undefined);
-        throw error;
+        if (!wait && !orchestrator.submit) {
+          throw new UnsupportedStackError(
+            `run({ wait: false }) needs an orchestrator that runs steps in other processes; "${orchestrator.name}" of the stack "${stack.name}" runs them in this one`,
+          );
+        }
+        // Bad settings or an unreachable service fail here, naming the setting, before a run is recorded.
+        await store.verify();
+        await orchestrator.verify();
+        return await recordAndRun(client, invocations, { stack: stack.name, store, orchestrator, wait, progress, runOptions });
       } finally {
-        stopHeartbeats();
-        removeSignalHandlers();
+        await orchestrator.close();
       }
-      const finished = await client.finishRun({ runId: run.id });
-      progress({ kind: 'run-finished', runName: run.name, status: finished.status.toLowerCase(), durationMs: performance.now() - startedAt });
-      const result: PipelineRunResult = {
-        id: run.id,
-        name: run.name,
-        status: finished.status,
-        stack: stack.name,
-        steps: Object.fromEntries(steps),
-        async load<T>(stepName: string, output = 'output') {
-          const stored: StoredOutput | undefined = steps.get(stepName)?.outputs[output];
-          if (!stored) throw new Error(`The run has no output "${output}" of a step "${stepName}"`);
-          return (await orchestrator.load(stored)) as T;
-        },
-      };
-      if (finished.status === 'FAILED') throw new PipelineRunFailedError(result);
-      return result;
     },
   };
+
+  async function recordAndRun(
+    client: StackyardClient,
+    invocations: StepInvocation[],
+    { stack, store, orchestrator, wait, progress, runOptions }: { stack: string; store: ArtifactStore; orchestrator: Orchestrator; wait: boolean; progress: ProgressListener; runOptions: RunOptions<P> },
+  ): Promise<PipelineRunResult> {
+    await sweepIncompleteWrites(store);
+    const limits = await client.serverLimits();
+    const startedAt = performance.now();
+    const run = await client.startRun({
+      pipeline: name,
+      stack,
+      name: runOptions.runName,
+      steps: invocations.map((invocation) => ({ name: invocation.name, parents: [...invocation.parents] })),
+      tags: [...(options.tags ?? []), ...(runOptions.tags ?? [])],
+      config: { parameters: runOptions.parameters ?? null, enableCache: runOptions.enableCache ?? options.enableCache ?? null },
+      idempotencyKey: runOptions.idempotencyKey ?? randomUUID(),
+    });
+    progress({ kind: 'run-started', pipeline: name, runName: run.name, stack });
+    const materializers = materializerTable(invocations.flatMap((invocation) => invocation.definition.options.materializers ?? []));
+    const recorded: RecordedRun = {
+      client,
+      pipelineName: name,
+      run,
+      stackName: stack,
+      invocations,
+      parameters: runOptions.parameters ?? null,
+      store,
+      enableCache: runOptions.enableCache,
+      pipelineEnableCache: options.enableCache,
+      maxOutputsPerReport: limits.maxOutputsPerReport,
+      progress,
+      materializers,
+    };
+    const resultOf = (status: RunStatus, steps: Map<string, StepResult>): PipelineRunResult => ({
+      id: run.id,
+      name: run.name,
+      status,
+      stack,
+      steps: Object.fromEntries(steps),
+      async load<T>(stepName: string, output = 'output') {
+        const stored: StoredOutput | undefined = steps.get(stepName)?.outputs[output];
+        if (!stored) throw new Error(`The run has no output "${output}" of a step "${stepName}"`);
+        return (await loadStoredValue(store, stored, materializers)) as T;
+      },
+    });
+    if (!wait) {
+      try {
+        await orchestrator.submit!(recorded);
+      } catch (error) {
+        await client.finishRun({ runId: run.id, status: 'FAILED', reason: `The run could not be submitted: ${(error as Error).message}` }).catch(() => undefined);
+        throw error;
+      }
+      return resultOf(run.status, new Map());
+    }
+    const stopHeartbeats = startHeartbeats(client, run.id, limits.heartbeatTimeoutSeconds);
+    const removeSignalHandlers = stopOnSignals(client, run.id);
+    let steps: Map<string, StepResult>;
+    try {
+      steps = await orchestrator.execute(recorded);
+    } catch (error) {
+      await client.finishRun({ runId: run.id, status: 'FAILED', reason: 'The SDK could not record a step' }).catch(() => undefined);
+      throw error;
+    } finally {
+      stopHeartbeats();
+      removeSignalHandlers();
+    }
+    const finished = await client.finishRun({ runId: run.id });
+    progress({ kind: 'run-finished', runName: run.name, status: finished.status.toLowerCase(), durationMs: performance.now() - startedAt });
+    const result = resultOf(finished.status, steps);
+    if (finished.status === 'FAILED') throw new PipelineRunFailedError(result);
+    return result;
+  }
 }

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { callerModuleFile } from './code-reach';
 import type { Materializer } from './materializers';
 
-const outputType: unique symbol = Symbol('stackyard.output');
+// Registered, so a reference made by another copy of the SDK is still one: a worker loads the
+// user's pipelines through tsx, whose copy of 'stackyard' is not the worker's own.
+const outputType: unique symbol = Symbol.for('stackyard.output');
 
 /** A step output inside a pipeline definition; the step that takes it runs after its producer. */
 export interface OutputRef<T> {
@@ -23,6 +25,8 @@ export interface StepContext {
   readonly runName: string;
   readonly stepName: string;
   readonly stepRunId: string;
+  /** Which try of the step this is: 1, then 2, ... when an orchestrator with retries runs it again. */
+  readonly attempt: number;
   /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
   logMetadata(metadata: Record<string, unknown>): Promise<void>;
   /**

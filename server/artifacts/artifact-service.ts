@@ -182,7 +182,7 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
       join ${pipelineRuns} r on r.id = s.run_id
       join ${pipelines} p on p.id = r.pipeline_id
       where s.id = ${stepRunId}
-      for update of s),
+      for no key update of s),
     stored as (
       select o.name, a.name as artifact_name, v.uri, v.type, v.data_type, v.materializer, v.content_hash,
              v.size_bytes, v.tags, v.artifact_store_id, ${versionJson('v')} as version

@@ -162,14 +162,17 @@ async function findRunByIdempotencyKey(db: Queryable, key: string, request: Reco
 
 export async function requireRun(db: Queryable, runId: string, field = 'runId', lock = false): Promise<RunRow> {
   const query = db.select().from(pipelineRuns).where(eq(pipelineRuns.id, runId));
-  const [run] = lock ? await query.for('update') : await query;
+  // NO KEY UPDATE: it does not change the id, so foreign keys to the row (step runs inserted,
+  // a worker's current steps) do not wait for it, nor it for them; FOR UPDATE deadlocked there.
+  const [run] = lock ? await query.for('no key update') : await query;
   if (!run) throw new NotFoundError('No such run', field);
   return run;
 }
 
 export async function requireStepRun(db: Queryable, stepRunId: string, field = 'stepRunId', lock = false): Promise<StepRunRow> {
   const query = db.select().from(stepRuns).where(eq(stepRuns.id, stepRunId));
-  const [step] = lock ? await query.for('update') : await query;
+  // NO KEY UPDATE, as requireRun's.
+  const [step] = lock ? await query.for('no key update') : await query;
   if (!step) throw new NotFoundError('No such step run', field);
   return step;
 }
@@ -332,7 +335,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       .select()
       .from(pipelineRuns)
       .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
-      .for('update');
+      .for('no key update');
     if (!run) throw new NotFoundError('No such step run', 'stepRunId');
     const step = await requireStepRun(tx, input.stepRunId, 'stepRunId', true);
     const ended = input.attempt != null || input.willRetry ? await endedAttempt(tx, step.id, input.attempt ?? step.attempt) : undefined;

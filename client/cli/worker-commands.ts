@@ -1,0 +1,47 @@
+// `stackyard worker start`: a process that runs the steps of runs on a bullmq stack, on this
+// machine, until it is stopped (SIGINT/SIGTERM let running steps finish first).
+import { InvalidArgumentError, type Command } from 'commander';
+import { clientFor } from './command-context';
+
+function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
+  return value;
+}
+
+export function addWorkerCommands(program: Command): void {
+  // `worker` may already exist (another file adds `worker list`): add to it rather than replace it.
+  const worker = program.commands.find((command) => command.name() === 'worker') ?? program.command('worker').description('Processes that run the steps of bullmq stacks');
+
+  worker
+    .command('start')
+    .description("Take step jobs from the stack's bullmq queue and run them, until stopped")
+    .requiredOption('--pipelines <module>', 'the module (.ts or .js) that exports the pipelines to run')
+    .option('--concurrency <count>', 'steps run at once by this process', positiveInteger, 1)
+    .option('--stack <name>', 'the bullmq stack to serve (else STACKYARD_STACK, else the active stack)')
+    .option('--name <name>', 'this worker\'s name, unique among workers (default host:pid)')
+    .addHelpText(
+      'after',
+      `
+The token (--token or STACKYARD_TOKEN) reports the steps: a service account's, or an editor's.
+STACKYARD_WORKER_LOCK_MS and STACKYARD_WORKER_STALLED_INTERVAL_MS (default 30000 each) set how
+soon the job of a worker that died is given to another: within about their sum.
+
+Example:
+  $ stackyard worker start --pipelines ./pipelines.ts --concurrency 4`,
+    )
+    .action(async (options: { pipelines: string; concurrency: number; stack?: string; name?: string }, command: Command) => {
+      const { startStepWorker } = await import('../sdk/bullmq-worker');
+      // The client retries as a pipeline's would: a worker outlives short server restarts.
+      const client = clientFor(command);
+      const running = await startStepWorker({ client, pipelinesModule: options.pipelines, concurrency: options.concurrency, stack: options.stack, name: options.name });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          process.stdout.write(`Worker ${running.name} stopping (${signal}): running steps finish first\n`);
+          running.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,230 @@
+// The bullmq orchestrator: each step is a job on a BullMQ queue in Redis, taken by `stackyard
+// worker` processes on any machine. BullMQ does the queueing, the retries with backoff and the
+// re-queueing of a dead worker's job (its stalled-job check); this file decides what to enqueue
+// when, and follows the run on the server's runUpdated subscription.
+import { createHash } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { RunProgressSubscription } from '../generated/graphql';
+import { followRun } from '../run-updates';
+import { codeHash } from './cache-key';
+import type { Orchestrator, RecordedRun } from './orchestrator';
+import { storedOutputs, type StepResult } from './step-execution';
+import type { StepInvocation } from './step';
+
+/** The flavor's settings (server/components/flavors.ts), redisUrl with its password. */
+export interface BullmqSettings {
+  redisUrl: string;
+  /** Default stackyard. */
+  queue?: string;
+  /** Tries per step, the first included; default 3. */
+  attempts?: number;
+  /** Wait before a retry, doubled at each further one; default 5. */
+  backoffSeconds?: number;
+  /** A step still running after this long fails (and is retried while attempts remain). */
+  stepTimeoutSeconds?: number;
+}
+
+export const DEFAULT_QUEUE = 'stackyard';
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_BACKOFF_SECONDS = 5;
+
+/** What a step's job carries: enough for any worker with the pipeline's code to run the step. */
+export interface StepJobData {
+  runId: string;
+  runName: string;
+  pipeline: string;
+  /** The run's stack, whose artifact store holds the outputs. */
+  stack: string;
+  artifactStoreId: string;
+  /** The run's parameters: the worker composes the pipeline from them, as run() did. */
+  parameters: unknown;
+  enableCache: boolean | null;
+  step: string;
+  /** Each step's code hash where the run was submitted: a worker with other code refuses the step. */
+  codeHashes: Record<string, string>;
+  timeoutSeconds: number | null;
+}
+
+/** The run's part of every step job. */
+export type RunJobData = Omit<StepJobData, 'step'>;
+
+/** The parts of a run's state on the server that decide which steps can start. */
+export interface RunState {
+  steps: readonly { name: string; status: string }[];
+}
+
+const DONE = new Set(['COMPLETED', 'CACHED']);
+
+/**
+ * Steps with no step run yet whose parents have all completed (or were cached): what can be
+ * enqueued now. Among `candidates` only, when given (the children of a step that just finished).
+ */
+export function readySteps(invocations: readonly StepInvocation[], state: RunState, candidates?: ReadonlySet<string>): string[] {
+  const status = new Map(state.steps.map((step) => [step.name, step.status]));
+  return invocations
+    .filter((invocation) => (!candidates || candidates.has(invocation.name)) && !status.has(invocation.name))
+    .filter((invocation) => invocation.parents.every((parent) => DONE.has(status.get(parent) ?? '')))
+    .map((invocation) => invocation.name);
+}
+
+/**
+ * One job id per step of a run, so the driver and the workers can both enqueue a step and
+ * BullMQ keeps one job (it ignores an add whose id exists). Hashed: ids may not hold ':'.
+ */
+export function stepJobId(runId: string, step: string): string {
+  return `step-${createHash('sha256').update(`${runId}\u0000${step}`).digest('hex').slice(0, 40)}`;
+}
+
+/** BullMQ's connection settings for a Redis URL; workers need maxRetriesPerRequest null. */
+export function redisConnection(redisUrl: string) {
+  return { url: redisUrl, maxRetriesPerRequest: null };
+}
+
+/** The URL without its password, for messages. */
+export function maskedRedisUrl(redisUrl: string): string {
+  try {
+    const url = new URL(redisUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'the configured redisUrl';
+  }
+}
+
+/** Answers once Redis at the URL answers a PING, or throws an error that says where it tried. */
+export async function checkRedisReachable(redisUrl: string, what: string): Promise<void> {
+  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
+  // A failed connection also emits 'error'; connect() rejects with the same one.
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (error) {
+    throw new Error(`Cannot reach Redis at ${maskedRedisUrl(redisUrl)} (redisUrl of ${what}): ${(error as Error).message || String(error)}`);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Job options from the settings: attempts, exponential backoff, and how long finished jobs stay. */
+export function stepJobOptions(settings: BullmqSettings): JobsOptions {
+  const backoffSeconds = settings.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS;
+  return {
+    attempts: settings.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: backoffSeconds * 1000 },
+    // Kept a day: while a step's job exists, a second enqueue of the step is ignored.
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Adds the steps' jobs; steps already enqueued are left as they are. */
+export async function enqueueSteps(queue: Queue, run: RunJobData, steps: readonly string[], options: JobsOptions): Promise<void> {
+  if (steps.length === 0) return;
+  await queue.addBulk(steps.map((step) => ({ name: step, data: { ...run, step } satisfies StepJobData, opts: { ...options, jobId: stepJobId(run.runId, step) } })));
+}
+
+type ProgressRun = RunProgressSubscription['runUpdated'];
+
+export class BullmqOrchestrator implements Orchestrator {
+  private queueInstance: Queue | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly settings: BullmqSettings,
+  ) {}
+
+  get queueName(): string {
+    return this.settings.queue ?? DEFAULT_QUEUE;
+  }
+
+  async verify(): Promise<void> {
+    await checkRedisReachable(this.settings.redisUrl, `the orchestrator "${this.name}"`);
+  }
+
+  /** Enqueues the steps that can start; workers enqueue the rest as they finish their parents. */
+  async submit(run: RecordedRun): Promise<void> {
+    await this.enqueueReady(run, { steps: [] }, new Set());
+  }
+
+  async execute(run: RecordedRun): Promise<Map<string, StepResult>> {
+    const seen = new Map<string, string>();
+    const enqueued = new Set<string>();
+    await followRun(run.client, run.run.id, async (state: ProgressRun) => {
+      this.reportProgress(run, state, seen);
+      if (state.endedAt) return true;
+      await this.enqueueReady(run, state, enqueued);
+      return false;
+    });
+    return this.results(run);
+  }
+
+  async close(): Promise<void> {
+    await this.queueInstance?.close();
+    this.queueInstance = null;
+  }
+
+  private queue(): Queue {
+    this.queueInstance ??= new Queue(this.queueName, { connection: redisConnection(this.settings.redisUrl) });
+    return this.queueInstance;
+  }
+
+  /** Enqueues the steps that became ready, each once from here (workers may enqueue them too). */
+  private async enqueueReady(run: RecordedRun, state: RunState, enqueued: Set<string>): Promise<void> {
+    const ready = readySteps(run.invocations, state).filter((step) => !enqueued.has(step));
+    if (ready.length === 0) return;
+    await enqueueSteps(this.queue(), this.runJobData(run), ready, stepJobOptions(this.settings));
+    for (const step of ready) enqueued.add(step);
+  }
+
+  private runJobData(run: RecordedRun): RunJobData {
+    return {
+      runId: run.run.id,
+      runName: run.run.name,
+      pipeline: run.pipelineName,
+      stack: run.stackName,
+      artifactStoreId: run.store.id,
+      parameters: run.parameters,
+      enableCache: run.enableCache ?? null,
+      codeHashes: Object.fromEntries(run.invocations.map((invocation) => [invocation.name, codeHash(invocation.definition)])),
+      timeoutSeconds: this.settings.stepTimeoutSeconds ?? null,
+    };
+  }
+
+  /** Progress lines from the statuses the server reports, each step's change once. */
+  private reportProgress(run: RecordedRun, state: ProgressRun, seen: Map<string, string>): void {
+    for (const step of state.steps) {
+      if (seen.get(step.name) === step.status) continue;
+      seen.set(step.name, step.status);
+      const durationMs = step.durationMs ?? 0;
+      if (step.status === 'RUNNING') run.progress({ kind: 'step-started', step: step.name });
+      else if (step.status === 'COMPLETED') run.progress({ kind: 'step-completed', step: step.name, durationMs });
+      else if (step.status === 'CACHED') run.progress({ kind: 'step-cached', step: step.name, durationMs, originalRunName: step.originalStepRun?.run.name ?? '' });
+      else if (step.status === 'FAILED') run.progress({ kind: 'step-failed', step: step.name, durationMs, message: step.errorMessage ?? '' });
+    }
+  }
+
+  /** Each step's result as the server recorded it, outputs included; steps without a step run did not run. */
+  private async results(run: RecordedRun): Promise<Map<string, StepResult>> {
+    const recorded = await run.client.getRun(run.run.id);
+    const byName = new Map((recorded?.steps ?? []).map((step) => [step.name, step]));
+    const results = new Map<string, StepResult>();
+    for (const invocation of run.invocations) {
+      const step = byName.get(invocation.name);
+      if (!step || step.status === 'RUNNING' || step.status === 'STOPPED') {
+        results.set(invocation.name, { name: invocation.name, status: 'skipped', stepRunId: step?.id ?? null, outputs: {} });
+        continue;
+      }
+      const status = step.status === 'COMPLETED' ? 'completed' : step.status === 'CACHED' ? 'cached' : 'failed';
+      results.set(invocation.name, {
+        name: invocation.name,
+        status,
+        stepRunId: step.id,
+        outputs: storedOutputs(step),
+        ...(status === 'failed' ? { error: step.errorMessage ?? 'The step failed' } : {}),
+      });
+    }
+    return results;
+  }
+}

@@ -1,0 +1,298 @@
+// Running one step of a recorded run, wherever it runs (the local orchestrator's process or a
+// `stackyard worker`): cache lookup, startStep, inputs loaded from the artifact store, the
+// step's function, outputs written to the store and reported, finishStep.
+import { performance } from 'node:perf_hooks';
+import type { StackyardClient } from '../stackyard-client';
+import type { StartStepMutationVariables, StepOutputInput } from '../generated/graphql';
+import { cacheKey, codeHash } from './cache-key';
+import { storeHolds, type ArtifactStore } from './artifact-store';
+import { loadStoredValue } from './artifact-versions';
+import { materializerFor, type Materializer } from './materializers';
+import { MetricReporter } from './metric-reporter';
+import type { ProgressListener } from './progress';
+import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
+
+/** Where one output of a step run is stored. */
+export interface StoredOutput {
+  artifactVersionId: string;
+  version: number;
+  uri: string;
+  sizeBytes: number | null;
+  contentHash: string | null;
+  materializer: string | null;
+}
+
+export interface StepResult {
+  name: string;
+  /** `skipped`: never ran, because a step it depends on failed or was skipped. */
+  status: 'completed' | 'cached' | 'failed' | 'skipped';
+  stepRunId: string | null;
+  outputs: Record<string, StoredOutput>;
+  error?: string;
+}
+
+/** What every step of one run shares, wherever its steps run. */
+export interface StepRunSettings {
+  client: StackyardClient;
+  pipelineName: string;
+  run: { id: string; name: string };
+  store: ArtifactStore;
+  /** Forces caching on or off for every step; otherwise each step's own setting applies. */
+  enableCache?: boolean;
+  pipelineEnableCache?: boolean;
+  maxOutputsPerReport: number;
+  progress: ProgressListener;
+  /** Materializers by name: the built-in ones and every step's own. */
+  materializers: ReadonlyMap<string, Materializer>;
+}
+
+/** Where a step runs: the worker process, recorded on its step run. */
+export interface StepWorkerIdentity {
+  name: string;
+  host: string;
+  pid: number;
+}
+
+/** One try of a step on a worker: which one, where, and what happens when it fails. */
+export interface StepAttempt {
+  attempt: number;
+  worker: StepWorkerIdentity;
+  /** When the step was enqueued, for the queue wait the server shows. */
+  queuedAt: Date;
+  /** Another attempt follows if this one fails: the failure is kept and the run goes on. */
+  willRetry: boolean;
+  /** The attempt fails with this error once it has run this long. */
+  timeout?: { ms: number; message: string };
+  /** Told the step run's id once the server has opened the attempt. */
+  onStarted?(stepRunId: string): void;
+}
+
+/** A step's failure that another attempt will retry; the step run stays running on the server. */
+export class StepAttemptFailedError extends Error {
+  override readonly name = 'StepAttemptFailedError';
+}
+
+export function errorMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  // The server refuses text holding NUL (its database cannot store it); the failure still counts.
+  return message.replaceAll('\u0000', '').trim() || 'The step failed without a message';
+}
+
+/** The part of an output link the SDK reads: what a step run or a report answers. */
+interface OutputLink {
+  name: string;
+  artifactVersion: { id: string; version: number; uri: string; sizeBytes?: number | null; contentHash?: string | null; materializer?: string | null };
+}
+
+export function storedOutputs(step: { outputs: readonly OutputLink[] }): Record<string, StoredOutput> {
+  return Object.fromEntries(
+    step.outputs.map(({ name, artifactVersion }) => [
+      name,
+      {
+        artifactVersionId: artifactVersion.id,
+        version: artifactVersion.version,
+        uri: artifactVersion.uri,
+        sizeBytes: artifactVersion.sizeBytes ?? null,
+        contentHash: artifactVersion.contentHash ?? null,
+        materializer: artifactVersion.materializer ?? null,
+      },
+    ]),
+  );
+}
+
+/**
+ * Rejects with the timeout's message once it passes. JavaScript cannot stop the step's function,
+ * so the work gets a signal that aborts then, and must check it before reporting anything.
+ */
+function withinTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout']): Promise<T> {
+  const controller = new AbortController();
+  if (!timeout) return work(controller.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(timeout.message);
+      controller.abort(error);
+      reject(error);
+    }, timeout.ms);
+  });
+  return Promise.race([work(controller.signal), expired]).finally(() => clearTimeout(timer));
+}
+
+export class StepExecutor {
+  constructor(readonly settings: StepRunSettings) {}
+
+  /** Loads a stored output back through the materializer that wrote it, checking its size and hash. */
+  async load(output: StoredOutput): Promise<unknown> {
+    return loadStoredValue(this.settings.store, output, this.settings.materializers);
+  }
+
+  /**
+   * Runs the step after its parents; answers its result. A failure on an attempt that will be
+   * retried rejects with StepAttemptFailedError after the server has kept its error.
+   */
+  async execute(invocation: StepInvocation, parentResults: readonly StepResult[], attempt?: StepAttempt): Promise<StepResult> {
+    const { client, run, store, progress } = this.settings;
+    const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'skipped');
+    if (blocked) {
+      progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}` });
+      return { name: invocation.name, status: 'skipped', stepRunId: null, outputs: {} };
+    }
+    const startedAt = performance.now();
+    const byName = new Map(parentResults.map((parent) => [parent.name, parent]));
+    const parameters: Record<string, unknown> = {};
+    const inputOutputs: Record<string, StoredOutput> = {};
+    for (const [name, value] of Object.entries(invocation.inputs)) {
+      if (!isOutputRef(value)) {
+        parameters[name] = value;
+        continue;
+      }
+      const stored = byName.get(value.step)?.outputs[value.output];
+      if (!stored) throw new Error(`Step "${value.step}" produced no output "${value.output}" for "${invocation.name}"`);
+      inputOutputs[name] = stored;
+    }
+    const inputs = Object.entries(inputOutputs).map(([name, stored]) => ({ name, artifactVersionId: stored.artifactVersionId }));
+    const code = codeHash(invocation.definition);
+    const key = cacheKey({
+      codeHash: code,
+      parameters,
+      inputs: Object.fromEntries(inputs.map((input) => [input.name, input.artifactVersionId])),
+      definition: invocation.definition,
+      artifactStore: { id: store.id, path: store.path },
+    });
+    const stepStart: StartStepMutationVariables = {
+      runId: run.id,
+      name: invocation.name,
+      parents: [...invocation.parents],
+      inputs,
+      parameters,
+      cacheKey: key,
+      codeHash: code,
+      ...(attempt ? { attempt: attempt.attempt, worker: attempt.worker, queuedAt: attempt.queuedAt.toISOString() } : {}),
+    };
+    const attemptFields = attempt ? { attempt: attempt.attempt } : {};
+
+    if (this.cacheEnabled(invocation)) {
+      const original = await this.reusableStepRun(key, invocation);
+      if (original) {
+        const stepRun = await client.startStep(stepStart);
+        attempt?.onStarted?.(stepRun.id);
+        const cached = await client.finishStep({ stepRunId: stepRun.id, status: 'CACHED', originalStepRunId: original.id, ...attemptFields });
+        progress({ kind: 'step-cached', step: invocation.name, durationMs: performance.now() - startedAt, originalRunName: original.run.name });
+        return { name: invocation.name, status: 'cached', stepRunId: cached.id, outputs: storedOutputs(cached) };
+      }
+    }
+
+    const stepRun = await client.startStep(stepStart);
+    attempt?.onStarted?.(stepRun.id);
+    progress({ kind: 'step-started', step: invocation.name });
+    let outputs: Record<string, StoredOutput>;
+    const metrics = new MetricReporter(client, run.id, stepRun.id);
+    try {
+      const loaded: Record<string, unknown> = { ...parameters };
+      for (const [name, stored] of Object.entries(inputOutputs)) loaded[name] = await this.load(stored);
+      const context: StepContext = {
+        pipelineName: this.settings.pipelineName,
+        runId: run.id,
+        runName: run.name,
+        stepName: invocation.name,
+        stepRunId: stepRun.id,
+        attempt: attempt?.attempt ?? 1,
+        logMetadata: async (metadata) => {
+          await client.logMetadata(stepRun.id, metadata);
+        },
+        logMetric: (name, value, options) => metrics.log(name, value, options),
+      };
+      // Outputs are stored inside the timeout too: a late step must not report anything.
+      outputs = await withinTimeout(async (signal) => {
+        const returned = await invocation.definition.run(loaded, context);
+        await metrics.close();
+        return this.storeOutputs(invocation, stepRun.id, returned, signal);
+      }, attempt?.timeout);
+    } catch (error) {
+      // What the step logged before it failed still tells why it failed.
+      await metrics.close().catch(() => undefined);
+      const message = errorMessage(error);
+      const willRetry = attempt?.willRetry ?? false;
+      await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}) });
+      progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });
+      if (willRetry) throw new StepAttemptFailedError(message, { cause: error });
+      const outcome: StepResult = { name: invocation.name, status: 'failed', stepRunId: stepRun.id, outputs: {}, error: message };
+      await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId: stepRun.id, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
+      return outcome;
+    }
+    await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields });
+    progress({ kind: 'step-completed', step: invocation.name, durationMs: performance.now() - startedAt });
+    await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRun.id, 'completed', outputs));
+    return { name: invocation.name, status: 'completed', stepRunId: stepRun.id, outputs };
+  }
+
+  private cacheEnabled(invocation: StepInvocation): boolean {
+    return this.settings.enableCache ?? invocation.definition.options.enableCache ?? this.settings.pipelineEnableCache ?? true;
+  }
+
+  /** The completed step run with this key, if every output it stored is still in the store. */
+  private async reusableStepRun(key: string, invocation: StepInvocation) {
+    const original = await this.settings.client.cachedStepRun(key);
+    if (!original) return null;
+    const outputs = storedOutputs(original);
+    for (const name of invocation.definition.outputNames) {
+      const stored = outputs[name];
+      // A single-output step that returned nothing has no stored output to check.
+      if (!stored && !invocation.definition.multipleOutputs) continue;
+      if (!stored || !(await storeHolds(this.settings.store, stored.uri, stored.sizeBytes))) return null;
+    }
+    return original;
+  }
+
+  private async storeOutputs(invocation: StepInvocation, stepRunId: string, returned: unknown, signal: AbortSignal): Promise<Record<string, StoredOutput>> {
+    signal.throwIfAborted();
+    const { definition } = invocation;
+    let values: [string, unknown][];
+    if (!definition.multipleOutputs) {
+      values = returned === undefined ? [] : [['output', returned]];
+    } else {
+      if (typeof returned !== 'object' || returned === null) {
+        throw new Error(`The step returned ${String(returned)}; it declares outputs ${definition.outputNames.join(', ')} and must return an object of them`);
+      }
+      const missing = definition.outputNames.filter((name) => !(name in returned));
+      if (missing.length > 0) throw new Error(`The step did not return its outputs ${missing.join(', ')}`);
+      values = definition.outputNames.map((name) => [name, (returned as Record<string, unknown>)[name]]);
+    }
+    const reports: StepOutputInput[] = [];
+    for (const [name, value] of values) {
+      const materializer = materializerFor(value, definition.options.materializers ?? [], `Output "${name}" of step "${invocation.name}"`);
+      const data = await materializer.save(value);
+      const stored = await this.settings.store.write(this.settings.store.outputUri(invocation.name, name, stepRunId, materializer.fileName), data);
+      const artifact = definition.options.artifacts?.[name] ?? {};
+      reports.push({
+        name,
+        uri: stored.uri,
+        sizeBytes: stored.sizeBytes,
+        contentHash: stored.contentHash,
+        materializer: materializer.name,
+        dataType: materializer.dataType(value),
+        metadata: materializer.metadata?.(value) ?? {},
+        ...(artifact.name ? { artifactName: artifact.name } : {}),
+        ...(artifact.type ? { type: artifact.type } : {}),
+        ...(artifact.tags ? { tags: artifact.tags } : {}),
+      });
+    }
+    // A step that ran past its timeout has been failed (and maybe retried): it reports nothing.
+    signal.throwIfAborted();
+    const outputs: Record<string, StoredOutput> = {};
+    for (let start = 0; start < reports.length; start += this.settings.maxOutputsPerReport) {
+      const reported = await this.settings.client.reportStepOutputs(stepRunId, reports.slice(start, start + this.settings.maxOutputsPerReport));
+      Object.assign(outputs, storedOutputs({ outputs: reported }));
+    }
+    return outputs;
+  }
+
+  private outcomeInfo(stepName: string, stepRunId: string, status: StepOutcomeInfo['status'], outputs: Record<string, StoredOutput>): StepOutcomeInfo {
+    return {
+      stepName,
+      stepRunId,
+      status,
+      outputs: Object.fromEntries(Object.entries(outputs).map(([name, stored]) => [name, { uri: stored.uri, artifactVersionId: stored.artifactVersionId, version: stored.version }])),
+    };
+  }
+}

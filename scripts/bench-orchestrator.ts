@@ -1,0 +1,197 @@
+// `npm run bench:orchestrator`: 200 independent steps that each sleep 100 ms (BENCH_STEPS,
+// BENCH_STEP_MS), run on the local orchestrator and on bullmq with 1, 2 and 4 `stackyard worker`
+// processes of concurrency 10 (BENCH_WORKERS, BENCH_CONCURRENCY), all on one s3 store (s3rver)
+// and one server on loopback, Redis from Debian's redis-server. Prints side by side:
+//   - the run's wall time as the server recorded it (first step started to last step ended,
+//     plus submission), and the floor the slots allow: ceil(steps / slots) x step time;
+//   - per-step overhead over the step's own time, p50 and p90: for bullmq the time a job held a
+//     worker slot (BullMQ's processedOn to finishedOn) minus the sleep, so it counts the worker's
+//     getRun, cache lookup, startStep, output write and report, finishStep and enqueueing; for
+//     local the time from startStep to finishStep minus the sleep;
+//   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
+//   - scaling: wall time with 1 worker over wall time with N.
+// Every step runs (cache off). The driver and the workers are real processes started as users do.
+// The server keeps its records in PGlite, or in a scratch database on the Postgres server at
+// BENCH_DATABASE_URL (or STACKYARD_TEST_DATABASE_URL), dropped afterwards.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { StackyardClient } from '../client';
+import { startServer } from '../server/http-server';
+import { createTestDatabase } from '../test/harness';
+import { createLogger } from '../server/logger';
+import { startRedis } from '../test/redis-service';
+import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3 } from '../test/store-services';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const STEPS = Number(process.env.BENCH_STEPS ?? 200);
+const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 100);
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const BUCKET = 'bench';
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const stackyardBin = join(root, 'bin', 'stackyard.js');
+const fixtures = join(root, 'test', 'fixtures');
+const scratch = mkdtempSync(join(tmpdir(), 'stackyard-bench-orchestrator-'));
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
+};
+
+// Workers and drivers run the compiled package, as users do: build it from these sources first.
+execFileSync('npm', ['run', '--silent', 'build:package'], { cwd: root, stdio: 'inherit' });
+const redis = await startRedis();
+const s3 = await startS3([BUCKET]);
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.STACKYARD_TEST_DATABASE_URL;
+const database = postgresUrl ? await createTestDatabase(postgresUrl) : null;
+const server = await startServer({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir: database ? '' : join(scratch, 'db'),
+  databaseUrl: database?.url,
+  // BENCH_LOG_LEVEL=error shows what the server masks from its answers.
+  logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent'),
+  secretKey: randomBytes(32).toString('base64'),
+});
+await server.ready;
+const url = server.url.replace(/\/graphql$/, '');
+const client = new StackyardClient({ url, env: {}, configDir: join(scratch, 'config') });
+const baseEnv: NodeJS.ProcessEnv = { ...process.env, STACKYARD_URL: url, STACKYARD_CONFIG_DIR: join(scratch, 'config'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+for (const name of ['STACKYARD_TOKEN', 'STACKYARD_STACK']) delete baseEnv[name];
+
+const store = await client.registerComponent({
+  type: 'ARTIFACT_STORE',
+  name: 'bench-s3',
+  flavor: 's3',
+  configuration: { path: `s3://${BUCKET}/runs`, endpointUrl: s3.endpointUrl, forcePathStyle: true, region: 'us-east-1', awsAccessKeyId: S3_ACCESS_KEY, awsSecretAccessKey: S3_SECRET_KEY },
+});
+
+/** Runs the benchmark pipeline from its own process on the stack; answers the run's id. */
+async function drive(stack: string): Promise<string> {
+  const child = spawn(process.execPath, [tsxCli, join(fixtures, 'bullmq-driver.ts'), 'naps', JSON.stringify({ count: STEPS, ms: STEP_MS }), '--no-cache'], {
+    cwd: root,
+    env: { ...baseEnv, STACKYARD_STACK: stack },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as { id?: string; status?: string; error?: string };
+  if (code !== 0 || result.status !== 'COMPLETED') throw new Error(`the run on ${stack} did not complete (${code}): ${output}`);
+  return result.id!;
+}
+
+/** Starts `stackyard worker` processes and answers once each takes jobs. */
+async function startWorkers(stack: string, count: number) {
+  const workers = Array.from({ length: count }, (_unused, index) => {
+    const child = spawn(process.execPath, [stackyardBin, 'worker', 'start', '--pipelines', join(fixtures, 'bullmq-pipelines.ts'), '--stack', stack, '--concurrency', String(CONCURRENCY), '--name', `${stack}-${index}`], {
+      cwd: root,
+      env: baseEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('takes steps from queue')) resolve();
+      });
+      child.once('close', (code) => reject(new Error(`a worker exited (${code}): ${output}`)));
+    });
+    return { child, ready };
+  });
+  await Promise.all(workers.map((worker) => worker.ready));
+  return {
+    async stop() {
+      await Promise.all(
+        workers.map(({ child }) => {
+          const closed = new Promise((resolve) => child.once('close', resolve));
+          child.kill('SIGTERM');
+          return closed;
+        }),
+      );
+    },
+  };
+}
+
+interface Row {
+  label: string;
+  wallMs: number;
+  floorMs: number;
+  overheadP50: number;
+  overheadP90: number;
+  pickupP50: number | null;
+}
+
+/** The run's wall time and its steps' times as the server recorded them. */
+async function recorded(runId: string) {
+  const run = (await client.getRun(runId))!;
+  const wallMs = run.durationMs!;
+  const stepOverheads = run.steps.map((step) => Date.parse(step.endedAt!) - Date.parse(step.startedAt) - STEP_MS);
+  return { wallMs, stepOverheads };
+}
+
+const rows: Row[] = [];
+try {
+  // The local orchestrator: every step in the driver's process, all at once.
+  await client.registerStack({ name: 'bench-local', components: { orchestrator: 'default', artifactStore: store.name } });
+  const local = await recorded(await drive('bench-local'));
+  rows.push({ label: 'local', wallMs: local.wallMs, floorMs: STEP_MS, overheadP50: quantile(local.stepOverheads, 0.5), overheadP90: quantile(local.stepOverheads, 0.9), pickupP50: null });
+
+  for (const count of WORKER_COUNTS) {
+    const stack = `bench-bullmq-${count}`;
+    const queueName = `bench-${count}`;
+    const orchestrator = await client.registerComponent({ type: 'ORCHESTRATOR', name: stack, flavor: 'bullmq', configuration: { redisUrl: redis.url, queue: queueName, attempts: 1 } });
+    await client.registerStack({ name: stack, components: { orchestrator: orchestrator.name, artifactStore: store.name } });
+    const workers = await startWorkers(stack, count);
+    let runId: string;
+    try {
+      runId = await drive(stack);
+    } finally {
+      await workers.stop();
+    }
+    const { wallMs } = await recorded(runId);
+    const queue = new Queue(queueName, { connection: { url: redis.url } });
+    const jobs = await queue.getJobs(['completed'], 0, -1);
+    await queue.close();
+    const held = jobs.map((job) => job.finishedOn! - job.processedOn! - STEP_MS);
+    // Jobs enqueued while a slot was free measure the pickup itself, not the wait for a slot.
+    const slots = count * CONCURRENCY;
+    const firstWave = [...jobs].sort((a, b) => a.processedOn! - b.processedOn!).slice(0, Math.min(slots, jobs.length));
+    const pickups = firstWave.map((job) => job.processedOn! - job.timestamp);
+    rows.push({
+      label: `bullmq, ${count} worker${count > 1 ? 's' : ''} x ${CONCURRENCY}`,
+      wallMs,
+      floorMs: Math.ceil(STEPS / slots) * STEP_MS,
+      overheadP50: quantile(held, 0.5),
+      overheadP90: quantile(held, 0.9),
+      pickupP50: quantile(pickups, 0.5),
+    });
+  }
+} finally {
+  await Promise.all([s3.close(), redis.close(), server.close()]);
+  await database?.drop();
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const oneWorker = rows.find((row) => row.label.startsWith('bullmq, 1 '))?.wallMs;
+const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker'];
+const table = rows.map((row) => [
+  row.label,
+  row.wallMs.toFixed(0),
+  row.floorMs.toFixed(0),
+  row.overheadP50.toFixed(0),
+  row.overheadP90.toFixed(0),
+  row.pickupP50 === null ? '-' : row.pickupP50.toFixed(0),
+  row.label.startsWith('bullmq') && oneWorker ? `${(oneWorker / row.wallMs).toFixed(2)}x` : '-',
+]);
+console.log(
+  `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,
+);
+const widths = head.map((title, index) => Math.max(title.length, ...table.map((row) => row[index].length)));
+for (const row of [head, ...table]) console.log(row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  '));
