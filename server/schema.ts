@@ -7,6 +7,7 @@ import './components/component-schema';
 import './stacks/stack-schema';
 import './runs/run-schema';
 import './artifacts/artifact-schema';
+import './logs/step-log-schema';
 import './users/user-schema';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

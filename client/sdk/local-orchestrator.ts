@@ -10,6 +10,7 @@ import { loadStoredValue, materializerTable } from './artifact-versions';
 import { materializerFor, type Materializer } from './materializers';
 import type { ProgressListener } from './progress';
 import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
+import { captureStepOutput, failureText, StepLogWriter } from './step-log';
 
 /** Where one output of a step run is stored. */
 export interface StoredOutput {
@@ -143,6 +144,7 @@ export class LocalOrchestrator {
 
     const stepRun = await client.startStep(stepStart);
     progress({ kind: 'step-started', step: invocation.name });
+    const log = await this.openStepLog(stepRun.id);
     let outputs: Record<string, StoredOutput>;
     try {
       const loaded: Record<string, unknown> = { ...parameters };
@@ -157,20 +159,30 @@ export class LocalOrchestrator {
           await client.logMetadata(stepRun.id, metadata);
         },
       };
-      const returned = await invocation.definition.run(loaded, context);
+      const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
       outputs = await this.storeOutputs(invocation, stepRun.id, returned);
     } catch (error) {
       const message = errorMessage(error);
+      log.append('error', failureText(error));
+      await log.close();
       await this.finish(stepRun.id, 'FAILED', message);
       progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });
       const outcome: StepResult = { name: invocation.name, status: 'failed', stepRunId: stepRun.id, outputs: {}, error: message };
       await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId: stepRun.id, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
       return outcome;
     }
+    await log.close();
     await this.finish(stepRun.id, 'COMPLETED');
     progress({ kind: 'step-completed', step: invocation.name, durationMs: performance.now() - startedAt });
     await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRun.id, 'completed', outputs));
     return { name: invocation.name, status: 'completed', stepRunId: stepRun.id, outputs };
+  }
+
+  /** The step run's log in the store, recorded on the server before the step prints anything. */
+  private async openStepLog(stepRunId: string): Promise<StepLogWriter> {
+    const uri = this.settings.store.logUri(stepRunId);
+    await this.settings.client.attachStepLog(stepRunId, uri);
+    return new StepLogWriter(this.settings.store, uri);
   }
 
   private cacheEnabled(invocation: StepInvocation): boolean {

@@ -116,6 +116,8 @@ export const stepRuns = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /** For a cached step: the step run whose outputs it reused. */
     originalStepRunId: uuid('original_step_run_id'),
+    /** The folder of the step's log in the run's artifact store (server/logs/step-log-service.ts). */
+    logUri: text('log_uri'),
     startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
     endedAt: microsecondTimestamp('ended_at'),
   },
