@@ -7,6 +7,7 @@ import { StackyardError } from '../stackyard-error';
 import { answer, clientFor, confirmOrRefuse } from './command-context';
 import { formatDuration } from '../format-duration';
 import { formatTime, printFields, printHeading, printTable } from './output';
+import { addRunLogCommand } from './run-log-commands';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
 
@@ -87,6 +88,8 @@ export function addRunCommands(program: Command): void {
       const deleted = await client.deleteRun(found.id);
       answer(command, deleted, () => console.log(`Deleted run "${found.name}".`));
     });
+
+  addRunLogCommand(run, requireRun);
 }
 
 /** Up to `limit` runs matching the filter, newest first, and how many match in all. */
