@@ -15,6 +15,7 @@ import { ScrollingTable } from '../ui/scrolling-table';
 import { Empty, QueryView } from '../ui/states';
 import { StatusBadge } from '../ui/status-badge';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
+import { StepLog } from '../ui/step-log';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
 
@@ -178,6 +179,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
           ))}
         </ScrollingTable>
       )}
+      <StepLog step={step} />
     </article>
   );
 }
