@@ -60,6 +60,14 @@ export async function expectServedDashboard(serverUrl: string): Promise<void> {
   }
 }
 
+/** A page in a fresh browser context (its own storage) at the viewport, opened at the server's path. */
+export async function openPage(browser: Browser, serverUrl: string, path: string, viewport = LAPTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport, baseURL: serverUrl });
+  const page = await context.newPage();
+  await page.goto(path);
+  return page;
+}
+
 /** A full-page screenshot in test-artifacts/screenshots, for people to look at after a run. */
 export async function saveScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });

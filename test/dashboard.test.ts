@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PipelineRunFailedError, StackyardClient, pipeline, step } from '../client';
-import { CHROMIUM_PATH, LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, saveScreenshot } from './browser';
+import { CHROMIUM_PATH, LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, openPage as openPageAt, saveScreenshot } from './browser';
 import { databaseTargets, startTestServer, uniqueName, type TestServer } from './harness';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
 
@@ -93,12 +93,7 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
     temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   });
 
-  async function openPage(path: string, viewport = LAPTOP): Promise<Page> {
-    const context = await browser.newContext({ viewport, baseURL: server.url });
-    const page = await context.newPage();
-    await page.goto(path);
-    return page;
-  }
+  const openPage = (path: string, viewport = LAPTOP): Promise<Page> => openPageAt(browser, server.url, path, viewport);
 
   /** The text of each row's first cell, for comparing a table with what the client reads. */
   async function runNamesIn(page: Page): Promise<string[]> {

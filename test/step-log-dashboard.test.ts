@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PipelineRunFailedError, StackyardClient, pipeline, step } from '../client';
-import { LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, saveScreenshot } from './browser';
+import { LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, openPage as openPageAt, saveScreenshot } from './browser';
 import { databaseTargets, startTestServer, uniqueName, type TestServer } from './harness';
 
 // One database is enough here: the server's behaviour is step-logs.test.ts's business.
@@ -41,12 +41,7 @@ describe.skipIf(!hasChromium)(`step logs in the dashboard on ${target.name}`, ()
     temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   });
 
-  async function openPage(path: string, viewport = LAPTOP): Promise<Page> {
-    const context = await browser.newContext({ viewport, baseURL: server.url });
-    const page = await context.newPage();
-    await page.goto(path);
-    return page;
-  }
+  const openPage = (path: string, viewport = LAPTOP): Promise<Page> => openPageAt(browser, server.url, path, viewport);
 
   async function runIdOf(pipelineName: string): Promise<string> {
     for (let waited = 0; waited < 60_000; waited += 100) {
