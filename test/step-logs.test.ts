@@ -241,5 +241,11 @@ describe.each(databaseTargets)('step logs on $name', (target) => {
     expect((await attach(`/tmp/logs/${uuidOf(stepRunId)}/`)).attachStepLog).toMatchObject({ __typename: 'IdempotencyConflictError', field: 'uri' });
     const { logUri } = (await sdk.getRun(result.id))!.steps[0];
     expect((await attach(logUri!)).attachStepLog).toEqual({ __typename: 'StepRun' });
+
+    // The store that holds the log is deleted: the run keeps its record, the log is unavailable.
+    const storeName = (await sdk.getStack(stack))!.components.find((component) => component.type === 'ARTIFACT_STORE')!.name;
+    await sdk.deleteStack(stack);
+    await sdk.deleteComponent({ type: 'ARTIFACT_STORE', name: storeName });
+    expect((await ask({ id: stepRunId })).stepLog).toMatchObject({ __typename: 'StepLogUnavailableError', message: 'The artifact store that holds this log was deleted' });
   }, 60_000);
 });
