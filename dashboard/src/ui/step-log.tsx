@@ -143,8 +143,8 @@ export function StepLog({ step }: { step: StepRunFieldsFragment }) {
         </p>
       )}
       {shown && startOf(shown) > 0 && (
-        <button type="button" className="secondary" onClick={() => void showEarlier()} disabled={loadingEarlier}>
-          {loadingEarlier ? 'Loading…' : `Show earlier lines (${formatBytes(startOf(shown))} before)`}
+        <button type="button" className="secondary" onClick={() => void showEarlier()} disabled={loadingEarlier} aria-busy={loadingEarlier}>
+          Show earlier lines ({formatBytes(startOf(shown))} before)
         </button>
       )}
       <ol
