@@ -60,7 +60,9 @@ function connectionFailure(error: unknown, url: string): StackyardError {
     return new StackyardError('ConnectionError', `${url} answered HTTP ${error.response.status}`, null, null, { cause: error });
   }
   const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-  return new StackyardError('ConnectionError', `Cannot reach the Stackyard server at ${url}: ${reason}`, null, null, { cause: error });
+  return new StackyardError('ConnectionError', `Cannot reach the Stackyard server at ${url}: ${reason}; start one with \`npm start\` or set STACKYARD_URL`, null, null, {
+    cause: error,
+  });
 }
 
 /** Replaces the document text with its persisted id, in the persisted-query protocol's field. */
@@ -287,8 +289,27 @@ export class StackyardClient {
     return expectMember((await this.request(ops.HeartbeatDocument, { runId }, { retry: true })).heartbeat, 'PipelineRun');
   }
 
+  /** A worker process of a remote orchestrator tells the server it is alive and what it runs. */
+  async workerHeartbeat(input: ops.WorkerHeartbeatInput) {
+    return expectMember((await this.request(ops.WorkerHeartbeatDocument, { input }, { retry: true })).workerHeartbeat, 'Worker');
+  }
+
+  /** Workers seen within the last `seenWithinSeconds` (300 by default), by name. */
+  async workers(seenWithinSeconds?: number) {
+    return (await this.request(ops.WorkersDocument, { seenWithinSeconds }, { retry: true })).workers;
+  }
+
   async logMetadata(id: string, metadata: Record<string, unknown>) {
     return expectMember((await this.request(ops.LogMetadataDocument, { id, metadata }, { retry: true })).logMetadata, 'LogMetadataPayload');
+  }
+
+  /** Records metric points of a run's step; safe to retry, the server keeps a point once. */
+  async logMetrics(runId: string, stepRunId: string | null, points: ops.MetricPointInput[]) {
+    return expectMember((await this.request(ops.LogMetricsDocument, { runId, stepRunId, points }, { retry: true })).logMetrics, 'LogMetricsPayload');
+  }
+
+  async compareRuns(ids: string[]) {
+    return expectMember((await this.request(ops.CompareRunsDocument, { ids }, { retry: true })).compareRuns, 'RunComparison');
   }
 
   /** Records where a running step's log is kept (its store's logUri). */
@@ -341,6 +362,22 @@ export class StackyardClient {
 
   async getRun(id: string) {
     return (await this.request(ops.RunDocument, { id }, { retry: true })).run ?? null;
+  }
+
+  /** The run with this name, global id, UUID or unique UUID prefix; throws NotFoundError or AmbiguousReferenceError. */
+  async findRun(reference: string) {
+    return expectMember((await this.request(ops.RunByReferenceDocument, { reference }, { retry: true })).runByReference, 'PipelineRun');
+  }
+
+  /** One page of pipelines by name, each with its run counts per status. */
+  async pipelinesPage(variables: ops.PipelineListQueryVariables = {}) {
+    return expectMember((await this.request(ops.PipelineListDocument, variables, { retry: true })).pipelines, 'QueryPipelinesConnection');
+  }
+
+  /** A pipeline with its run counts per status and its newest runs; null when there is none of that name. */
+  async describePipeline(name: string, lastRuns: number) {
+    const found = (await this.request(ops.PipelineDescriptionDocument, { name, lastRuns }, { retry: true })).pipeline;
+    return found ? { ...found, runs: expectMember(found.runs, 'PipelineRunConnection').edges.map((edge) => edge.node) } : null;
   }
 
   /** One page of run history, newest first unless ordered otherwise. */

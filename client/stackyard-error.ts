@@ -10,6 +10,8 @@ export type StackyardErrorType =
   | 'LimitExceededError'
   | 'InvalidCursorError'
   | 'IdempotencyConflictError'
+  /** A reference (a UUID prefix) names several objects; the message lists candidates. */
+  | 'AmbiguousReferenceError'
   /** The server could not be reached, or answered something that is not GraphQL. */
   | 'ConnectionError'
   /** The server answered with GraphQL errors (a malformed request or an internal error). */

@@ -1,7 +1,9 @@
 // `npm run bench:history`: how run history holds up deep into a long history, on Postgres.
 // Seeds 100,000 runs (20 stacks, 5 steps a run, 2 outputs a step) straight into a fresh
 // database, then measures through GraphQL over HTTP: latency of page 1 and page 1,000 of one
-// stack's runs, SQL statements per request, and outputs reported per second.
+// stack's runs, SQL statements per request, and outputs reported per second. Then, with two
+// metrics of 10 points on each run of the busy stack: the all-runs page with a metric column
+// against the same page without it, and compareRuns of 10 runs against reading them one by one.
 //
 // BENCH_DATABASE_URL names a Postgres server (default postgres://postgres@127.0.0.1:5432/test);
 // the benchmark creates its own database there and drops it afterwards.
@@ -38,6 +40,40 @@ const HISTORY_QUERY = `query History($stack: String!, $after: String) {
 const CURSOR_QUERY = `query Cursor($stack: String!, $after: String) {
   stack(name: $stack) { runs(first: ${PAGE_SIZE}, after: $after) { ... on PipelineRunConnection { pageInfo { endCursor } } } }
 }`;
+
+const METRIC_STEPS = 10;
+const ALL_RUNS_QUERY = (metricColumn: string) => `query AllRuns {
+  runs(first: ${PAGE_SIZE}) { ... on PipelineRunConnection { edges { node { id name status createdAt durationMs tags pipeline { name } ${metricColumn} } } } }
+}`;
+const COMPARE_QUERY = `query Compare($ids: [ID!]!) { compareRuns(ids: $ids) { ... on RunComparison {
+  runs { id name } parameters { name values differs } metrics { name differs runs { latest { step value } points { step value } } } } } }`;
+/** What a client without compareRuns asks: each run with its config and metric series. */
+const ONE_BY_ONE_QUERY = (count: number) =>
+  `query OneByOne(${Array.from({ length: count }, (_, index) => `$id${index}: ID!`).join(', ')}) {
+  ${Array.from({ length: count }, (_, index) => `r${index}: run(id: $id${index}) { id name config metrics { name latest { step value } points { step value } } }`).join('\n  ')} }`;
+
+/** Two metrics, `accuracy` and `loss`, of METRIC_STEPS points on each run of the stack. */
+async function seedMetrics(client: pg.Client, stack: string): Promise<number> {
+  const result = await client.query(
+    `insert into metric_points (run_id, name, step, logged_at, value)
+     select r.id, m.name, s.step, r.created_at + s.step * interval '1 second', random()
+     from pipeline_runs r join stacks st on st.id = r.stack_id, (values ('accuracy'), ('loss')) m(name), generate_series(0, $1 - 1) s(step)
+     where st.name = $2`,
+    [METRIC_STEPS, stack],
+  );
+  return result.rowCount ?? 0;
+}
+
+async function measureQuery(url: string, query: string, variables: Record<string, unknown>) {
+  const latencies: number[] = [];
+  const statements = new Set<number>();
+  for (let sample = 0; sample < SAMPLES + 5; sample += 1) {
+    const { ms, statements: count } = await graphql(url, query, variables);
+    if (sample >= 5) latencies.push(ms);
+    statements.add(count);
+  }
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), statements: [...statements] };
+}
 
 function log(message: string) {
   process.stdout.write(`${message}\n`);
@@ -135,6 +171,27 @@ async function main() {
 
     const reporting = await measureReporting(server.url);
     log(`reportStepOutputs: ${reporting.reported} outputs in batches of ${REPORT_BATCH_SIZE}: ${reporting.perSecond.toFixed(0)} outputs/s`);
+
+    const metricsClient = new pg.Client({ connectionString: url.toString() });
+    await metricsClient.connect();
+    const points = await seedMetrics(metricsClient, 'bench-00').finally(() => metricsClient.end());
+    log('');
+    log(`seeded ${points} metric points (accuracy and loss, ${METRIC_STEPS} steps, on every run of bench-00)`);
+    const plain = await measureQuery(server.url, ALL_RUNS_QUERY(''), {});
+    const withMetric = await measureQuery(server.url, ALL_RUNS_QUERY('latestMetrics { name value }'), {});
+    log(`all runs, first ${PAGE_SIZE}, newest first, ${SAMPLES} samples each`);
+    log(`without a metric column:  p50 ${plain.p50.toFixed(1)} ms   p99 ${plain.p99.toFixed(1)} ms   statements ${plain.statements.join(',')}`);
+    log(`with latestMetrics:       p50 ${withMetric.p50.toFixed(1)} ms   p99 ${withMetric.p99.toFixed(1)} ms   statements ${withMetric.statements.join(',')}`);
+    log(`ratio with / without:  p50 ${(withMetric.p50 / plain.p50).toFixed(2)}   p99 ${(withMetric.p99 / plain.p99).toFixed(2)}`);
+
+    const newest = await graphql(server.url, `query { stack(name: "bench-00") { runs(first: 10) { ... on PipelineRunConnection { edges { node { id } } } } } }`, {});
+    const ids: string[] = newest.body.data.stack.runs.edges.map((edge: { node: { id: string } }) => edge.node.id);
+    const compared = await measureQuery(server.url, COMPARE_QUERY, { ids });
+    const oneByOne = await measureQuery(server.url, ONE_BY_ONE_QUERY(ids.length), Object.fromEntries(ids.map((id, index) => [`id${index}`, id])));
+    log(`compareRuns of ${ids.length} runs, ${SAMPLES} samples each`);
+    log(`compareRuns:               p50 ${compared.p50.toFixed(1)} ms   p99 ${compared.p99.toFixed(1)} ms   statements ${compared.statements.join(',')}`);
+    log(`${ids.length} run(id) fields (baseline): p50 ${oneByOne.p50.toFixed(1)} ms   p99 ${oneByOne.p99.toFixed(1)} ms   statements ${oneByOne.statements.join(',')}`);
+    log(`ratio compareRuns / baseline:  p50 ${(compared.p50 / oneByOne.p50).toFixed(2)}   p99 ${(compared.p99 / oneByOne.p99).toFixed(2)}`);
   } finally {
     await server.close();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

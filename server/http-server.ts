@@ -1,4 +1,5 @@
-// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins), one
+// The HTTP server: /graphql (GraphiQL in a browser), /health and /ready, /backup (admins),
+// /artifacts/<id>/content (image previews), one
 // log line per request, and a shutdown that lets in-flight requests finish before the database
 // closes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -9,6 +10,7 @@ import sirv from 'sirv';
 import type { AddressInfo } from 'node:net';
 import { packageFile } from '../client/package-files';
 import type { StackyardApp } from './app';
+import { contentPathVersion } from './artifacts/artifact-content-path';
 import { BACKUP_PATH, serveBackup } from './db/backup';
 import { openDatabase, type DatabaseHandle } from './db/database';
 import { createLogger, type Logger } from './logger';
@@ -86,6 +88,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   }
   let app: StackyardApp | undefined;
   let authenticate: Authenticator | undefined;
+  let serveContent: ((req: IncomingMessage, res: ServerResponse, versionId: string) => Promise<void>) | undefined;
   let runExpiry: { stop(): Promise<void> } | undefined;
   let runUpdates: Awaited<ReturnType<typeof startRunUpdates>> | undefined;
   let closing: Promise<void> | undefined;
@@ -95,7 +98,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   // unknown paths its index.html, so the dashboard's own routes work as deep links.
   const dashboardDir = config.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
   const serveDashboard = existsSync(join(dashboardDir, 'index.html'))
-    ? sirv(dashboardDir, { single: true, etag: true, setHeaders: (res, pathname) => res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache') })
+    ? sirv(dashboardDir, {
+        single: true,
+        etag: true,
+        setHeaders: (res, pathname) => {
+          res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+          // sirv's MIME table (mrmime) has no type for .ico, the favicon browsers ask for.
+          if (pathname.endsWith('.ico')) res.setHeader('content-type', 'image/x-icon');
+        },
+      })
     : undefined;
   if (!serveDashboard) logger.warn({ dashboardDir }, 'no built dashboard; / redirects to GraphiQL (build it with npm run build:dashboard)');
 
@@ -135,6 +146,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (path === BACKUP_PATH) {
       if (!app || !authenticate) return sendJson(res, 503, { error: 'The server is starting; try again shortly.' });
       return serveBackup(req, res, database, authenticate);
+    }
+    const contentVersion = contentPathVersion(path);
+    if (contentVersion !== null) {
+      if (!serveContent) return sendJson(res, 503, { error: 'The server is starting; try again shortly.' });
+      return serveContent(req, res, contentVersion);
     }
     if (path !== '/graphql' && serveDashboard) {
       serveDashboard(req, res, () => sendJson(res, 404, { error: 'not found' }));
@@ -188,6 +204,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         MAX_OUTPUTS_PER_REPORT,
         MAX_JSON_DEPTH,
         startRunExpiry,
+        serveArtifactContent,
       } = await startupModules;
       await encryptStoredSecrets(database.db, secretKey);
       let mode: AuthMode;
@@ -200,6 +217,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       }
       runUpdates = await startRunUpdates(database);
       authenticate = createAuthenticator({ db: database.db, mode, logger });
+      const authenticator = authenticate;
+      serveContent = (req, res, versionId) => serveArtifactContent(req, res, versionId, database.db, authenticator, secretKey);
       app = createApp({
         db: database.db,
         authenticate,

@@ -26,6 +26,8 @@ function sharedAjv(): Ajv {
     ajv = new Ajv({ allErrors: true, strict: true });
     // Lets a schema say in words what a failed `not` or `pattern` means, through `errorMessage`.
     ajvErrors(ajv);
+    // Annotations of flavor settings (server/components/flavors.ts): a URL whose password is secret.
+    ajv.addVocabulary(['writeOnlyPart']);
   }
   return ajv;
 }

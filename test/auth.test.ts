@@ -45,10 +45,12 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'run', scope: 'reader', query: `{ run(id: "${NO_SUCH_ID}") { name } }` },
   { field: 'runs', scope: 'reader', query: `{ runs(first: 1) { ${ERR} } }` },
   { field: 'serverLimits', scope: 'reader', query: '{ serverLimits { maxPageSize } }' },
+  { field: 'search', scope: 'reader', query: '{ search(query: "default") { __typename } }' },
   { field: 'stack', scope: 'reader', query: '{ stack(name: "default") { name } }' },
   { field: 'stepLog', scope: 'reader', query: `{ stepLog(stepRunId: "x") { ${ERR} } }` },
   { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { ... on QueryStacksConnection { totalCount } } }' },
   { field: 'users', scope: 'admin', query: '{ users { name } }' },
+  { field: 'workers', scope: 'reader', query: '{ workers { name currentSteps { id } } }' },
   { field: 'attachStepLog', scope: 'reporter', query: `mutation { attachStepLog(stepRunId: "x", uri: "x") { ${ERR} } }` },
   { field: 'copyStack', scope: 'editor', query: `mutation($n: String!) { copyStack(name: "default", newName: $n) { ${ERR} } }`, variables: () => ({ n: uniqueName('copy') }) },
   { field: 'createApiToken', scope: 'member', query: `mutation { createApiToken(name: "matrix") { ${ERR} } }` },
@@ -74,6 +76,12 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'startStep', scope: 'reporter', query: `mutation { startStep(runId: "${NO_SUCH_ID}", name: "s") { ${ERR} } }` },
   { field: 'updateComponent', scope: 'editor', query: `mutation { updateComponent(type: ALERTER, name: "none", labels: {}) { ${ERR} } }` },
   { field: 'updateStack', scope: 'editor', query: `mutation { updateStack(name: "none", description: "x") { ${ERR} } }` },
+  {
+    field: 'workerHeartbeat',
+    scope: 'reporter',
+    query: `mutation($n: String!) { workerHeartbeat(input: { name: $n, host: "h", pid: 1, queue: "q", concurrency: 1, currentStepRunIds: [] }) { ${ERR} } }`,
+    variables: () => ({ n: uniqueName('worker') }),
+  },
 ];
 
 type Outcome = 'allowed' | 'forbidden' | 'unauthenticated';

@@ -28,7 +28,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** What the build reads: a change to any of them makes dashboard/dist stale. */
-const DASHBOARD_SOURCES = ['dashboard/src', 'dashboard/index.html', 'dashboard/vite.config.ts', 'client/generated', 'package-lock.json'].map((path) => join(root, path));
+const DASHBOARD_SOURCES = ['dashboard/src', 'dashboard/index.html', 'dashboard/public', 'client/unstarted-steps.ts', 'dashboard/vite.config.ts', 'client/generated', 'package-lock.json'].map((path) => join(root, path));
 
 function lastModified(path: string): number {
   if (!existsSync(path)) return 0;
@@ -60,16 +60,16 @@ export async function expectServedDashboard(serverUrl: string): Promise<void> {
   }
 }
 
-/** A page in a fresh browser context (its own storage) at the viewport, opened at the server's path. */
+/** A full-page screenshot in test-artifacts/screenshots, for people to look at after a run. */
+export async function saveScreenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/** A page of a fresh browser context (no shared storage) at this viewport, opened at `path` of the server. */
 export async function openPage(browser: Browser, serverUrl: string, path: string, viewport = LAPTOP): Promise<Page> {
   const context = await browser.newContext({ viewport, baseURL: serverUrl });
   const page = await context.newPage();
   await page.goto(path);
   return page;
-}
-
-/** A full-page screenshot in test-artifacts/screenshots, for people to look at after a run. */
-export async function saveScreenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 }

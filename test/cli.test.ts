@@ -204,7 +204,7 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expectFailure(badUpdate, /^Error: configuration\.path /);
     expectFailure(unknownComponent, `Error: No orchestrator named "${missing}"`);
     expectFailure(unknownStack, `Error: No stack named "${missing}"`);
-    expectFailure(unknownRun, `Error: No run with the id or name "${missing}"`);
+    expectFailure(unknownRun, `Error: No run has the name, id or id prefix "${missing}"`);
     expectFailure(unknownDelete, `Error: No orchestrator named "${missing}"`);
 
     expect(await client.getComponent('ARTIFACT_STORE', missing)).toBeNull();
@@ -216,7 +216,8 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     const [orchestrator, store, registry, alerter, stack] = ['orch', 'store', 'registry', 'alerter', 'stack'].map(uniqueName);
     await Promise.all([
       cli('orchestrator', 'register', orchestrator, '-f', 'kubernetes', '--namespace', 'ml'),
-      cli('artifact-store', 'register', store, '-f', 'local', '--path', '/tmp/stackyard-cli'),
+      // Steps on a cluster read their inputs from a bucket: a local store is refused (below).
+      cli('artifact-store', 'register', store, '-f', 's3', '--path', 's3://bucket/stackyard-cli'),
       cli('container-registry', 'register', registry, '-f', 'default', '--uri', 'localhost:5000'),
       cli('alerter', 'register', alerter, '-f', 'slack', '--default-channel-id', 'C123'),
     ]).then((results) => results.forEach(succeeded));
@@ -240,7 +241,11 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
     expect(description).toMatch(new RegExp(`^Stack "${stack}" \\(active\\)\\n`));
     expect(description).toMatch(/^Description: +CLI test$/m);
     expect(description).toMatch(new RegExp(`│ Orchestrator +│ ${orchestrator} +│ kubernetes +│`));
-    expect(description).toMatch(new RegExp(`│ Artifact store +│ ${store} +│ local +│`));
+    expect(description).toMatch(new RegExp(`│ Artifact store +│ ${store} +│ s3 +│`));
+    expectFailure(
+      await cli('stack', 'update', stack, '-a', 'default'),
+      `Error: The orchestrator "${orchestrator}" (kubernetes) runs steps on other machines, which cannot read the local directory of the artifact store "default" (local)`,
+    );
 
     // ZenML's -al reaches the alerter, not the artifact store.
     succeeded(await cli('stack', 'update', stack, '-c', registry, '-al', alerter));

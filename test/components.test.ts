@@ -237,7 +237,7 @@ describe.each(databaseTargets)('components on $name', (target) => {
       expect(data.flavors.some((f: { type: string }) => f.type === type), type).toBe(true);
     }
     const filtered = await server.gql(`{ flavors(type: ORCHESTRATOR) { name } }`);
-    expect(filtered.flavors.map((f: { name: string }) => f.name).sort()).toEqual(['airflow', 'kubernetes', 'local']);
+    expect(filtered.flavors.map((f: { name: string }) => f.name).sort()).toEqual(['airflow', 'bullmq', 'kubernetes', 'local']);
     const local = data.flavors.find((f: { type: string; name: string }) => f.type === 'ARTIFACT_STORE' && f.name === 'local');
     expect(local.configSchema).toMatchObject({ type: 'object', required: ['path'], additionalProperties: false });
   });

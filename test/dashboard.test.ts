@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PipelineRunFailedError, StackyardClient, pipeline, step } from '../client';
-import { CHROMIUM_PATH, LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, openPage as openPageAt, saveScreenshot } from './browser';
+import { CHROMIUM_PATH, LAPTOP, PHONE, buildDashboardIfStale, expectServedDashboard, hasChromium, launchChromium, openPage as openBrowserPage, saveScreenshot } from './browser';
 import { databaseTargets, startTestServer, uniqueName, type TestServer } from './harness';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startAzurite, startS3, type AzureService, type S3Service } from './store-services';
 
@@ -93,7 +93,7 @@ describe.skipIf(!hasChromium)(`dashboard in Chromium on ${target.name}`, () => {
     temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
   });
 
-  const openPage = (path: string, viewport = LAPTOP): Promise<Page> => openPageAt(browser, server.url, path, viewport);
+  const openPage = (path: string, viewport = LAPTOP) => openBrowserPage(browser, server.url, path, viewport);
 
   /** The text of each row's first cell, for comparing a table with what the client reads. */
   async function runNamesIn(page: Page): Promise<string[]> {

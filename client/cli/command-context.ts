@@ -2,6 +2,7 @@
 // server they choose, and whether to answer in JSON.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { fetchWithConnectDeadline } from '../connect-deadline';
 import { StackyardClient } from '../stackyard-client';
 import { printJson } from './output';
 
@@ -15,14 +16,17 @@ export function globalOptions(command: Command): GlobalOptions {
   return command.optsWithGlobals<GlobalOptions>();
 }
 
+/** How long a command waits for a connection to the server before saying it cannot reach it. */
+const CONNECT_TIMEOUT_MS = 1500;
+
 /**
  * A client for the server named by --url/--token, else STACKYARD_URL/STACKYARD_TOKEN, else the
- * saved connection. Two retries rather than the client's four: a person at a terminal should
- * hear within a second that the server is down.
+ * saved connection. Two retries rather than the client's four, and a connect timeout: a person
+ * at a terminal should hear within two seconds that the server is down or unreachable.
  */
 export function clientFor(command: Command, overrides: Pick<GlobalOptions, 'token'> = {}): StackyardClient {
   const { url, token } = { ...globalOptions(command), ...overrides };
-  return new StackyardClient({ url, token, retries: 2 });
+  return new StackyardClient({ url, token, retries: 2, fetch: fetchWithConnectDeadline(CONNECT_TIMEOUT_MS) });
 }
 
 /** Reads a paged listing of the client to the end. */

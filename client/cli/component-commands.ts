@@ -197,8 +197,9 @@ function printComponent(kind: ComponentKind, component: DescribedComponent): voi
     ['SETTING', 'VALUE'],
     [
       ...Object.entries(component.configuration).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
-      // Secrets are write-only: the server says which are set, never what they hold.
-      ...component.secretsSet.map((key) => [key, '(secret, set)']),
+      // Secrets are write-only: the server says which are set, never what they hold. A URL whose
+      // password is secret is listed above, masked.
+      ...component.secretsSet.filter((key) => !(key in component.configuration)).map((key) => [key, '(secret, set)']),
     ],
     'No settings.',
   );

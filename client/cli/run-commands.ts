@@ -1,12 +1,16 @@
 // `stackyard run ...`: run history newest first, one run with its steps and outputs, and deleting
-// a run. Runs are named by their id or their name.
+// a run. Runs are named by their name, global id, UUID or a unique UUID prefix.
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RunFilter, RunQuery, RunStatus } from '../generated/graphql';
 import type { StackyardClient } from '../stackyard-client';
-import { StackyardError } from '../stackyard-error';
+import { collectValues } from './arguments';
 import { answer, clientFor, confirmOrRefuse } from './command-context';
 import { formatDuration } from '../format-duration';
-import { formatTime, printFields, printHeading, printTable } from './output';
+import { formatStatus, formatTime, printFields, printHeading, printTable } from './output';
+import { addRunCompareCommand } from './run-compare-command';
+import { printRunParametersAndMetrics } from './run-metrics-output';
+import { unstartedStepStatus } from '../unstarted-steps';
+import { printRunTable } from './run-table';
 import { addRunLogCommand } from './run-log-commands';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
@@ -27,10 +31,32 @@ function collectStatuses(text: string, statuses: RunStatus[]): RunStatus[] {
   return [...statuses, ...(parsed as RunStatus[])];
 }
 
-function positiveInteger(text: string): number {
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `--since 3h`, `2d`, `1w`, or a date such as `2026-11-01` or `2026-11-01T08:00Z`: the moment it names, as ISO. */
+export function parseSince(text: string, now = Date.now()): string {
+  const ago = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  if (ago) return new Date(now - Number(ago[1]) * DURATION_UNITS_MS[ago[2]]).toISOString();
+  const date = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(date)) throw new InvalidArgumentError('Expected a time ago such as 30m, 3h, 2d or 1w, or a date such as 2026-11-01 or 2026-11-01T08:00Z.');
+  return new Date(date).toISOString();
+}
+
+export function positiveInteger(text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
   return value;
+}
+
+interface RunListOptions {
+  stack?: string;
+  pipeline?: string;
+  status: RunStatus[];
+  tag: string[];
+  since?: string;
+  name?: string;
+  limit: number;
+  after?: string;
 }
 
 export function addRunCommands(program: Command): void {
@@ -42,35 +68,31 @@ export function addRunCommands(program: Command): void {
     .option('--stack <name>', 'only runs on this stack')
     .option('--pipeline <name>', 'only runs of this pipeline')
     .option('--status <status>', 'only runs in this status; repeatable, or comma-separated (e.g. failed,running)', collectStatuses, [])
-    .option('--limit <count>', `show at most this many runs (default ${DEFAULT_LIMIT})`, positiveInteger, DEFAULT_LIMIT)
-    .action(async (options: { stack?: string; pipeline?: string; status: RunStatus[]; limit: number }, command: Command) => {
+    .option('--tag <tag>', 'only runs with this tag; repeatable, runs must have all', collectValues, [])
+    .option('--since <when>', 'only runs started since then: a time ago (30m, 3h, 2d, 1w) or a date (2026-11-01)', (text: string) => parseSince(text))
+    .option('--name <text>', 'only runs whose name contains this')
+    .option('--limit <count>', 'show at most this many runs', positiveInteger, DEFAULT_LIMIT)
+    .option('--after <cursor>', 'continue after the last run of a previous listing, with the same filters (it prints the cursor)')
+    .action(async (options: RunListOptions, command: Command) => {
       const filter: RunFilter = {
         stackName: options.stack,
         pipeline: options.pipeline,
         status: options.status.length > 0 ? options.status : undefined,
+        tags: options.tag.length > 0 ? options.tag : undefined,
+        startedAfter: options.since,
+        nameContains: options.name,
       };
-      const { runs, totalCount } = await newestRuns(clientFor(command), filter, options.limit);
+      const { runs, totalCount, nextCursor } = await newestRuns(clientFor(command), filter, options.limit, options.after);
       answer(command, runs, () => {
-        printTable(
-          ['NAME', 'PIPELINE', 'STACK', 'STATUS', 'STARTED', 'DURATION'],
-          runs.map((item) => [
-            item.name,
-            item.pipeline.name,
-            item.stack?.name ?? `${item.stackSnapshot.name} (deleted)`,
-            item.status.toLowerCase(),
-            formatTime(item.startedAt),
-            formatDuration(item.durationMs),
-          ]),
-          'No runs.',
-        );
-        if (totalCount > runs.length) console.log(`Showing ${runs.length} of ${totalCount} runs; --limit shows more.`);
+        printRunTable(runs, 'No runs.');
+        if (nextCursor) console.log(`Showing ${runs.length} of ${totalCount} runs; the next ${options.limit}: the same command with --after ${nextCursor}`);
       });
     });
 
   run
     .command('describe')
     .description('Show a run: status, stack, steps (status, duration, cached from) and outputs with their URIs')
-    .argument('<run>', 'the run id or name')
+    .argument('<run>', RUN_ARGUMENT)
     .action(async (idOrName: string, _options: object, command: Command) => {
       const found = await requireRun(clientFor(command), idOrName);
       answer(command, found, () => printRun(found));
@@ -79,7 +101,7 @@ export function addRunCommands(program: Command): void {
   run
     .command('delete')
     .description('Delete a run and its step runs; the artifact versions they produced remain')
-    .argument('<run>', 'the run id or name')
+    .argument('<run>', RUN_ARGUMENT)
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (idOrName: string, options: { yes?: boolean }, command: Command) => {
       const client = clientFor(command);
@@ -89,32 +111,33 @@ export function addRunCommands(program: Command): void {
       answer(command, deleted, () => console.log(`Deleted run "${found.name}".`));
     });
 
+  addRunCompareCommand(run, async (client, idOrName) => (await requireRun(client, idOrName)).id);
   addRunLogCommand(run, requireRun);
 }
 
-/** Up to `limit` runs matching the filter, newest first, and how many match in all. */
-async function newestRuns(client: StackyardClient, filter: RunFilter, limit: number) {
+/**
+ * Up to `limit` runs matching the filter, newest first from `after`, how many match in all, and
+ * the cursor of the next page when there is one.
+ */
+async function newestRuns(client: StackyardClient, filter: RunFilter, limit: number, after?: string) {
   const runs = [];
   let totalCount = 0;
-  let after: string | undefined;
   for (;;) {
     const page = await client.runsPage({ filter, first: Math.min(limit - runs.length, PAGE_SIZE), after });
     totalCount = page.totalCount;
     runs.push(...page.edges.map((edge) => edge.node));
-    if (runs.length >= limit || !page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return { runs, totalCount };
-    after = page.pageInfo.endCursor;
+    const nextCursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    if (runs.length >= limit || !nextCursor) return { runs, totalCount, nextCursor };
+    after = nextCursor;
   }
 }
 
-/** The run with this global id or, failing that, this name (names are unique). */
-async function requireRun(client: StackyardClient, idOrName: string): Promise<DescribedRun> {
-  const byId = await client.getRun(idOrName);
-  if (byId) return byId;
-  const candidates = await client.runsPage({ filter: { nameContains: idOrName }, first: PAGE_SIZE });
-  const named = candidates.edges.find((edge) => edge.node.name === idOrName);
-  const byName = named ? await client.getRun(named.node.id) : null;
-  if (!byName) throw new StackyardError('NotFoundError', `No run with the id or name "${idOrName}"`);
-  return byName;
+/** How every command that takes a run describes its argument. */
+export const RUN_ARGUMENT = 'the run: its name, id, UUID or the start of its UUID';
+
+/** The run named by its name, global id, UUID or a unique UUID prefix; the server decides which. */
+export async function requireRun(client: StackyardClient, reference: string): Promise<DescribedRun> {
+  return client.findRun(reference);
 }
 
 function printRun(described: DescribedRun): void {
@@ -123,12 +146,13 @@ function printRun(described: DescribedRun): void {
     ['ID', described.id],
     ['Pipeline', described.pipeline.name],
     ['Stack', described.stack?.name ?? `${described.stackSnapshot.name} (deleted)`],
-    ['Status', `${described.status.toLowerCase()}${described.statusReason ? ` (${described.statusReason})` : ''}`],
+    ['Status', `${formatStatus(described.status)}${described.statusReason ? ` (${described.statusReason})` : ''}`],
     ['Started', formatTime(described.startedAt)],
     ['Ended', formatTime(described.endedAt)],
     ['Duration', formatDuration(described.durationMs)],
     ['Tags', described.tags.join(', ') || '-'],
   ]);
+  printRunParametersAndMetrics(described);
 
   printHeading('Steps');
   const started = new Set(described.steps.map((step) => step.name));
@@ -137,12 +161,12 @@ function printRun(described: DescribedRun): void {
     [
       ...described.steps.map((step) => [
         step.name,
-        step.status.toLowerCase(),
+        formatStatus(step.status),
         formatDuration(step.durationMs),
         step.originalStepRun ? `run "${step.originalStepRun.run.name}"` : '-',
       ]),
       // Steps the run expects but that have not started, so a stuck run shows where it stands.
-      ...described.expectedSteps.filter((step) => !started.has(step.name)).map((step) => [step.name, 'not started', '-', '-']),
+      ...described.expectedSteps.filter((step) => !started.has(step.name)).map((step) => [step.name, formatStatus(unstartedStepStatus(described.status)), '-', '-']),
     ],
     'No steps.',
   );

@@ -1,16 +1,41 @@
-// The cache key domain.md defines: a hash of the step's code, parameters, input artifact
-// versions, output names and the artifact store (id and path). Same key, same outputs.
+// The cache key domain.md defines: a hash of the code a step can reach, its parameters, input
+// artifact versions, output names, the user's cacheVersion and the artifact store (id and
+// path). Same key, same outputs.
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
+import { reachableCode, type ReachableCode } from './code-reach';
 import type { StepDefinition } from './step';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The step's source code, hashed: editing the function invalidates its cache. */
+const warned = new Set<string>();
+
+/** What the step's module reaches, or nothing when it cannot be read (a warning says so once). */
+function moduleCode(file: string | undefined): ReachableCode | null {
+  if (!file) return null;
+  try {
+    return reachableCode(file);
+  } catch (error) {
+    if (!warned.has(file)) {
+      warned.add(file);
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      process.emitWarning(`Stackyard could not read the imports of ${file} (${reason}); its steps' cache keys cover only their own source`);
+    }
+    return null;
+  }
+}
+
+/**
+ * The code a step runs, hashed: its own source, every local module its defining module imports
+ * (transitively, by content) and the installed version of each package they import. Editing a
+ * helper a step imports, or upgrading a package, invalidates its cache. The same code gives the
+ * same hash on any machine, which is what a remote worker checks before taking a step.
+ */
 export function codeHash(definition: StepDefinition): string {
-  return sha256(definition.run.toString());
+  const reached = moduleCode(definition.moduleFile);
+  return sha256(stringify({ source: definition.run.toString(), modules: reached?.modules ?? {}, packages: reached?.packages ?? {} }) ?? '');
 }
 
 export interface CacheKeyParts {
@@ -30,6 +55,7 @@ export function cacheKey(parts: CacheKeyParts): string {
       inputs: parts.inputs,
       outputs: parts.definition.outputNames,
       artifacts: parts.definition.options.artifacts ?? {},
+      cacheVersion: parts.definition.options.cacheVersion ?? null,
       artifactStore: parts.artifactStore,
     }) ?? '',
   );

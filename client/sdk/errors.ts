@@ -12,3 +12,8 @@ export class UnsupportedStackError extends Error {
 export class ArtifactStoreError extends Error {
   override readonly name = 'ArtifactStoreError';
 }
+
+/** context.logMetric got a value that is not a finite number. */
+export class MetricValueError extends Error {
+  override readonly name = 'MetricValueError';
+}

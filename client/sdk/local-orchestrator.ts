@@ -8,6 +8,7 @@ import { cacheKey, codeHash } from './cache-key';
 import { storeHolds, type ArtifactStore } from './artifact-store';
 import { loadStoredValue, materializerTable } from './artifact-versions';
 import { materializerFor, type Materializer } from './materializers';
+import { MetricReporter } from './metric-reporter';
 import type { ProgressListener } from './progress';
 import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
 import { captureStepOutput, failureText, StepLogWriter } from './step-log';
@@ -24,8 +25,8 @@ export interface StoredOutput {
 
 export interface StepResult {
   name: string;
-  /** `not-run`: a step it depends on failed. */
-  status: 'completed' | 'cached' | 'failed' | 'not-run';
+  /** `skipped`: never ran, because a step it depends on failed or was skipped. */
+  status: 'completed' | 'cached' | 'failed' | 'skipped';
   stepRunId: string | null;
   outputs: Record<string, StoredOutput>;
   error?: string;
@@ -103,10 +104,10 @@ export class LocalOrchestrator {
 
   private async executeStep(invocation: StepInvocation, parentResults: StepResult[]): Promise<StepResult> {
     const { client, run, store, progress } = this.settings;
-    const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'not-run');
+    const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'skipped');
     if (blocked) {
-      progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'did not run'}` });
-      return { name: invocation.name, status: 'not-run', stepRunId: null, outputs: {} };
+      progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}` });
+      return { name: invocation.name, status: 'skipped', stepRunId: null, outputs: {} };
     }
     const startedAt = performance.now();
     const byName = new Map(parentResults.map((parent) => [parent.name, parent]));
@@ -146,6 +147,7 @@ export class LocalOrchestrator {
     progress({ kind: 'step-started', step: invocation.name });
     const log = await this.openStepLog(stepRun.id);
     let outputs: Record<string, StoredOutput>;
+    const metrics = new MetricReporter(client, run.id, stepRun.id);
     try {
       const loaded: Record<string, unknown> = { ...parameters };
       for (const [name, stored] of Object.entries(inputOutputs)) loaded[name] = await this.load(stored);
@@ -158,10 +160,14 @@ export class LocalOrchestrator {
         logMetadata: async (metadata) => {
           await client.logMetadata(stepRun.id, metadata);
         },
+        logMetric: (name, value, options) => metrics.log(name, value, options),
       };
       const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
+      await metrics.close();
       outputs = await this.storeOutputs(invocation, stepRun.id, returned);
     } catch (error) {
+      // What the step logged before it failed still tells why it failed.
+      await metrics.close().catch(() => undefined);
       const message = errorMessage(error);
       log.append('error', failureText(error));
       await log.close();

@@ -7,6 +7,7 @@ import { StackyardClient } from '../stackyard-client';
 import type { RunStatus } from '../generated/graphql';
 import { incompleteWriteTtlMs, type ArtifactStore } from './artifact-store';
 import { storeForComponent } from './artifact-versions';
+import { codeHash } from './cache-key';
 import { UnsupportedStackError } from './errors';
 import { LocalOrchestrator, type StepResult, type StoredOutput } from './local-orchestrator';
 import { isJsonValue } from './materializers';
@@ -141,6 +142,9 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
     async run(runOptions: RunOptions<P> = {}) {
       const invocations = compose(runOptions.parameters);
       assertJsonParameters(invocations);
+      // Reading the imports of each step's module blocks for a moment (esbuild, once per module):
+      // done before the run starts, it never holds up the run's heartbeats.
+      for (const invocation of invocations) codeHash(invocation.definition);
       const client = runOptions.client ?? new StackyardClient();
       const progress = runOptions.progress === false ? () => undefined : (runOptions.progress ?? terminalProgress());
       const { stack, store } = await resolveStack(client, runOptions.stack ?? (process.env.STACKYARD_STACK || undefined));

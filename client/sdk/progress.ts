@@ -25,7 +25,7 @@ export function formatProgress(event: ProgressEvent): string {
     case 'step-failed':
       return `  step ${event.step} failed in ${formatDuration(event.durationMs)}: ${event.message}`;
     case 'step-skipped':
-      return `  step ${event.step} not run: ${event.reason}`;
+      return `  step ${event.step} skipped: ${event.reason}`;
     case 'run-finished':
       return `Run ${event.runName} ${event.status} in ${formatDuration(event.durationMs)}`;
   }

@@ -1,6 +1,8 @@
 // Steps: typed async functions. Called inside a pipeline's definition, a step does not
 // run; it adds itself to the pipeline's graph and answers references to its outputs,
 // which later steps take as inputs.
+import { fileURLToPath } from 'node:url';
+import { callerModuleFile } from './code-reach';
 import type { Materializer } from './materializers';
 
 const outputType: unique symbol = Symbol('stackyard.output');
@@ -23,6 +25,13 @@ export interface StepContext {
   readonly stepRunId: string;
   /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
   logMetadata(metadata: Record<string, unknown>): Promise<void>;
+  /**
+   * Records a metric's value at a step index (epoch, batch, ...), as MLflow's log_metric does;
+   * without `step`, the one after the last logged for this name (0 first). Points are sent in
+   * batches, every few seconds and when the step ends; the step fails if they cannot be recorded.
+   * Throws MetricValueError for NaN or an infinite value.
+   */
+  logMetric(name: string, value: number, options?: { step?: number }): void;
 }
 
 export interface StepOutcomeInfo {
@@ -45,6 +54,13 @@ export interface ArtifactConfig {
 export interface StepOptions {
   /** Reuse a previous run's outputs when code, parameters and inputs are unchanged; default true. */
   enableCache?: boolean;
+  /** Part of the cache key: change it to force a new run of a step whose code did not change. */
+  cacheVersion?: string | number;
+  /**
+   * The file of the module that defines the step, whose imports the cache key covers. Found
+   * from the call stack of `step()` unless given (as `import.meta.url` or a path).
+   */
+  module?: string;
   /** Tried before the built-in materializers, for this step's outputs and inputs. */
   materializers?: Materializer[];
   /** Per output name: the artifact's name, type and tags. A single output is named `output`. */
@@ -64,6 +80,8 @@ export interface StepDefinition {
   readonly outputNames: readonly string[];
   readonly multipleOutputs: boolean;
   readonly options: StepOptions;
+  /** The file of the module that defined the step, if known: the code its cache key covers. */
+  readonly moduleFile: string | undefined;
 }
 
 export interface InvocationOptions {
@@ -93,6 +111,8 @@ export interface StepInvocation {
   readonly inputs: Record<string, unknown>;
   readonly parents: readonly string[];
 }
+
+const stepModuleFile = fileURLToPath(import.meta.url);
 
 export function isOutputRef(value: unknown): value is OutputRef<unknown> {
   return typeof value === 'object' && value !== null && (value as { [outputType]?: true })[outputType] === true;
@@ -160,7 +180,8 @@ export function step(name: string, run: StepFunction<any, unknown>, options: Ste
   if (outputNames.length === 0 || new Set(outputNames).size !== outputNames.length) {
     throw new Error(`Step "${name}": outputs must be distinct names, at least one`);
   }
-  const definition: StepDefinition = { name, run, outputNames, multipleOutputs: Boolean(options.outputs), options };
+  const moduleFile = options.module?.startsWith('file:') ? fileURLToPath(options.module) : (options.module ?? callerModuleFile(stepModuleFile));
+  const definition: StepDefinition = { name, run, outputNames, multipleOutputs: Boolean(options.outputs), options, moduleFile };
   const invoke = (inputs?: Record<string, unknown>, invocationOptions?: InvocationOptions) => {
     const invocation = Composition.add(definition, inputs, invocationOptions);
     if (!definition.multipleOutputs) return outputRef(invocation.name, 'output');

@@ -3,13 +3,23 @@
 import { NavLink, Navigate, Route, Routes } from 'react-router';
 import { MeDocument } from '../../client/generated/graphql';
 import { useAuth } from './api/auth';
+import { readToken } from './api/token';
 import { useGraphQLQuery } from './api/query-client';
+import { ComparePage } from './pages/compare-page';
+import { ArtifactPage } from './pages/artifact-page';
+import { ArtifactVersionPage } from './pages/artifact-version-page';
+import { ArtifactsPage } from './pages/artifacts-page';
 import { ComponentsPage } from './pages/components-page';
 import { LoginPage } from './pages/login-page';
 import { NotFoundPage } from './pages/not-found-page';
+import { PipelinePage } from './pages/pipeline-page';
+import { PipelinesPage } from './pages/pipelines-page';
 import { RunPage } from './pages/run-page';
+import { RunsPage } from './pages/runs-page';
+import { SearchPage } from './pages/search-page';
 import { StackPage } from './pages/stack-page';
 import { StacksPage } from './pages/stacks-page';
+import { SearchBox } from './ui/search-box';
 
 export function App() {
   const auth = useAuth();
@@ -31,8 +41,20 @@ export function App() {
             <li>
               <NavLink to="/components">Components</NavLink>
             </li>
+            <li>
+              <NavLink to="/pipelines">Pipelines</NavLink>
+            </li>
+            <li>
+              <NavLink to="/runs" end>
+                Runs
+              </NavLink>
+            </li>
+            <li>
+              <NavLink to="/artifacts">Artifacts</NavLink>
+            </li>
           </ul>
         </nav>
+        <SearchBox />
         <CurrentUser />
       </header>
       <main id="main" tabIndex={-1}>
@@ -41,7 +63,15 @@ export function App() {
           <Route path="/stacks" element={<StacksPage />} />
           <Route path="/stacks/:name" element={<StackPage />} />
           <Route path="/runs/:id" element={<RunPage />} />
+          <Route path="/compare" element={<ComparePage />} />
           <Route path="/components" element={<ComponentsPage />} />
+          <Route path="/pipelines" element={<PipelinesPage />} />
+          <Route path="/pipelines/:name" element={<PipelinePage />} />
+          <Route path="/runs" element={<RunsPage />} />
+          <Route path="/artifacts" element={<ArtifactsPage />} />
+          <Route path="/artifacts/:name" element={<ArtifactPage />} />
+          <Route path="/artifacts/:name/versions/:version" element={<ArtifactVersionPage />} />
+          <Route path="/search" element={<SearchPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </main>
@@ -59,9 +89,12 @@ function CurrentUser() {
           Signed in as <strong>{me.data.me.name}</strong> <span className="role">{me.data.me.role.toLowerCase()}</span>
         </span>
       )}
-      <button type="button" onClick={auth.signOut}>
-        Sign out
-      </button>
+      {/* Without a token the server is in local mode: there is nobody to sign out. */}
+      {readToken() !== null && (
+        <button type="button" onClick={auth.signOut}>
+          Sign out
+        </button>
+      )}
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { BrowserRouter } from 'react-router';
 import { AuthProvider } from './api/auth';
 import { App } from './app';
 import './styles.css';
+import './browse.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -25,13 +25,14 @@ const VersionConnection = builder.connectionObject(
 
 export const ArtifactType = builder.drizzleNode('artifacts', {
   name: 'Artifact',
-  select: {},
+  // Read straight off the row (see PipelineRun), so a list or a search hit needs no second statement.
+  select: { columns: { id: true, name: true, latestVersion: true, createdAt: true } },
   description: 'A named value that steps produce again and again; each production is a version.',
   id: { column: (artifact) => artifact.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
-    latestVersion: t.exposeInt('latestVersion'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    name: t.string({ resolve: (artifact) => artifact.name }),
+    latestVersion: t.int({ resolve: (artifact) => artifact.latestVersion }),
+    createdAt: t.field({ type: 'DateTime', resolve: (artifact) => artifact.createdAt }),
     // Planned into the artifact's own statement, as a related connection would be; its page
     // arguments are checked first, so a bad cursor is this field's InvalidCursorError.
     versions: t.field({

@@ -34,7 +34,8 @@ export const FlavorType = builder.objectRef<Flavor>('Flavor').implement({
     description: t.exposeString('description'),
     configSchema: t.field({
       type: 'JSONObject',
-      description: 'JSON Schema of the configuration. Settings with `writeOnly: true` are secrets.',
+      description:
+        'JSON Schema of the configuration. Settings with `writeOnly: true` are secrets; a URL setting with `writeOnlyPart: "password"` keeps its password secret and is shown with the password as ****.',
       resolve: (flavor) => flavor.configSchema as unknown as Record<string, unknown>,
     }),
     secretFields: t.stringList({ resolve: (flavor) => secretFields(flavor) }),

@@ -1,8 +1,10 @@
 // The built-in flavors. A flavor belongs to one component type and declares its configuration
-// as JSON Schema; settings with `writeOnly: true` are secrets, stored but never returned.
+// as JSON Schema; settings with `writeOnly: true` are secrets, stored but never returned, and a
+// URL setting with `writeOnlyPart: 'password'` keeps its password secret (see url-passwords.ts).
 import { ValidationError } from '../errors';
 import { assertValid, compileOnFirstUse, type Validator } from '../validation';
 import type { ComponentType } from './component-types';
+import { MASKED_PASSWORD, maskUrlPassword, urlPassword } from './url-passwords';
 
 export interface JsonSchemaObject {
   type: 'object';
@@ -18,6 +20,10 @@ export interface Flavor {
   configSchema: JsonSchemaObject;
   /** Whether Stackyard's own SDK can run with it; other flavors are for code that runs elsewhere. */
   local: boolean;
+  /** An orchestrator that runs steps on other machines than the one that submits the run. */
+  runsStepsOnOtherMachines: boolean;
+  /** An artifact store only the machine that wrote an artifact can read. */
+  readableOnlyWhereWritten: boolean;
 }
 
 const string = (description: string, extra: Record<string, unknown> = {}) => ({ type: 'string', description, ...extra });
@@ -31,12 +37,33 @@ const remotePath = (scheme: string, description: string) =>
     errorMessage: { pattern: `must start with ${scheme.split('|').map((name) => `${name}://`).join(' or ')}` },
   });
 
+/** A URL of one of `schemes` whose password (redis://:password@host) is secret. */
+const urlWithSecretPassword = (schemes: string, description: string) => ({
+  ...remotePath(schemes, description),
+  writeOnlyPart: 'password',
+});
+
 function schema(properties: JsonSchemaObject['properties'], required: string[] = []): JsonSchemaObject {
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }
 
-const definitions: Omit<Flavor, 'local'>[] = [
+const definitions: Omit<Flavor, 'local' | 'runsStepsOnOtherMachines' | 'readableOnlyWhereWritten'>[] = [
   { type: 'orchestrator', name: 'local', description: 'Runs the steps in the calling process.', configSchema: schema({}) },
+  {
+    type: 'orchestrator',
+    name: 'bullmq',
+    description: 'Runs each step as a BullMQ job on a Redis queue, taken by `stackyard worker` processes on any number of machines.',
+    configSchema: schema(
+      {
+        redisUrl: urlWithSecretPassword('redis|rediss', 'Redis the queue lives in, as redis://[user:password@]host:port[/db]; its password is secret.'),
+        queue: string('Name of the BullMQ queue the steps go to.', { minLength: 1, default: 'stackyard' }),
+        attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3, description: 'Times a step runs before its failure fails the run.' },
+        backoffSeconds: { type: 'number', minimum: 0, default: 5, description: 'Wait before the first retry of a failed step, doubled for each later one.' },
+        stepTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, description: 'A step running longer fails with a timeout; no limit when absent.' },
+      },
+      ['redisUrl'],
+    ),
+  },
   {
     type: 'orchestrator',
     name: 'kubernetes',
@@ -239,12 +266,19 @@ const definitions: Omit<Flavor, 'local'>[] = [
   },
 ];
 
-const LOCAL_FLAVORS = new Set(['orchestrator/local', 'artifact_store/local', 'artifact_store/s3', 'artifact_store/azure']);
+const LOCAL_FLAVORS = new Set(['orchestrator/local', 'orchestrator/bullmq', 'artifact_store/local', 'artifact_store/s3', 'artifact_store/azure']);
+const DISTRIBUTED_ORCHESTRATORS = new Set(['orchestrator/bullmq', 'orchestrator/kubernetes', 'orchestrator/airflow']);
+const MACHINE_LOCAL_STORES = new Set(['artifact_store/local']);
 
-export const FLAVORS: readonly Flavor[] = definitions.map((definition) => ({
-  ...definition,
-  local: LOCAL_FLAVORS.has(`${definition.type}/${definition.name}`),
-}));
+export const FLAVORS: readonly Flavor[] = definitions.map((definition) => {
+  const key = `${definition.type}/${definition.name}`;
+  return {
+    ...definition,
+    local: LOCAL_FLAVORS.has(key),
+    runsStepsOnOtherMachines: DISTRIBUTED_ORCHESTRATORS.has(key),
+    readableOnlyWhereWritten: MACHINE_LOCAL_STORES.has(key),
+  };
+});
 
 const validators = new Map<Flavor, Validator>(FLAVORS.map((flavor) => [flavor, compileOnFirstUse(flavor.configSchema)]));
 
@@ -254,6 +288,13 @@ export function listFlavors(type?: ComponentType | null): Flavor[] {
 
 export function findFlavor(type: ComponentType, name: string): Flavor | undefined {
   return FLAVORS.find((flavor) => flavor.type === type && flavor.name === name);
+}
+
+/** Settings that are URLs with a secret password. */
+function secretPasswordFields(flavor: Flavor): string[] {
+  return Object.entries(flavor.configSchema.properties)
+    .filter(([, property]) => property.writeOnlyPart === 'password')
+    .map(([key]) => key);
 }
 
 export function secretFields(flavor: Flavor): string[] {
@@ -273,7 +314,9 @@ export function requireFlavor(type: ComponentType, name: string, field = 'flavor
 
 /**
  * Checks a whole configuration (secrets included) against the flavor's schema and splits it
- * into the part that may be shown and the secret part.
+ * into the part that may be shown and the secret part. A URL with a secret password is shown
+ * with the password masked and kept whole among the secrets, which a run's process merges over
+ * the configuration.
  */
 export function validateConfiguration(
   flavor: Flavor,
@@ -282,10 +325,21 @@ export function validateConfiguration(
 ): { configuration: Record<string, unknown>; secrets: Record<string, unknown> } {
   assertValid(validators.get(flavor)!, configuration, field);
   const secretKeys = new Set(secretFields(flavor));
+  const passwordKeys = new Set(secretPasswordFields(flavor));
   const visible: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(configuration)) {
-    (secretKeys.has(key) ? secrets : visible)[key] = value;
+    if (passwordKeys.has(key) && typeof value === 'string') {
+      const password = urlPassword(value, `${field}.${key}`);
+      // The masked form is what listings and exports show; storing it would lose the real password.
+      if (password === MASKED_PASSWORD) {
+        throw new ValidationError(`${field}.${key} holds the masked password ${MASKED_PASSWORD}; give the real password`, `${field}.${key}`);
+      }
+      visible[key] = password ? maskUrlPassword(value) : value;
+      if (password) secrets[key] = value;
+    } else {
+      (secretKeys.has(key) ? secrets : visible)[key] = value;
+    }
   }
   return { configuration: visible, secrets };
 }

@@ -49,6 +49,12 @@ export const relations = defineRelations(
       outputs: r.many.stepRunOutputs({ from: r.stepRuns.id, to: r.stepRunOutputs.stepRunId }),
       originalStepRun: r.one.stepRuns({ from: r.stepRuns.originalStepRunId, to: r.stepRuns.id }),
     },
+    workers: {
+      currentSteps: r.many.stepRuns({
+        from: r.workers.id.through(r.workerCurrentSteps.workerId),
+        to: r.stepRuns.id.through(r.workerCurrentSteps.stepRunId),
+      }),
+    },
     stepRunInputs: {
       stepRun: r.one.stepRuns({ from: r.stepRunInputs.stepRunId, to: r.stepRuns.id, optional: false }),
       artifactVersion: r.one.artifactVersions({ from: r.stepRunInputs.artifactVersionId, to: r.artifactVersions.id, optional: false }),

@@ -35,6 +35,8 @@ interface SqlType {
   /** Fields the planner selects a column for and whose value is that column, by the same name. */
   columns: Record<string, Column>;
   relations: Record<string, Relation>;
+  /** Fields other modules build as SQL of the object's alias (registerSqlField). */
+  sqlFields?: Record<string, (alias: string) => SQL>;
 }
 
 const SQL_TYPES: Record<string, SqlType> = {
@@ -48,8 +50,8 @@ const SQL_TYPES: Record<string, SqlType> = {
   },
   StepRun: {
     table: stepRuns,
-    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt],
-    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata']),
+    listed: [stepRuns.id, stepRuns.name, stepRuns.status, stepRuns.startedAt, stepRuns.endedAt, stepRuns.queuedAt],
+    columns: pick(stepRuns, ['errorMessage', 'parents', 'cacheKey', 'codeHash', 'parameters', 'metadata', 'attempt', 'worker']),
     relations: {
       outputs: { type: 'StepRunOutput', table: stepRunOutputs, list: true, join: [stepRunOutputs.stepRunId, stepRuns.id], orderBy: [stepRunOutputs.name] },
     },
@@ -69,6 +71,15 @@ const SQL_TYPES: Record<string, SqlType> = {
     relations: {},
   },
 };
+
+/**
+ * Lets another domain module's field of `typeName` be built here: `build` answers its value as SQL
+ * of the object's alias, shaped as the field's resolver would answer it (its select's extra).
+ */
+export function registerSqlField(typeName: keyof typeof SQL_TYPES, fieldName: string, build: (alias: string) => SQL): void {
+  const type = SQL_TYPES[typeName];
+  type.sqlFields = { ...type.sqlFields, [fieldName]: build };
+}
 
 function pick<T extends PgTable>(table: T, names: string[]): Record<string, Column> {
   const columns = getColumns(table) as Record<string, Column>;
@@ -92,6 +103,7 @@ function columnValue(alias: string, column: Column): string {
 /** What a selection set asks of one type: columns by field name, relations with their selections. */
 interface Wanted {
   fields: Set<string>;
+  sqlFields: Set<string>;
   relations: Map<string, SelectionSetNode[]>;
 }
 
@@ -109,6 +121,8 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
       if (type.relations[name]) {
         if (!selection.selectionSet) return false;
         wanted.relations.set(name, [...(wanted.relations.get(name) ?? []), selection.selectionSet]);
+      } else if (type.sqlFields?.[name]) {
+        wanted.sqlFields.add(name);
       } else if (type.columns[name] || LISTED[typeName].has(name)) {
         wanted.fields.add(name);
       } else if (COMPUTED_FIELDS[typeName]?.[name]) {
@@ -128,18 +142,19 @@ function collect(typeName: string, selections: SelectionSetNode, fragments: Frag
 
 /** Fields whose resolvers compute from listed columns of other names, with those columns' field names. */
 const COMPUTED_FIELDS: Record<string, Record<string, string[]>> = {
-  StepRun: { durationMs: ['startedAt', 'endedAt'], isCached: ['status'] },
+  StepRun: { durationMs: ['startedAt', 'endedAt'], queueWaitMs: ['startedAt', 'queuedAt'], isCached: ['status'] },
 };
 
 /** json_build_object of one object of `typeName` at `alias`, or null if the selection asks for more than columns and relations. */
 function objectJson(typeName: string, selections: SelectionSetNode[], fragments: Fragments, alias: string, depth: number): SQL | null {
   const type = SQL_TYPES[typeName];
-  const wanted: Wanted = { fields: new Set(), relations: new Map() };
+  const wanted: Wanted = { fields: new Set(), sqlFields: new Set(), relations: new Map() };
   if (!selections.every((selection) => collect(typeName, selection, fragments, wanted))) return null;
   // Only fields the drizzle plugin wraps read the mark: columns beyond the listed ones, and relations.
-  const marked = wanted.relations.size > 0 || [...wanted.fields].some((name) => type.columns[name]);
+  const marked = wanted.relations.size > 0 || wanted.sqlFields.size > 0 || [...wanted.fields].some((name) => type.columns[name]);
   const parts: SQL[] = marked ? [sql.raw(`'${PREBUILT}', true`)] : [];
   for (const name of wanted.fields) parts.push(sql.raw(`'${name}', ${columnValue(alias, type.columns[name] ?? LISTED[typeName].get(name)!)}`));
+  for (const name of wanted.sqlFields) parts.push(sql`${sql.raw(`'${name}'`)}, ${type.sqlFields![name](alias)}`);
   for (const [name, childSelections] of wanted.relations) {
     const relation = type.relations[name];
     const childAlias = `${relation.type.charAt(0).toLowerCase()}${depth + 1}`;

@@ -25,6 +25,8 @@ import {
   startStep,
 } from './run-service';
 import { pipelineRunComponents, pipelineRuns, pipelines, RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepStatus } from './run-tables';
+import { StepAttemptType, StepWorkerInput, StepWorkerType } from './step-attempt-schema';
+import { queueWaitMs, stepAttemptsJson } from './step-attempts';
 
 const REPORTING_ERRORS = [ValidationError, NotFoundError, NameTakenError, IllegalOperationError, LimitExceededError];
 
@@ -99,17 +101,18 @@ function runStatsSql(runsWhere: SQL): SQL<RunStats> {
 
 export const PipelineType = builder.drizzleNode('pipelines', {
   name: 'Pipeline',
-  select: {},
+  // Read straight off the row (see PipelineRun), so a search hit needs no second statement.
+  select: { columns: { id: true, name: true, createdAt: true } },
   id: { column: (pipeline) => pipeline.id },
   fields: (t) => ({
-    name: t.exposeString('name'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    name: t.string({ resolve: (pipeline) => pipeline.name }),
+    createdAt: t.field({ type: 'DateTime', resolve: (pipeline) => pipeline.createdAt }),
   }),
 });
 
 /** The columns of a run that lists and history pages show: always loaded, read off the row. */
 const RUN_LISTED = { id: true, name: true, status: true, createdAt: true, startedAt: true, endedAt: true, durationMs: true } as const;
-const STEP_LISTED = { id: true, name: true, status: true, startedAt: true, endedAt: true } as const;
+const STEP_LISTED = { id: true, name: true, status: true, startedAt: true, endedAt: true, queuedAt: true } as const;
 
 export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
   name: 'PipelineRun',
@@ -164,11 +167,32 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
     run: t.relation('run'),
     originalStepRun: t.relation('originalStepRun', { nullable: true, description: 'For a cached step: the step run whose outputs it reused.' }),
     isCached: t.boolean({ resolve: (step) => step.status === 'cached' }),
-    startedAt: t.field({ type: 'DateTime', resolve: (step) => step.startedAt }),
+    startedAt: t.field({ type: 'DateTime', description: 'When the current attempt started.', resolve: (step) => step.startedAt }),
     endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (step) => step.endedAt }),
     durationMs: t.float({
       nullable: true,
+      description: 'Run time of the current attempt, once the step has ended.',
       resolve: (step) => (step.endedAt ? Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)) : null),
+    }),
+    attempt: t.exposeInt('attempt', { description: 'The current attempt, counting from 1; a remote orchestrator retries a step on the same step run.' }),
+    worker: t.field({
+      type: StepWorkerType,
+      nullable: true,
+      description: "The worker of the current attempt; null when the step ran in the run's own process.",
+      select: { columns: { worker: true } },
+      resolve: (step) => step.worker,
+    }),
+    queuedAt: t.field({ type: 'DateTime', nullable: true, description: 'When the current attempt was enqueued.', resolve: (step) => step.queuedAt }),
+    queueWaitMs: t.float({
+      nullable: true,
+      description: 'Time the current attempt waited in the queue, in milliseconds; null when the enqueue time is unknown.',
+      resolve: (step) => queueWaitMs(step),
+    }),
+    attempts: t.field({
+      type: [StepAttemptType],
+      description: 'Every attempt, oldest first, the current one last.',
+      select: { extras: { attempts: (table) => stepAttemptsJson(table) } },
+      resolve: (step) => step.attempts,
     }),
   }),
 });
@@ -302,6 +326,11 @@ builder.drizzleObjectFields(StackComponentType, (t) => ({
 
 builder.drizzleObjectFields(PipelineType, (t) => ({
   runs: nestedRunsField('Pipeline.runs', (pipelineId) => sql`${pipelineRuns.pipelineId} = ${pipelineId}`)(t),
+  runStats: t.field({
+    type: RunStatsType,
+    select: { extras: { runStats: (table) => runStatsSql(sql`r.pipeline_id = ${table.id}`) } },
+    resolve: (pipeline) => pipeline.runStats,
+  }),
 }));
 
 const ExpectedStepInput = builder.inputType('ExpectedStepInput', {
@@ -438,6 +467,12 @@ builder.mutationFields((t) => ({
       codeHash: t.arg.string(),
       parameters: t.arg({ type: 'JSONObject' }),
       inputs: t.arg({ type: [StepInputInput] }),
+      attempt: t.arg.int({
+        description:
+          'Which attempt this is, from 1 (the default). A higher attempt than the current one takes the step run over; the current attempt, if still running, is LOST. A lower one is refused.',
+      }),
+      worker: t.arg({ type: StepWorkerInput, description: 'The worker process that runs the attempt; absent when the step runs in the run\'s own process.' }),
+      queuedAt: t.arg({ type: 'DateTime', description: 'When the attempt was enqueued: its queue wait ends now.' }),
     },
     resolve: (_root, args, context) =>
       startStep(context.db, {
@@ -453,18 +488,23 @@ builder.mutationFields((t) => ({
     authScopes: { reporter: true },
     type: StepRunType,
     errors: { types: REPORTING_ERRORS },
-    description: 'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId).',
+    description:
+      'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId). FAILED with willRetry ends only the attempt: the step awaits its next one.',
     args: {
       stepRunId: t.arg.id({ required: true }),
       status: t.arg({ type: StepFinishStatusEnum, required: true }),
       errorMessage: t.arg.string(),
       originalStepRunId: t.arg.id(),
+      attempt: t.arg.int({ description: 'The attempt this reports on; the current one when absent. A report on another attempt is refused.' }),
+      willRetry: t.arg.boolean({ description: 'With FAILED: the orchestrator retries the step, so the step and its run go on.' }),
     },
     resolve: (_root, args, context) =>
       finishStep(context.db, {
         stepRunId: databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
         status: args.status,
         errorMessage: args.errorMessage,
+        attempt: args.attempt,
+        willRetry: args.willRetry,
         originalStepRunId: args.originalStepRunId == null ? null : databaseId(args.originalStepRunId, 'StepRun', 'originalStepRunId'),
       }),
   }),

@@ -16,9 +16,11 @@ import {
   type RunStatus,
   type StackSnapshot,
   type StepStatus,
+  type StepWorker,
 } from './run-tables';
 import { notifyRunUpdated } from './run-events';
 import { assertSameArguments } from './idempotency';
+import { attemptArguments, checkAttempt, checkWorker, endCurrentAttempt, endedAttempt, openNextAttempt } from './step-attempts';
 
 export type RunRow = typeof pipelineRuns.$inferSelect;
 export type StepRunRow = typeof stepRuns.$inferSelect;
@@ -213,17 +215,28 @@ export interface StartStepInput {
   parameters?: Record<string, unknown> | null;
   /** Input name → artifact version id. */
   inputs?: { name: string; artifactVersionId: string }[] | null;
+  /** Which attempt at the step this is (1 when absent); a higher one takes the step run over. */
+  attempt?: number | null;
+  /** The worker process running the attempt; absent when the step runs in the run's own process. */
+  worker?: StepWorker | null;
+  /** When the attempt was enqueued. */
+  queuedAt?: string | null;
 }
 
 export async function startStep(db: Database, input: StartStepInput): Promise<StepRunRow> {
   const name = validateName(input.name);
+  const attempt = { attempt: checkAttempt(input.attempt), worker: checkWorker(input.worker), queuedAt: input.queuedAt ?? null };
   return db.transaction(async (tx) => {
     const run = await requireRun(tx, input.runId, 'runId', true);
     const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, name)));
     const expected = run.expectedSteps.find((step) => step.name === name);
     const parents = input.parents ?? expected?.parents ?? [];
-    // A retried startStep answers the step it created, if it repeats the same arguments.
+    // A retried startStep answers the step it created, if it repeats the same arguments; a later
+    // attempt at the same step (same arguments too) takes the step run over.
     if (existing) {
+      if (attempt.attempt < existing.attempt) {
+        throw new IllegalOperationError(`Attempt ${attempt.attempt} of step "${name}" is over: attempt ${existing.attempt} has started`, 'attempt');
+      }
       const storedInputs = await tx
         .select({ name: stepRunInputs.name, artifactVersionId: stepRunInputs.artifactVersionId })
         .from(stepRunInputs)
@@ -239,7 +252,17 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
           inputs: [...(input.inputs ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, artifactVersionId }) => ({ name, artifactVersionId })),
         },
       );
-      return existing;
+      if (attempt.attempt === existing.attempt) {
+        assertSameArguments(attemptArguments(existing), attemptArguments(attempt));
+        return existing;
+      }
+      if (existing.status !== 'running') {
+        throw new IllegalOperationError(`The step "${name}" has already finished (${existing.status})`, 'attempt');
+      }
+      refuseFinishedRun(run);
+      const taken = await openNextAttempt(tx, existing, attempt);
+      await refreshRunStatus(tx, run);
+      return taken;
     }
     refuseFinishedRun(run);
     if (run.expectedSteps.length > 0 && !expected) {
@@ -270,6 +293,7 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
         cacheKey: input.cacheKey ?? null,
         codeHash: input.codeHash ?? null,
         parameters: input.parameters ?? {},
+        ...attempt,
       })
       .returning();
     if (inputs.length > 0) {
@@ -286,23 +310,62 @@ export interface FinishStepInput {
   errorMessage?: string | null;
   /** For a cached step: the step run whose outputs it reused. */
   originalStepRunId?: string | null;
+  /** The attempt this reports on; the current one when absent. A report on another attempt is refused. */
+  attempt?: number | null;
+  /** With FAILED: ends the attempt but not the step, which awaits its next attempt. */
+  willRetry?: boolean | null;
 }
 
 export async function finishStep(db: Database, input: FinishStepInput): Promise<StepRunRow> {
   if (input.status === 'failed' && !input.errorMessage?.trim()) {
     throw new ValidationError('A failed step needs an error message', 'errorMessage');
   }
+  if (input.willRetry && input.status !== 'failed') {
+    throw new ValidationError('Only a FAILED attempt is retried', 'willRetry');
+  }
   if (input.status === 'cached' && !input.originalStepRunId) {
     throw new ValidationError('A cached step needs the step run it reused', 'originalStepRunId');
   }
   return db.transaction(async (tx) => {
+    // The run first, then the step, in the order startStep and finishRun lock them.
+    const [run] = await tx
+      .select()
+      .from(pipelineRuns)
+      .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
+      .for('update');
+    if (!run) throw new NotFoundError('No such step run', 'stepRunId');
     const step = await requireStepRun(tx, input.stepRunId, 'stepRunId', true);
+    const ended = input.attempt != null || input.willRetry ? await endedAttempt(tx, step.id, input.attempt ?? step.attempt) : undefined;
+    if (input.attempt != null && input.attempt !== step.attempt) {
+      // A retry of a report that ended an earlier attempt answers as the first did.
+      if (input.willRetry && ended?.status === 'failed' && ended.errorMessage === input.errorMessage!.trim()) return step;
+      throw new IllegalOperationError(
+        input.attempt < step.attempt
+          ? `Attempt ${input.attempt} of step "${step.name}" is over: attempt ${step.attempt} has started`
+          : `Attempt ${input.attempt} of step "${step.name}" has not started; the current attempt is ${step.attempt}`,
+        'attempt',
+      );
+    }
+    if (input.willRetry) {
+      if (step.status !== 'running') throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
+      if (ended) {
+        if (ended.status === 'failed' && ended.errorMessage === input.errorMessage!.trim()) return step;
+        throw new IllegalOperationError(`Attempt ${step.attempt} of step "${step.name}" has already ended (${ended.status})`, 'attempt');
+      }
+      await endCurrentAttempt(tx, step, 'failed', input.errorMessage!.trim());
+      // The run goes on; its watchers see the failed attempt.
+      await refreshRunStatus(tx, run);
+      return step;
+    }
+    // The attempt named has failed and awaits its retry; only the step as a whole can still end.
+    if (input.attempt != null && ended) {
+      throw new IllegalOperationError(`Attempt ${step.attempt} of step "${step.name}" has already ended (${ended.status})`, 'attempt');
+    }
     if (step.status !== 'running') {
       // A retry of the same call answers what was stored; a contradicting one is refused.
       if (step.status === input.status) return step;
       throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
     }
-    const run = await requireRun(tx, step.runId, 'stepRunId', true);
     if (input.status === 'cached') {
       const original = await requireStepRun(tx, input.originalStepRunId!, 'originalStepRunId');
       if (original.status !== 'completed') {

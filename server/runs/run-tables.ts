@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, unique, uuid } from 'drizzle-orm/pg-core';
 import { stackComponents } from '../components/component-tables';
 import { stacks } from '../stacks/stack-tables';
 import { users } from '../users/user-tables';
@@ -8,13 +8,24 @@ export const RUN_STATUSES = ['initializing', 'running', 'completed', 'failed', '
 export const STEP_STATUSES = ['running', 'completed', 'failed', 'cached', 'stopped'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = (typeof STEP_STATUSES)[number];
+/** A step's statuses, and `lost`: the worker of an attempt stopped answering and another took the step over. */
+export const STEP_ATTEMPT_STATUSES = [...STEP_STATUSES, 'lost'] as const;
+export type StepAttemptStatus = (typeof STEP_ATTEMPT_STATUSES)[number];
 
 export const runStatusEnum = pgEnum('run_status', RUN_STATUSES);
 export const stepStatusEnum = pgEnum('step_status', STEP_STATUSES);
+export const stepAttemptStatusEnum = pgEnum('step_attempt_status', STEP_ATTEMPT_STATUSES);
+
+/** Where a step attempt ran: the worker process that took it. */
+export interface StepWorker {
+  name: string;
+  host: string;
+  pid: number;
+}
 
 // Run times are read as text: a JavaScript Date holds milliseconds, Postgres microseconds, and a
 // keyset cursor built from a rounded value would skip rows.
-const microsecondTimestamp = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 });
+export const microsecondTimestamp = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 });
 
 export const pipelines = pgTable('pipelines', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -116,8 +127,15 @@ export const stepRuns = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /** For a cached step: the step run whose outputs it reused. */
     originalStepRunId: uuid('original_step_run_id'),
+    /** The current attempt (a remote orchestrator retries a step on the same step run); 1 for local runs. */
+    attempt: integer('attempt').notNull().default(1),
+    /** The worker of the current attempt; null when the step ran in the process that started the run. */
+    worker: jsonb('worker').$type<StepWorker>(),
+    /** When the current attempt was enqueued; its queue wait ends at startedAt. */
+    queuedAt: microsecondTimestamp('queued_at'),
     /** The folder of the step's log in the run's artifact store (server/logs/step-log-service.ts). */
     logUri: text('log_uri'),
+    /** When the current attempt started. */
     startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
     endedAt: microsecondTimestamp('ended_at'),
   },
@@ -125,4 +143,26 @@ export const stepRuns = pgTable(
     unique('step_runs_run_name_key').on(table.runId, table.name),
     index('step_runs_cache_key_idx').on(table.cacheKey, table.endedAt, table.id).where(sql`${table.status} = 'completed'`),
   ],
+);
+
+/**
+ * Attempts of a step run that ended while the step run went on: failed ones a retry follows, and
+ * lost ones whose worker stopped answering. The current attempt is the step run itself; an
+ * attempt that failed and awaits its retry is in both, and read from here.
+ */
+export const stepAttempts = pgTable(
+  'step_attempts',
+  {
+    stepRunId: uuid('step_run_id')
+      .notNull()
+      .references(() => stepRuns.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    status: stepAttemptStatusEnum('status').notNull(),
+    errorMessage: text('error_message'),
+    worker: jsonb('worker').$type<StepWorker>(),
+    queuedAt: microsecondTimestamp('queued_at'),
+    startedAt: microsecondTimestamp('started_at').notNull(),
+    endedAt: microsecondTimestamp('ended_at').notNull(),
+  },
+  (table) => [primaryKey({ name: 'step_attempts_pkey', columns: [table.stepRunId, table.attempt] })],
 );

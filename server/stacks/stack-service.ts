@@ -6,6 +6,7 @@ import { FOREIGN_KEY_VIOLATION, postgresErrorCode } from '../db/database';
 import { stackComponents } from '../components/component-tables';
 import { REQUIRED_COMPONENT_TYPES, type ComponentType } from '../components/component-types';
 import { mergePatch, typeLabel, uniqueName, type ComponentRow } from '../components/component-service';
+import { requireFlavor } from '../components/flavors';
 import { IllegalOperationError, NotFoundError, ValidationError } from '../errors';
 import { users } from '../users/user-tables';
 import { normalizeName, validateLabels, validateName } from '../validation';
@@ -69,6 +70,32 @@ export function camelCase(type: ComponentType): string {
   return type.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 }
 
+/**
+ * The rule every stack's components keep, checked wherever a stack gets components: an
+ * orchestrator that runs steps on other machines needs an artifact store those machines can
+ * read. `changed` are the component types the caller named, to point the error at them.
+ */
+function checkStackComponents(components: ReadonlyMap<ComponentType, ComponentRow>, changed: ReadonlySet<ComponentType>): void {
+  const orchestrator = components.get('orchestrator');
+  const store = components.get('artifact_store');
+  if (!orchestrator || !store) return;
+  if (!requireFlavor('orchestrator', orchestrator.flavor).runsStepsOnOtherMachines) return;
+  if (!requireFlavor('artifact_store', store.flavor).readableOnlyWhereWritten) return;
+  const field = changed.has('artifact_store') || !changed.has('orchestrator') ? 'artifactStore' : 'orchestrator';
+  throw new ValidationError(
+    `The orchestrator "${orchestrator.name}" (${orchestrator.flavor}) runs steps on other machines, which cannot read the ` +
+      `local directory of the artifact store "${store.name}" (${store.flavor}); use a remote artifact store such as s3, gcs or azure`,
+    `components.${field}`,
+  );
+}
+
+/** A stack's components by type, with `replacements` put in place of the current ones. */
+async function componentsAfterChange(tx: Queryable, stackId: string, replacements: ReadonlyMap<ComponentType, ComponentRow>) {
+  const members = new Map((await stackMembers(tx, stackId)).map((component) => [component.type, component] as const));
+  for (const [type, component] of replacements) members.set(type, component);
+  return members;
+}
+
 async function assignComponents(tx: Transaction, stackId: string, components: Map<ComponentType, ComponentRow>) {
   if (components.size === 0) return;
   try {
@@ -105,6 +132,7 @@ export async function registerStack(db: Database, input: RegisterStackInput, act
   }
   return db.transaction(async (tx) => {
     const components = await resolveComponents(tx, input.components);
+    checkStackComponents(components, new Set(components.keys()));
     const [stack] = await uniqueName(stackNameTaken(name), 'name', () =>
       tx.insert(stacks).values({ name, description: input.description ?? '', labels, createdBy: actor.userId }).returning(),
     );
@@ -126,6 +154,7 @@ export async function updateStack(db: Database, input: UpdateStackInput): Promis
   return db.transaction(async (tx) => {
     const current = await requireStackForChange(tx, input.name, 'updated');
     const components = await resolveComponents(tx, input.components ?? {});
+    checkStackComponents(await componentsAfterChange(tx, current.id, components), new Set(components.keys()));
     await assignComponents(tx, current.id, components);
     const [stack] = await tx
       .update(stacks)
@@ -177,6 +206,8 @@ export async function copyStack(db: Database, sourceName: string, newName: strin
   return db.transaction(async (tx) => {
     const [source] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(sourceName))).for('share');
     if (!source) throw new NotFoundError(`No stack named "${sourceName}"`, 'name');
+    // A stack registered before the rule existed may break it; its copy must not.
+    checkStackComponents(await componentsAfterChange(tx, source.id, new Map()), new Set());
     const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
       tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels, createdBy: actor.userId }).returning(),
     );

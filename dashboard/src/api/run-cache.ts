@@ -12,6 +12,10 @@ export function matchesFilter(run: RunRow, filter: RunFilter | null | undefined)
   if (filter.stackName && run.stack?.name !== filter.stackName) return false;
   if (filter.pipeline && run.pipeline.name !== filter.pipeline) return false;
   if (filter.status?.length && !filter.status.includes(run.status)) return false;
+  if (filter.tags?.length && !filter.tags.every((tag) => run.tags.includes(tag))) return false;
+  if (filter.nameContains && !run.name.toLowerCase().includes(filter.nameContains.toLowerCase())) return false;
+  // What the row does not say (its components, the stack's id, the run's id) cannot be matched here.
+  if (filter.component || filter.stackId || filter.runId) return false;
   const started = Date.parse(run.startedAt);
   if (filter.startedAfter && started < Date.parse(filter.startedAfter)) return false;
   if (filter.startedBefore && started > Date.parse(filter.startedBefore)) return false;

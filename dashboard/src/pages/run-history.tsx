@@ -137,12 +137,7 @@ function RunFilters({ filters, onChange, onClear }: { filters: Filters; onChange
           </select>
         )}
       </FilterField>
-      <FilterField label="Started after">
-        {(id) => <input id={id} type="datetime-local" value={filters.from} onChange={(event) => onChange('from', event.target.value)} />}
-      </FilterField>
-      <FilterField label="Started before">
-        {(id) => <input id={id} type="datetime-local" value={filters.to} onChange={(event) => onChange('to', event.target.value)} />}
-      </FilterField>
+      <StartedBetweenFields from={filters.from} to={filters.to} onChange={onChange} />
       <button type="button" className="secondary" onClick={onClear} disabled={!filters.status && !filters.pipeline && !filters.from && !filters.to}>
         Clear filters
       </button>
@@ -150,7 +145,21 @@ function RunFilters({ filters, onChange, onClear }: { filters: Filters; onChange
   );
 }
 
-function FilterField({ label, children }: { label: string; children: (id: string) => ReactNode }) {
+/** The time range filters, as datetime-local values in the browser's time zone. */
+export function StartedBetweenFields({ from, to, onChange }: { from: string; to: string; onChange: (name: 'from' | 'to', value: string) => void }) {
+  return (
+    <>
+      <FilterField label="Started after">
+        {(id) => <input id={id} type="datetime-local" value={from} onChange={(event) => onChange('from', event.target.value)} />}
+      </FilterField>
+      <FilterField label="Started before">
+        {(id) => <input id={id} type="datetime-local" value={to} onChange={(event) => onChange('to', event.target.value)} />}
+      </FilterField>
+    </>
+  );
+}
+
+export function FilterField({ label, children }: { label: string; children: (id: string) => ReactNode }) {
   const id = useId();
   return (
     <div>
@@ -202,7 +211,8 @@ function RunActivity({ filter, filters }: { filter: RunFilter; filters: Filters 
   );
 }
 
-function RunPages({ filter }: { filter: RunFilter }) {
+/** A table of the runs matching the filter, a page at a time; a new filter should remount it (key). */
+export function RunPages({ filter }: { filter: RunFilter }) {
   // The cursors of the pages before this one: Next pushes one, Previous pops one.
   const [cursors, setCursors] = useState<string[]>([]);
   const variables = { filter, first: PAGE_SIZE, after: cursors.at(-1) };

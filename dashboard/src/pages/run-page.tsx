@@ -3,21 +3,28 @@
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { RunDocument, RunUpdatedDocument, type RunQuery, type StepRunFieldsFragment } from '../../../client/generated/graphql';
+import { RunDocument, RunUpdatedDocument, type RunQuery } from '../../../client/generated/graphql';
 import { refetchReadBefore, useLiveSubscription } from '../api/live';
 import { queryKey, useGraphQLQuery } from '../api/query-client';
-import { stackPath } from '../paths';
+import { artifactVersionPath, stackPath } from '../paths';
 import { ConfigurationList } from '../ui/configuration-list';
+import { Elapsed } from '../ui/elapsed';
+import { Fact } from '../ui/fact';
 import { componentTypeLabel, formatBytes, formatDateTime, formatDuration } from '../ui/format';
 import { LiveIndicator } from '../ui/live-indicator';
+import { RunMetrics, RunParameters, StepMetadataAndMetrics } from '../ui/run-parameters';
+import { ValueList } from '../ui/value-view';
 import { RunLink } from '../ui/runs-table';
 import { ScrollingTable } from '../ui/scrolling-table';
 import { Empty, QueryView } from '../ui/states';
 import { StatusBadge } from '../ui/status-badge';
+import { StepAttempts } from '../ui/step-attempts';
+import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
 import { StepLog } from '../ui/step-log';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
+import { unstartedStepStatus } from '../../../client/unstarted-steps';
 
 type Run = NonNullable<RunQuery['run']>;
 
@@ -65,10 +72,10 @@ export function RunPage() {
 
 function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   const started = new Map(run.steps.map((step) => [step.name, step]));
-  // Steps the run expects but has not started yet are drawn too, as pending.
+  // Steps the run expects but has not started are drawn too: pending while it runs, skipped after.
   const nodes: StepNode[] = [
-    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, isCached: step.isCached })),
-    ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: 'PENDING' as const })),
+    ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, startedAt: step.startedAt, isCached: step.isCached })),
+    ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: unstartedStepStatus(run.status) })),
   ];
   return (
     <>
@@ -89,13 +96,18 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
         {run.statusReason && <Fact term="Reason">{run.statusReason}</Fact>}
         {run.tags.length > 0 && <Fact term="Tags">{run.tags.join(', ')}</Fact>}
       </dl>
+      <RunParameters config={run.config} />
+      <RunMetrics metrics={run.metrics} />
       <section aria-labelledby="steps-heading">
         <h2 id="steps-heading">Steps</h2>
         {nodes.length === 0 ? (
           <Empty>This run has no steps yet.</Empty>
         ) : (
           <>
-            <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+            <div className="step-views">
+              <StepGraph steps={nodes} label={`Step graph of ${run.name}`} />
+              <StepGantt steps={run.steps} label={`Timeline of ${run.name}`} />
+            </div>
             <ol className="steps">
               {run.steps.map((step) => (
                 <li key={step.id}>
@@ -109,7 +121,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
       {Object.keys(run.metadata).length > 0 && (
         <section aria-labelledby="metadata-heading">
           <h2 id="metadata-heading">Metadata</h2>
-          <ConfigurationList configuration={run.metadata} label="Run metadata" empty="No metadata" />
+          <ValueList values={run.metadata} label="Run metadata" empty="No metadata" />
         </section>
       )}
       <section aria-labelledby="snapshot-heading">
@@ -131,7 +143,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
   );
 }
 
-function StepDetails({ step }: { step: StepRunFieldsFragment }) {
+function StepDetails({ step }: { step: Run['steps'][number] }) {
   const headingId = `${stepAnchor(step.name)}-heading`;
   return (
     <article id={stepAnchor(step.name)} className="card step" aria-labelledby={headingId}>
@@ -140,7 +152,7 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
         <StatusBadge status={step.status} />
       </header>
       <dl className="facts" aria-label={`Step ${step.name}`}>
-        <Fact term="Duration">{formatDuration(step.durationMs)}</Fact>
+        <Fact term="Duration">{step.status === 'RUNNING' ? <Elapsed since={step.startedAt} /> : formatDuration(step.durationMs)}</Fact>
         <Fact term="Cache">
           {step.isCached ? (
             <>
@@ -157,6 +169,8 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
           </Fact>
         )}
       </dl>
+      <StepMetadataAndMetrics step={step} />
+      <StepAttempts step={step} />
       {step.outputs.length === 0 ? (
         <p className="muted">No outputs</p>
       ) : (
@@ -165,7 +179,9 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
             <tr key={name}>
               <th scope="row">{name}</th>
               <td className="artifact">
-                {version.name} <span className="muted">v{version.version}</span>
+                <Link to={artifactVersionPath(version.name, version.version)}>
+                  {version.name} <span className="muted">v{version.version}</span>
+                </Link>
               </td>
               <td>{version.type}</td>
               <td>{formatBytes(version.sizeBytes)}</td>
@@ -181,15 +197,5 @@ function StepDetails({ step }: { step: StepRunFieldsFragment }) {
       )}
       <StepLog step={step} />
     </article>
-  );
-}
-
-/** One term of a run's or a step's facts. */
-function Fact({ term, className, children }: { term: string; className?: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt>{term}</dt>
-      <dd className={className}>{children}</dd>
-    </div>
   );
 }

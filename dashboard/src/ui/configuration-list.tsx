@@ -25,7 +25,8 @@ export function ConfigurationList({
           </dd>
         </div>
       ))}
-      {secretsSet.map((key) => (
+      {/* A URL with a secret password is shown above, masked; only wholly secret settings are listed here. */}
+      {secretsSet.filter((key) => !(key in configuration)).map((key) => (
         <div key={key}>
           <dt>{key}</dt>
           <dd className="secret">•••• set</dd>

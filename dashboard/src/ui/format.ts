@@ -1,5 +1,6 @@
 // How the dashboard words the model's values: type and status names, times, sizes, JSON.
-import type { ComponentType, RunStatus, StepStatus } from '../../../client/generated/graphql';
+import type { ComponentType, RunStatus, StepAttemptStatus, StepStatus } from '../../../client/generated/graphql';
+import type { UnstartedStepStatus } from '../../../client/unstarted-steps';
 
 export { formatDuration } from '../../../client/format-duration';
 
@@ -25,7 +26,7 @@ export function componentTypeLabel(type: ComponentType): string {
 
 export const RUN_STATUSES: readonly RunStatus[] = ['INITIALIZING', 'RUNNING', 'COMPLETED', 'CACHED', 'FAILED', 'STOPPED'];
 
-export function statusLabel(status: RunStatus | StepStatus | 'PENDING'): string {
+export function statusLabel(status: RunStatus | StepStatus | StepAttemptStatus | UnstartedStepStatus): string {
   return status.charAt(0) + status.slice(1).toLowerCase();
 }
 

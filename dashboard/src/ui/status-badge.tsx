@@ -1,7 +1,8 @@
-import type { RunStatsFieldsFragment, RunStatus, StepStatus } from '../../../client/generated/graphql';
+import type { RunStatsFieldsFragment, RunStatus, StepAttemptStatus, StepStatus } from '../../../client/generated/graphql';
+import type { UnstartedStepStatus } from '../../../client/unstarted-steps';
 import { statusLabel } from './format';
 
-export type ShownStatus = RunStatus | StepStatus | 'PENDING';
+export type ShownStatus = RunStatus | StepStatus | StepAttemptStatus | UnstartedStepStatus;
 
 export function StatusBadge({ status }: { status: ShownStatus }) {
   return <span className={`status status-${status.toLowerCase()}`}>{statusLabel(status)}</span>;

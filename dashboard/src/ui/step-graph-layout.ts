@@ -1,6 +1,6 @@
-// A layered layout for a run's step graph, top to bottom: a step sits one layer below its
-// deepest parent, and each layer is ordered by where its parents sit (one barycenter pass
-// downwards), which keeps edges from crossing in the pipelines people write.
+// A layered layout for a run's step graph, by dagre (the Sugiyama layout most DAG viewers use):
+// top to bottom or left to right, whichever shows the graph larger in the space it has.
+import { Graph, layout } from '@dagrejs/dagre';
 
 export interface GraphStep {
   name: string;
@@ -9,7 +9,7 @@ export interface GraphStep {
 
 export interface PlacedStep {
   name: string;
-  layer: number;
+  /** Top-left corner. */
   x: number;
   y: number;
 }
@@ -17,11 +17,14 @@ export interface PlacedStep {
 export interface PlacedEdge {
   from: string;
   to: string;
-  /** SVG path data, from the bottom of the parent to the top of the child. */
+  /** SVG path data, from the parent's side to the child's. */
   path: string;
 }
 
+export type GraphDirection = 'TB' | 'LR';
+
 export interface StepGraphLayout {
+  direction: GraphDirection;
   steps: PlacedStep[];
   edges: PlacedEdge[];
   width: number;
@@ -30,62 +33,52 @@ export interface StepGraphLayout {
 
 export const NODE_WIDTH = 176;
 export const NODE_HEIGHT = 52;
-const GAP_X = 24;
-const GAP_Y = 40;
 const MARGIN = 8;
 
-export function layoutStepGraph(steps: readonly GraphStep[]): StepGraphLayout {
-  const byName = new Map(steps.map((step) => [step.name, step]));
-  const parentsOf = (name: string) => (byName.get(name)?.parents ?? []).filter((parent) => byName.has(parent) && parent !== name);
+/** A smooth line through dagre's edge points: straight to each midpoint, curving at the points. */
+function smoothPath(points: readonly { x: number; y: number }[]): string {
+  if (points.length < 3) return points.map((point, index) => `${index === 0 ? 'M' : 'L'} ${point.x} ${point.y}`).join(' ');
+  let path = `M ${points[0].x} ${points[0].y}`;
+  for (let index = 1; index < points.length - 1; index += 1) {
+    const point = points[index];
+    const next = points[index + 1];
+    const end = index === points.length - 2 ? next : { x: (point.x + next.x) / 2, y: (point.y + next.y) / 2 };
+    path += ` Q ${point.x} ${point.y} ${end.x} ${end.y}`;
+  }
+  return path;
+}
 
-  const layers = new Map<string, number>();
-  const visiting = new Set<string>();
-  const layerOf = (name: string): number => {
-    const known = layers.get(name);
-    if (known !== undefined) return known;
-    // A cycle cannot come from a real run; if one does, it is cut where it closes.
-    if (visiting.has(name)) return 0;
-    visiting.add(name);
-    const layer = Math.max(-1, ...parentsOf(name).map(layerOf)) + 1;
-    visiting.delete(name);
-    layers.set(name, layer);
-    return layer;
-  };
-
-  const rows: string[][] = [];
-  for (const step of steps) (rows[layerOf(step.name)] ??= []).push(step.name);
-  const position = new Map<string, number>();
-  rows.forEach((row, layer) => {
-    if (layer > 0) {
-      const barycenter = (name: string) => {
-        const parents = parentsOf(name);
-        return parents.length ? parents.reduce((sum, parent) => sum + (position.get(parent) ?? 0), 0) / parents.length : Infinity;
-      };
-      // Array.prototype.sort is stable, so steps without parents keep their run order.
-      row.sort((a, b) => barycenter(a) - barycenter(b));
-    }
-    row.forEach((name, index) => position.set(name, index));
+export function layoutStepGraph(steps: readonly GraphStep[], direction: GraphDirection = 'TB'): StepGraphLayout {
+  const graph = new Graph({ multigraph: false });
+  graph.setGraph({ rankdir: direction, nodesep: direction === 'TB' ? 20 : 16, ranksep: direction === 'TB' ? 40 : 48, marginx: MARGIN, marginy: MARGIN });
+  graph.setDefaultEdgeLabel(() => ({}));
+  const names = new Set(steps.map((step) => step.name));
+  for (const step of steps) graph.setNode(step.name, { width: NODE_WIDTH, height: NODE_HEIGHT });
+  for (const step of steps) {
+    // A parent the run does not know (or the step itself) draws no edge; dagre breaks any cycle.
+    for (const parent of new Set(step.parents)) if (names.has(parent) && parent !== step.name) graph.setEdge(parent, step.name);
+  }
+  layout(graph);
+  const placed = steps.map((step) => {
+    const node = graph.node(step.name);
+    return { name: step.name, x: node.x - NODE_WIDTH / 2, y: node.y - NODE_HEIGHT / 2 };
   });
+  const edges = graph.edges().map((edge) => ({ from: edge.v, to: edge.w, path: smoothPath(graph.edge(edge).points ?? []) }));
+  const label = graph.graph();
+  return { direction, steps: placed, edges, width: label.width ?? 0, height: label.height ?? 0 };
+}
 
-  const widest = Math.max(1, ...rows.map((row) => row.length));
-  const width = MARGIN * 2 + widest * NODE_WIDTH + (widest - 1) * GAP_X;
-  const placed: PlacedStep[] = rows.flatMap((row, layer) => {
-    // Each row is centred, so a single step below a wide layer sits in the middle.
-    const rowWidth = row.length * NODE_WIDTH + (row.length - 1) * GAP_X;
-    const left = (width - rowWidth) / 2;
-    return row.map((name, index) => ({ name, layer, x: left + index * (NODE_WIDTH + GAP_X), y: MARGIN + layer * (NODE_HEIGHT + GAP_Y) }));
-  });
-  const at = new Map(placed.map((step) => [step.name, step]));
-  const edges: PlacedEdge[] = placed.flatMap((child) =>
-    parentsOf(child.name).map((parentName) => {
-      const parent = at.get(parentName)!;
-      const x1 = parent.x + NODE_WIDTH / 2;
-      const y1 = parent.y + NODE_HEIGHT;
-      const x2 = child.x + NODE_WIDTH / 2;
-      const y2 = child.y;
-      const bend = (y2 - y1) / 2;
-      return { from: parentName, to: child.name, path: `M ${x1} ${y1} C ${x1} ${y1 + bend}, ${x2} ${y2 - bend}, ${x2} ${y2}` };
-    }),
-  );
-  return { steps: placed, edges, width, height: MARGIN * 2 + rows.length * NODE_HEIGHT + Math.max(0, rows.length - 1) * GAP_Y };
+/** The scale at which the layout fits a frame `width` wide and at most `maxHeight` high, never above 1. */
+export function fitScale(layout: Pick<StepGraphLayout, 'width' | 'height'>, width: number, maxHeight: number): number {
+  return Math.min(1, width / Math.max(1, layout.width), maxHeight / Math.max(1, layout.height));
+}
+
+/**
+ * The layout to show in a frame of this size: top to bottom unless left to right shows the steps
+ * larger (a wide fan-out on a narrow screen), so the whole graph fits as legibly as it can.
+ */
+export function bestLayout(steps: readonly GraphStep[], width: number, maxHeight: number): StepGraphLayout {
+  const down = layoutStepGraph(steps, 'TB');
+  const across = layoutStepGraph(steps, 'LR');
+  return fitScale(across, width, maxHeight) > fitScale(down, width, maxHeight) + 0.01 ? across : down;
 }

@@ -1,0 +1,26 @@
+// A URL setting whose password is secret (redis://user:password@host): the configuration shows
+// the URL with the password masked, and the whole URL is kept encrypted among the secrets.
+import { ValidationError } from '../errors';
+
+/** What a secret password looks like wherever the configuration is shown. */
+export const MASKED_PASSWORD = '****';
+
+function parse(value: string, field: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ValidationError(`${field} is not a valid URL`, field);
+  }
+}
+
+/** The URL's password as written (percent-encoded), or '' when it has none. */
+export function urlPassword(value: string, field: string): string {
+  return parse(value, field).password;
+}
+
+/** The URL with its password replaced by MASKED_PASSWORD. */
+export function maskUrlPassword(value: string): string {
+  const url = new URL(value);
+  url.password = MASKED_PASSWORD;
+  return url.toString();
+}

@@ -1,0 +1,67 @@
+// GraphQL for the worker registry: the heartbeat workers send, and the list of workers.
+import { sql } from 'drizzle-orm';
+import { builder } from '../builder';
+import { ValidationError } from '../errors';
+import { databaseId } from '../ids';
+import { recordWorkerHeartbeat } from './worker-service';
+
+export const WorkerType = builder.drizzleObject('workers', {
+  name: 'Worker',
+  description: 'A worker process of a remote orchestrator (`stackyard worker start`), as its last heartbeat described it.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Unique per worker process.' }),
+    host: t.exposeString('host'),
+    pid: t.exposeInt('pid'),
+    queue: t.exposeString('queue'),
+    concurrency: t.exposeInt('concurrency', { description: 'Steps it runs at once at most.' }),
+    stack: t.exposeString('stack', { nullable: true, description: 'Name of the stack it serves, as the worker gave it.' }),
+    currentSteps: t.relation('currentSteps', { description: 'Step runs it was running at its last heartbeat.', query: { orderBy: { startedAt: 'asc', id: 'asc' } } }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'First heartbeat of this process.' }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
+  }),
+});
+
+const WorkerHeartbeatInput = builder.inputType('WorkerHeartbeatInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Unique per worker process, such as host:pid.' }),
+    host: t.string({ required: true }),
+    pid: t.int({ required: true }),
+    queue: t.string({ required: true, description: 'The queue it takes steps from.' }),
+    concurrency: t.int({ required: true }),
+    currentStepRunIds: t.idList({ required: true, description: 'Step runs it runs now.' }),
+    stack: t.string({ description: 'Name of the stack it serves.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  workers: t.drizzleField({
+    authScopes: { reader: true },
+    type: ['workers'],
+    description: 'Workers seen recently, by name.',
+    args: {
+      seenWithinSeconds: t.arg.int({ defaultValue: 300, description: 'Only workers whose last heartbeat is at most this old; 0 or less lists none.' }),
+    },
+    resolve: (query, _root, args, context) =>
+      context.db.query.workers.findMany(
+        query({
+          where: { RAW: (table) => sql`${table.lastSeenAt} >= clock_timestamp() - make_interval(secs => ${args.seenWithinSeconds ?? 300})` },
+          orderBy: { name: 'asc' },
+        }),
+      ),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  workerHeartbeat: t.field({
+    authScopes: { reporter: true },
+    type: WorkerType,
+    errors: { types: [ValidationError] },
+    description: 'Tells the server a worker is alive and which step runs it runs. Workers send it every few seconds and at each step start and end.',
+    args: { input: t.arg({ type: WorkerHeartbeatInput, required: true }) },
+    resolve: (_root, args, context) =>
+      recordWorkerHeartbeat(context.db, {
+        ...args.input,
+        currentStepRunIds: args.input.currentStepRunIds.map((id, index) => databaseId(id, 'StepRun', `input.currentStepRunIds.${index}`)),
+      }),
+  }),
+}));
