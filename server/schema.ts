@@ -11,6 +11,7 @@ import './runs/run-reference';
 import './artifacts/artifact-schema';
 import './artifacts/artifact-preview';
 import './search/search-schema';
+import './logs/step-log-schema';
 import './users/user-schema';
 import './workers/worker-schema';
 

@@ -77,7 +77,7 @@ describe('the command tree', () => {
       return shell.stdout.trim().split('\n').sort();
     };
     expect(complete('pip')).toEqual(['pipeline']);
-    expect(complete('run', 'l')).toEqual(['list']);
+    expect(complete('run', 'l')).toEqual(['list', 'logs']);
     expect(complete('run', 'list', '--st')).toEqual(['--stack', '--status']);
     expect(complete('run', 'list', '--stack', 'mine', '--t')).toEqual(['--tag', '--token']);
     expect(complete('artifact-store', 'flavor', '')).toEqual(['--help', '--json', '--token', '--url', 'list']);

@@ -11,6 +11,7 @@ import { addRunCompareCommand } from './run-compare-command';
 import { printRunParametersAndMetrics } from './run-metrics-output';
 import { unstartedStepStatus } from '../unstarted-steps';
 import { printRunTable } from './run-table';
+import { addRunLogCommand } from './run-log-commands';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
 
@@ -111,6 +112,7 @@ export function addRunCommands(program: Command): void {
     });
 
   addRunCompareCommand(run, async (client, idOrName) => (await requireRun(client, idOrName)).id);
+  addRunLogCommand(run, requireRun);
 }
 
 /**

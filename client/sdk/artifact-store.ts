@@ -10,6 +10,18 @@ export interface StoredArtifact {
   contentHash: string;
 }
 
+/** Bytes `start` (inclusive) to `end` (exclusive) of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** An object found under a prefix, with its size. */
+export interface ListedObject {
+  uri: string;
+  sizeBytes: number;
+}
+
 /** What a store writes: bytes in memory, or a stream for values too big for memory. */
 export type ArtifactSource = Uint8Array | Readable;
 
@@ -22,6 +34,11 @@ export interface ArtifactStore {
   readonly path: string;
   /** Where an output goes: {path}/{step}/{output}/{step run id}/{file}. */
   outputUri(step: string, output: string, stepRunId: string, fileName: string): string;
+  /**
+   * Where a step run's log goes: a folder, {path}/logs/{step run id}/, of numbered chunk
+   * objects (see step-log-writer.ts), so a log can grow while it is read in every flavor.
+   */
+  logUri(stepRunId: string): string;
   /** Whether the URI lies under this store's path. */
   contains(uri: string): boolean;
   /**
@@ -34,8 +51,10 @@ export interface ArtifactStore {
    * no partial object behind. The hash and size are computed while the data streams through.
    */
   write(uri: string, source: ArtifactSource): Promise<StoredArtifact>;
-  /** Streams the object's bytes. */
-  read(uri: string): Promise<Readable>;
+  /** Streams the object's bytes, or only those of the range (a ranged GET, not a download). */
+  read(uri: string, range?: ByteRange): Promise<Readable>;
+  /** The objects whose URIs start with the folder URI (ending in `/`), in name order; none when it is absent. */
+  list(folderUri: string): Promise<ListedObject[]>;
   /** The object's size without reading it (a HEAD), or null when it is not there. */
   sizeOf(uri: string): Promise<number | null>;
   /**
@@ -70,6 +89,11 @@ export function stepRunDirectory(stepRunId: string): string {
 /** The output's key below a store's root, the same for every flavor. */
 export function outputKey(step: string, output: string, stepRunId: string, fileName: string): string {
   return [safeSegment(step), safeSegment(output), stepRunDirectory(stepRunId), fileName].join('/');
+}
+
+/** A step run's log folder below a store's root, the same for every flavor. */
+export function logKey(stepRunId: string): string {
+  return ['logs', stepRunDirectory(stepRunId), ''].join('/');
 }
 
 /** Passes bytes through unchanged, counting them and hashing them with SHA-256. */

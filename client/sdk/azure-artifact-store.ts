@@ -2,8 +2,8 @@
 // staged and become the blob only when the block list is committed; uncommitted blocks of a
 // failed upload are discarded by the service.
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
-import type { Readable } from 'node:stream';
-import { outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { Readable } from 'node:stream';
+import { logKey, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface AzureSettings {
@@ -67,6 +67,10 @@ export class AzureArtifactStore implements ArtifactStore {
     return `${this.root}${outputKey(step, output, stepRunId, fileName)}`;
   }
 
+  logUri(stepRunId: string): string {
+    return `${this.root}${logKey(stepRunId)}`;
+  }
+
   contains(uri: string): boolean {
     return uri.startsWith(this.root) && !uri.split('/').includes('..');
   }
@@ -90,13 +94,27 @@ export class AzureArtifactStore implements ArtifactStore {
     );
   }
 
-  async read(uri: string): Promise<Readable> {
+  async read(uri: string, range?: ByteRange): Promise<Readable> {
+    if (range && range.end <= range.start) return Readable.from([]);
     try {
-      const response = await this.container.getBlobClient(this.blobName(uri)).download();
+      const blob = this.container.getBlobClient(this.blobName(uri));
+      const response = await (range ? blob.download(range.start, range.end - range.start) : blob.download());
       return response.readableStreamBody as Readable;
     } catch (error) {
       throw this.settingError(error, uri);
     }
+  }
+
+  async list(folderUri: string): Promise<ListedObject[]> {
+    const listed: ListedObject[] = [];
+    try {
+      for await (const blob of this.container.listBlobsFlat({ prefix: this.blobName(folderUri) })) {
+        listed.push({ uri: `${this.scheme}://${this.containerName}/${blob.name}`, sizeBytes: blob.properties.contentLength ?? 0 });
+      }
+    } catch (error) {
+      throw this.settingError(error, folderUri);
+    }
+    return listed.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   }
 
   async sizeOf(uri: string): Promise<number | null> {

@@ -6,9 +6,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { hashedStream, outputKey, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { hashedStream, logKey, outputKey, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 /** Where writes stream before their rename; no output's path starts with a dot (safeSegment). */
@@ -30,6 +30,10 @@ export class LocalArtifactStore implements ArtifactStore {
 
   outputUri(step: string, output: string, stepRunId: string, fileName: string): string {
     return join(this.root, outputKey(step, output, stepRunId, fileName));
+  }
+
+  logUri(stepRunId: string): string {
+    return join(this.root, logKey(stepRunId));
   }
 
   contains(uri: string): boolean {
@@ -63,14 +67,32 @@ export class LocalArtifactStore implements ArtifactStore {
     return { uri, sizeBytes: hashing.sizeBytes, contentHash: hashing.digest() };
   }
 
-  async read(uri: string): Promise<Readable> {
+  async read(uri: string, range?: ByteRange): Promise<Readable> {
     this.assertInside(uri);
-    const stream = createReadStream(uri);
+    if (range && range.end <= range.start) return Readable.from([]);
+    const stream = createReadStream(uri, range ? { start: range.start, end: range.end - 1 } : {});
     await new Promise<void>((done, fail) => {
       stream.once('open', () => done());
       stream.once('error', (error) => fail(new ArtifactStoreError(`${uri} cannot be read from the artifact store "${this.name}": ${(error as NodeJS.ErrnoException).code ?? error.message}`)));
     });
     return stream;
+  }
+
+  async list(folderUri: string): Promise<ListedObject[]> {
+    this.assertInside(folderUri);
+    let names: string[];
+    try {
+      names = await readdir(folderUri);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const listed: ListedObject[] = [];
+    for (const name of names.sort()) {
+      const info = await stat(join(folderUri, name)).catch(() => null);
+      if (info?.isFile()) listed.push({ uri: join(folderUri, name), sizeBytes: info.size });
+    }
+    return listed;
   }
 
   async sizeOf(uri: string): Promise<number | null> {

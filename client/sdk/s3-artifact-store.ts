@@ -7,13 +7,14 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Readable } from 'node:stream';
-import { outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type StoredArtifact } from './artifact-store';
+import { Readable } from 'node:stream';
+import { logKey, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface S3Settings {
@@ -78,11 +79,19 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   outputUri(step: string, output: string, stepRunId: string, fileName: string): string {
-    return `s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}${outputKey(step, output, stepRunId, fileName)}`;
+    return `${this.root}${outputKey(step, output, stepRunId, fileName)}`;
+  }
+
+  logUri(stepRunId: string): string {
+    return `${this.root}${logKey(stepRunId)}`;
+  }
+
+  private get root(): string {
+    return `s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}`;
   }
 
   contains(uri: string): boolean {
-    return uri.startsWith(`s3://${this.bucket}/${this.prefix ? `${this.prefix}/` : ''}`) && !uri.split('/').includes('..');
+    return uri.startsWith(this.root) && !uri.split('/').includes('..');
   }
 
   async verify(): Promise<void> {
@@ -109,13 +118,31 @@ export class S3ArtifactStore implements ArtifactStore {
     );
   }
 
-  async read(uri: string): Promise<Readable> {
+  async read(uri: string, range?: ByteRange): Promise<Readable> {
+    if (range && range.end <= range.start) return Readable.from([]);
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(uri) }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(uri), ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) }),
+      );
       return response.Body as Readable;
     } catch (error) {
       throw this.settingError(error, uri);
     }
+  }
+
+  async list(folderUri: string): Promise<ListedObject[]> {
+    const listed: ListedObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(folderUri), ContinuationToken: token }));
+        for (const item of page.Contents ?? []) if (item.Key) listed.push({ uri: `s3://${this.bucket}/${item.Key}`, sizeBytes: item.Size ?? 0 });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw this.settingError(error, folderUri);
+    }
+    return listed.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   }
 
   async sizeOf(uri: string): Promise<number | null> {

@@ -11,6 +11,7 @@ import { materializerFor, type Materializer } from './materializers';
 import { MetricReporter } from './metric-reporter';
 import type { ProgressListener } from './progress';
 import { isOutputRef, type StepContext, type StepInvocation, type StepOutcomeInfo } from './step';
+import { captureStepOutput, failureText, StepLogWriter } from './step-log';
 
 /** Where one output of a step run is stored. */
 export interface StoredOutput {
@@ -185,6 +186,7 @@ export class StepExecutor {
     const stepRun = await client.startStep(stepStart);
     attempt?.onStarted?.(stepRun.id);
     progress({ kind: 'step-started', step: invocation.name });
+    const log = await this.openStepLog(stepRun.id, attempt?.attempt ?? 1);
     let outputs: Record<string, StoredOutput>;
     const metrics = new MetricReporter(client, run.id, stepRun.id);
     try {
@@ -204,7 +206,7 @@ export class StepExecutor {
       };
       // Outputs are stored inside the timeout too: a late step must not report anything.
       outputs = await withinTimeout(async (signal) => {
-        const returned = await invocation.definition.run(loaded, context);
+        const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
         await metrics.close();
         return this.storeOutputs(invocation, stepRun.id, returned, signal);
       }, attempt?.timeout);
@@ -212,6 +214,8 @@ export class StepExecutor {
       // What the step logged before it failed still tells why it failed.
       await metrics.close().catch(() => undefined);
       const message = errorMessage(error);
+      log.append('error', failureText(error));
+      await log.close();
       const willRetry = attempt?.willRetry ?? false;
       await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}) });
       progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });
@@ -220,10 +224,24 @@ export class StepExecutor {
       await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId: stepRun.id, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
       return outcome;
     }
+    await log.close();
     await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields });
     progress({ kind: 'step-completed', step: invocation.name, durationMs: performance.now() - startedAt });
     await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRun.id, 'completed', outputs));
     return { name: invocation.name, status: 'completed', stepRunId: stepRun.id, outputs };
+  }
+
+  /**
+   * The step run's log in the store, recorded on the server before the step prints anything.
+   * A later attempt adds to the same log after a line saying which attempt starts.
+   */
+  private async openStepLog(stepRunId: string, attempt: number): Promise<StepLogWriter> {
+    const uri = this.settings.store.logUri(stepRunId);
+    await this.settings.client.attachStepLog(stepRunId, uri);
+    if (attempt === 1) return new StepLogWriter(this.settings.store, uri);
+    const log = await StepLogWriter.resume(this.settings.store, uri);
+    log.append('info', `Attempt ${attempt} starts`);
+    return log;
   }
 
   private cacheEnabled(invocation: StepInvocation): boolean {

@@ -133,6 +133,8 @@ export const stepRuns = pgTable(
     worker: jsonb('worker').$type<StepWorker>(),
     /** When the current attempt was enqueued; its queue wait ends at startedAt. */
     queuedAt: microsecondTimestamp('queued_at'),
+    /** The folder of the step's log in the run's artifact store (server/logs/step-log-service.ts). */
+    logUri: text('log_uri'),
     /** When the current attempt started. */
     startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
     endedAt: microsecondTimestamp('ended_at'),

@@ -21,6 +21,7 @@ import { StatusBadge } from '../ui/status-badge';
 import { StepAttempts } from '../ui/step-attempts';
 import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
+import { StepLog } from '../ui/step-log';
 import { Breadcrumbs } from './breadcrumbs';
 import { usePageTitle } from './page-title';
 import { unstartedStepStatus } from '../../../client/unstarted-steps';
@@ -194,6 +195,7 @@ function StepDetails({ step }: { step: Run['steps'][number] }) {
           ))}
         </ScrollingTable>
       )}
+      <StepLog step={step} />
     </article>
   );
 }
