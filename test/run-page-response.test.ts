@@ -134,6 +134,18 @@ describe.each(databaseTargets)('history pages answered as SQL-built text on $nam
     expect(built.statements).toBeLessThanOrEqual(walked.statements);
   });
 
+  it('answers the runs of a stack reached by node(id) alike', async () => {
+    const { stack: found } = await server.gql(`query($stack: String!) { stack(name: $stack) { id } }`, { stack }, adminToken);
+    const query = `query($id: ID!) { node(id: $id) { ... on Stack { name runs(first: 2) { ... on PipelineRunConnection {
+      pageInfo { endCursor } EDGES { cursor node { id name steps { name } } } } } } } }`;
+    const { built, walked } = await bothPaths(server, query, { id: found.id }, adminToken);
+    expect(built.body.errors).toBeUndefined();
+    expect(built.body).toEqual(walked.body);
+    expect(built.text).toContain(BUILT_BY_SQL);
+    expect(built.body.data.node.runs.edges).toHaveLength(2);
+    expect(built.statements).toBeLessThanOrEqual(walked.statements);
+  });
+
   it('leaves pages it cannot answer to graphql-js: a backward page, a field of its own', async () => {
     const backward = await post(server, HISTORY.replace('first: 2, after: $after', 'last: 2, before: $after').replaceAll('EDGES', 'edges'), { stack, after: null }, adminToken);
     expect(backward.text).not.toContain(BUILT_BY_SQL);

@@ -88,6 +88,20 @@ const FIELDS: Record<string, Record<string, FieldJson>> = {
   },
 };
 
+/**
+ * Whether a field, its type or an interface of its type has a scope of its own (scope-auth's
+ * authScopes or grantScopes): graphql-js must then run it. None of the page's fields has one
+ * today, so only the root field's check guards a page; this keeps it so if one is added.
+ */
+function hasOwnScopes(type: GraphQLObjectType, fieldName: string): boolean {
+  const scoped = (extensions: { pothosOptions?: { authScopes?: unknown; grantScopes?: unknown } } | null | undefined) =>
+    extensions?.pothosOptions?.authScopes !== undefined || extensions?.pothosOptions?.grantScopes !== undefined;
+  return [type, ...type.getInterfaces()].some((owner) => scoped(owner.extensions)) || scoped(type.getFields()[fieldName]?.extensions);
+}
+
+/** Postgres functions take at most 100 arguments: json_build_object 50 keys (the query limits' 30 aliases keep below it today). */
+const MAX_KEYS = 50;
+
 /** Fields of one concrete type by response key, in graphql-js' order; null for anything not plain. */
 function collectFields(schema: GraphQLSchema, type: GraphQLObjectType, sets: readonly SelectionSetNode[], fragments: Fragments | null): Map<string, FieldNode[]> | null {
   const fields = new Map<string, FieldNode[]>();
@@ -110,12 +124,13 @@ function collectFields(schema: GraphQLSchema, type: GraphQLObjectType, sets: rea
 
 /** json_build_object of one object as the response carries it, or null if a field is not one SQL answers. */
 function objectJson(schema: GraphQLSchema, typeName: string, sets: readonly SelectionSetNode[], fragments: Fragments, alias: string, depth: number): string | null {
-  const fields = collectFields(schema, schema.getType(typeName) as GraphQLObjectType, sets, fragments);
-  if (!fields) return null;
+  const type = schema.getType(typeName) as GraphQLObjectType;
+  const fields = collectFields(schema, type, sets, fragments);
+  if (!fields || fields.size > MAX_KEYS) return null;
   const parts: string[] = [];
   for (const [key, nodes] of fields) {
     const name = nodes[0].name.value;
-    if (nodes.some((node) => node.arguments?.length)) return null;
+    if (nodes.some((node) => node.arguments?.length) || hasOwnScopes(type, name)) return null;
     let value: string | null;
     if (name === '__typename') {
       value = `'${typeName}'`;
@@ -173,13 +188,16 @@ function pageResponse(schema: GraphQLSchema, field: FieldNode, fragments: Fragme
   const edgesKeys = [...connection].filter(([, nodes]) => nodes[0].name.value === 'edges').map(([key]) => key);
   if (edgesKeys.length !== 1) return null;
   const edgesNodes = connection.get(edgesKeys[0])!;
+  if (hasOwnScopes(connectionType, 'edges') || edgesNodes.some((node) => node.arguments?.length)) return null;
+  const edgeType = schema.getType('PipelineRunEdge') as GraphQLObjectType;
   const edgeSets = edgesNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
-  const edgeFields = collectFields(schema, schema.getType('PipelineRunEdge') as GraphQLObjectType, edgeSets, fragments);
+  const edgeFields = collectFields(schema, edgeType, edgeSets, fragments);
   if (!edgeFields) return null;
   const edge: EdgeKey[] = [];
   let nodeSets: SelectionSetNode[] = [];
   for (const [key, nodes] of edgeFields) {
     const kind = nodes[0].name.value as EdgeKey['kind'];
+    if (kind !== '__typename' && (hasOwnScopes(edgeType, kind) || nodes.some((node) => node.arguments?.length))) return null;
     if (kind === 'node') {
       if (edge.some((other) => other.kind === 'node')) return null;
       nodeSets = nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));

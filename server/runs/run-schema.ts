@@ -261,8 +261,14 @@ export const RunConnection = builder.connectionObject(
  */
 function pageSql(context: PageResponseContext & RequestContext, selections: readonly SelectionSetNode[] | null, args: PageArgs & { orderBy?: RunOrder }): RunPageSql | null {
   const response = pageResponseOf(context, selections);
-  if (response) return runPageQuery(sql`(${response.node})::text`, args);
+  if (response) return responsePageSql(response, args);
   return selections && runPageSql(selections, context.operation?.fragments, args);
+}
+
+/** The page of a connection whose edges run-page-response.ts answers: each run's node as the response's text. */
+function responsePageSql(response: PageResponse, args: PageArgs & { orderBy?: RunOrder }): RunPageSql {
+  // The document was rewritten only for a page without last or before, which runPageQuery builds.
+  return runPageQuery(sql`(${response.node})::text`, args)!;
 }
 
 /** The connection, its edges kept as text for the response when this field's are answered so. */
@@ -312,12 +318,18 @@ function nestedRunsField(scope: string, parentRuns: (parentId: string | SQLWrapp
         const cursors = new RunCursors(scope, args.filter, args.orderBy);
         const pageArgs = cursors.unwrap(args);
         const responseKey = info.fieldNodes[0].alias?.value ?? info.fieldName;
-        const built = parent[(pageResponseOf(context, info.fieldNodes[0]) ? sqlEdgesKey : sqlPageKey)(responseKey)];
-        const connection = typeof built === 'string' ? runPageConnection(built, pageArgs) : (runHistory.resolve(parent.runs, pageArgs as never, context) as any);
-        return {
-          ...answered(context, info, cursors.wrap(connection)),
-          count: () => context.db.$count(pipelineRuns, sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`),
-        };
+        const response = pageResponseOf(context, info.fieldNodes[0]);
+        const where = () => sql`${parentRuns(parent.id)} and ${runFilterSql(pipelineRuns, args.filter) ?? sql`true`}`;
+        const page = (built: unknown) => ({
+          ...answered(context, info, cursors.wrap(typeof built === 'string' ? runPageConnection(built, pageArgs) : (runHistory.resolve(parent.runs, pageArgs as never, context) as any))),
+          count: () => context.db.$count(pipelineRuns, where()),
+        });
+        const built = parent[(response ? sqlEdgesKey : sqlPageKey)(responseKey)];
+        if (!response || typeof built === 'string') return page(built);
+        // Edges the document asks as text whose parent's plan did not build them (a position
+        // whose selection `select` could not find): one statement of their own.
+        const query = responsePageSql(response, pageArgs).query(where());
+        return (context.db.execute(sql`select ${query} as page`) as Promise<unknown>).then((result) => page((result as { rows: { page: string }[] }).rows[0].page));
       },
     });
 }
@@ -388,7 +400,7 @@ builder.queryFields((t) => ({
       const count = () => context.db.$count(pipelineRuns, where);
       const response = pageResponseOf(context as PageResponseContext, info.fieldNodes[0]);
       const page = response
-        ? runPageQuery(sql`(${response.node})::text`, pageArgs as PageArgs & { orderBy?: RunOrder })
+        ? responsePageSql(response, pageArgs as PageArgs & { orderBy?: RunOrder })
         : runPageSql(
             info.fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
             info.fragments,
