@@ -50,7 +50,11 @@ describe.each(databaseTargets)('stackyard run logs on $name', (target) => {
       LOG_PIPELINE_NAME: pipelineName,
     });
     try {
-      const runName = await waitFor('the run to start', async () => (await sdk.runsPage({ filter: { pipeline: pipelineName } })).edges[0]?.node.name);
+      const runName = await waitFor('the run to start', async () => {
+        // A script that died before starting its run says why, rather than leaving a minute's wait.
+        if (script.child.exitCode !== null) throw new Error(`the pipeline script exited ${script.child.exitCode}: ${script.output.stderr}`);
+        return (await sdk.runsPage({ filter: { pipeline: pipelineName } })).edges[0]?.node.name;
+      });
 
       const follower = spawnWithSettings([join(root, 'bin', 'stackyard.js'), 'run', 'logs', runName, '--follow'], { STACKYARD_URL: server().url, STACKYARD_CONFIG_DIR: configDir });
       // Lines arrive while the step still runs: the release file does not exist yet.
