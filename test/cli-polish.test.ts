@@ -298,9 +298,10 @@ describe.each(databaseTargets)('stackyard CLI for ZenML users on $name', (target
 
   it('colours statuses only on a terminal or when forced, never under NO_COLOR, and fits tables to the width', async () => {
     const { pipeline } = await pipelineWithRuns();
-    // script(1) gives the command a terminal, as a person's shell does.
+    // script(1) gives the command a terminal, as a person's shell does. Without CI in the
+    // environment: Node gives a terminal under CI two colours, so CI runs would see none.
     const onTerminal = (env: Record<string, string>) =>
-      runProcess('script', ['-qec', `${process.execPath} bin/stackyard.js run list --pipeline ${pipeline}`, '/dev/null'], { url: testServer().url, configDir, env: { TERM: 'xterm-256color', ...env } });
+      runProcess('script', ['-qec', `env -u CI ${process.execPath} bin/stackyard.js run list --pipeline ${pipeline}`, '/dev/null'], { url: testServer().url, configDir, env: { TERM: 'xterm-256color', ...env } });
     const [piped, forced, terminal, noColor] = await Promise.all([
       cli('run', 'list', '--pipeline', pipeline),
       cliWith({ FORCE_COLOR: '1' }, 'run', 'list', '--pipeline', pipeline),
