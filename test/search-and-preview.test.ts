@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StackyardClient, pipeline, step } from '../client';
-import { ArtifactPageDocument, ArtifactVersionPageDocument, DashboardPipelinesDocument, PipelinePageDocument, SearchDocument } from '../client/generated/graphql';
+import { ArtifactPageDocument, ArtifactVersionPageDocument, PipelineListDocument, PipelinePageDocument, SearchDocument } from '../client/generated/graphql';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, registerComponent, registerStack } from './registry-operations';
 import { completeRun, finishStep, reportOutputs, startRun, startStep } from './run-operations';
@@ -223,7 +223,7 @@ describe.each(databaseTargets)('the dashboard pages\' reads on $name', (target) 
     const run = await startRun(server, { pipeline: name, name: `${name}-reader` });
     await startStep(server, { runId: run.id, name: 'read', inputs: [{ name: 'data', artifactVersionId: artifactVersion.id }] });
     for (const [document, variables, statements] of [
-      [DashboardPipelinesDocument, { first: 50 }, '1'],
+      [PipelineListDocument, { first: 50 }, '1'],
       [PipelinePageDocument, { name, trendRuns: 50 }, '1'],
       // The page says how many versions there are in all.
       [ArtifactPageDocument, { name: artifact, first: 100 }, '2'],

@@ -1,6 +1,6 @@
 // Every pipeline, with how often it ran, when it last ran and how often its runs succeed.
 import { Link } from 'react-router';
-import { DashboardPipelinesDocument } from '../../../client/generated/graphql';
+import { PipelineListDocument } from '../../../client/generated/graphql';
 import { expectMember } from '../../../client/stackyard-error';
 import { useGraphQLPages } from '../api/query-client';
 import { pipelinePath } from '../paths';
@@ -14,7 +14,7 @@ const PAGE_SIZE = 50;
 
 export function PipelinesPage() {
   usePageTitle('Pipelines');
-  const pipelines = useGraphQLPages(DashboardPipelinesDocument, PAGE_SIZE, (result) => expectMember(result.pipelines, 'QueryPipelinesConnection'));
+  const pipelines = useGraphQLPages(PipelineListDocument, PAGE_SIZE, (result) => expectMember(result.pipelines, 'QueryPipelinesConnection'));
   return (
     <>
       <h1>Pipelines</h1>
