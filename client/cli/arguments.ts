@@ -2,6 +2,13 @@
 // given as `--KEY=VALUE` or `--KEY VALUE`, named in kebab-, snake- or camelCase.
 import { InvalidArgumentError } from 'commander';
 
+/** Commander parser for a count such as `--limit` or `--concurrency`. */
+export function positiveInteger(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
+  return value;
+}
+
 /** Commander collector for a repeatable `--label key=value`. */
 export function collectLabel(text: string, labels: Record<string, string>): Record<string, string> {
   const index = text.indexOf('=');

@@ -3,7 +3,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RunFilter, RunQuery, RunStatus } from '../generated/graphql';
 import type { StackyardClient } from '../stackyard-client';
-import { collectValues } from './arguments';
+import { collectValues, positiveInteger } from './arguments';
 import { answer, clientFor, confirmOrRefuse } from './command-context';
 import { formatDuration } from '../format-duration';
 import { formatStatus, formatTime, printFields, printHeading, printTable } from './output';
@@ -40,12 +40,6 @@ export function parseSince(text: string, now = Date.now()): string {
   const date = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
   if (Number.isNaN(date)) throw new InvalidArgumentError('Expected a time ago such as 30m, 3h, 2d or 1w, or a date such as 2026-11-01 or 2026-11-01T08:00Z.');
   return new Date(date).toISOString();
-}
-
-export function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
-  return value;
 }
 
 interface RunListOptions {

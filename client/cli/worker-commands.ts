@@ -1,13 +1,8 @@
 // `stackyard worker start`: a process that runs the steps of runs on a bullmq stack, on this
 // machine, until it is stopped (SIGINT/SIGTERM let running steps finish first).
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { positiveInteger } from './arguments';
 import { clientFor } from './command-context';
-
-function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
-  return value;
-}
 
 export function addWorkerCommands(program: Command): void {
   // `worker` may already exist (another file adds `worker list`): add to it rather than replace it.

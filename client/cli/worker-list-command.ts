@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { formatDuration } from '../format-duration';
 import { answer, clientFor } from './command-context';
 import { printTable } from './output';
-import { positiveInteger } from './run-commands';
+import { positiveInteger } from './arguments';
 
 const DEFAULT_SEEN_WITHIN_SECONDS = 300;
 

@@ -52,7 +52,8 @@ builder.queryFields((t) => ({
     description: 'The run with this name, global id, UUID or unique UUID prefix (as `stackyard run describe` takes).',
     args: { reference: t.arg.string({ required: true, ...NAME }) },
     resolve: async (query, _root, args, context) => {
-      const reference = args.reference.trim();
+      // Already trimmed and NFC-normalised: the argument is a name (server/name-arguments.ts).
+      const { reference } = args;
       if (!reference) throw new ValidationError('Name a run by its name, id or the start of its UUID', 'reference');
       const id = exactId(reference);
       const hex = reference.toLowerCase().replaceAll('-', '');
