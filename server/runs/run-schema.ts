@@ -10,9 +10,11 @@ import { callerId, type RequestContext } from '../context';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
+import { NAME } from '../name-arguments';
 import { checkedOrder, PAGE_ERRORS } from '../page-cursors';
 import { ComponentRefInput, StackType } from '../stacks/stack-schema';
 import { RunCursors, RUN_ORDER_FIELDS, runFilterSql, runOrderBy, type PageArgs, type RunFilter, type RunOrder } from './run-history';
+import { coalesceRunIds } from './run-events';
 import { keepEdges, pageResponseOf, type PageResponse, type PageResponseContext } from './run-page-response';
 import { RUN_PAGE_SIZES, runPageConnection, runPageQuery, runPageSql, selectionsAt, type RunPageSql } from './run-page-sql';
 import {
@@ -27,6 +29,8 @@ import {
 } from './run-service';
 import { pipelineRunComponents, pipelineRuns, pipelines, RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepStatus } from './run-tables';
 import { StepAttemptType, StepWorkerInput, StepWorkerType } from './step-attempt-schema';
+import { reportStepOutputs } from '../artifacts/artifact-service';
+import { StepOutputInput, storedOutputArguments } from '../artifacts/step-output-input';
 import { queueWaitMs, stepAttemptsJson } from './step-attempts';
 
 const REPORTING_ERRORS = [ValidationError, NotFoundError, NameTakenError, IllegalOperationError, LimitExceededError];
@@ -134,7 +138,13 @@ export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
       resolve: (run) => run.stackSnapshot,
     }),
     expectedSteps: t.field({ type: [ExpectedStepType], select: { columns: { expectedSteps: true } }, resolve: (run) => run.expectedSteps }),
-    steps: t.relation('steps', { query: { orderBy: { startedAt: 'asc', id: 'asc' } } }),
+    steps: t.relation('steps', {
+      args: { names: t.arg.stringList({ ...NAME, description: 'Only the steps of these names (a worker reads the parents of the step it runs).' }) },
+      query: (args) => ({
+        ...(args.names ? { where: { name: { in: args.names } } } : {}),
+        orderBy: { startedAt: 'asc', id: 'asc' },
+      }),
+    }),
     tags: t.exposeStringList('tags'),
     config: t.field({ type: 'JSONObject', select: { columns: { config: true } }, resolve: (run) => run.config }),
     metadata: t.field({ type: 'JSONObject', select: { columns: { metadata: true } }, resolve: (run) => run.metadata }),
@@ -511,6 +521,9 @@ builder.mutationFields((t) => ({
       }),
       worker: t.arg({ type: StepWorkerInput, description: 'The worker process that runs the attempt; absent when the step runs in the run\'s own process.' }),
       queuedAt: t.arg({ type: 'DateTime', description: 'When the attempt was enqueued: its queue wait ends now.' }),
+      logsFolder: t.arg.string({
+        description: "The logs folder of the run's artifact store (ending in /logs/): the step run's log is kept in its subfolder named by the step run's id (StepRun.logUri).",
+      }),
     },
     resolve: (_root, args, context) =>
       startStep(context.db, {
@@ -525,9 +538,9 @@ builder.mutationFields((t) => ({
   finishStep: t.field({
     authScopes: { reporter: true },
     type: StepRunType,
-    errors: { types: REPORTING_ERRORS },
+    errors: { types: [...REPORTING_ERRORS, IdempotencyConflictError] },
     description:
-      'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId). FAILED with willRetry ends only the attempt: the step awaits its next one.',
+      'Ends a step: COMPLETED, FAILED (with errorMessage), STOPPED, or CACHED (with originalStepRunId). FAILED with willRetry ends only the attempt: the step awaits its next one. COMPLETED may bring the last outputs, recorded as reportStepOutputs does before the step ends.',
     args: {
       stepRunId: t.arg.id({ required: true }),
       status: t.arg({ type: StepFinishStatusEnum, required: true }),
@@ -535,16 +548,24 @@ builder.mutationFields((t) => ({
       originalStepRunId: t.arg.id(),
       attempt: t.arg.int({ description: 'The attempt this reports on; the current one when absent. A report on another attempt is refused.' }),
       willRetry: t.arg.boolean({ description: 'With FAILED: the orchestrator retries the step, so the step and its run go on.' }),
+      outputs: t.arg({ type: [StepOutputInput], description: 'With COMPLETED: outputs not reported yet, as reportStepOutputs takes them (and at most as many).' }),
     },
-    resolve: (_root, args, context) =>
-      finishStep(context.db, {
-        stepRunId: databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
+    resolve: async (_root, args, context) => {
+      const stepRunId = databaseId(args.stepRunId, 'StepRun', 'stepRunId');
+      if (args.outputs?.length) {
+        if (args.status !== 'completed') throw new ValidationError('Only a COMPLETED step brings outputs', 'outputs');
+        // Recorded first, in their own statement: a retry of the whole call finds them stored and goes on.
+        await reportStepOutputs(context.db, stepRunId, storedOutputArguments(args.outputs));
+      }
+      return finishStep(context.db, {
+        stepRunId,
         status: args.status,
         errorMessage: args.errorMessage,
         attempt: args.attempt,
         willRetry: args.willRetry,
         originalStepRunId: args.originalStepRunId == null ? null : databaseId(args.originalStepRunId, 'StepRun', 'originalStepRunId'),
-      }),
+      });
+    },
   }),
   finishRun: t.field({
     authScopes: { reporter: true },
@@ -607,6 +628,9 @@ builder.mutationFields((t) => ({
 
 builder.subscriptionType({});
 
+/** A subscriber sees each run at most this often: its latest state, however fast it changes. */
+const RUN_UPDATE_INTERVAL_MS = 200;
+
 builder.subscriptionFields((t) => ({
   runUpdated: t.drizzleField({
     authScopes: { reader: true },
@@ -618,9 +642,15 @@ builder.subscriptionFields((t) => ({
       const filter = args.filter as RunFilter | null | undefined;
       // Checked before any event, so a malformed filter fails the subscription at once.
       runFilterSql(pipelineRuns, filter);
+      // Following one run needs no query per event: the event names its run.
+      const { runId: followed, ...rest } = filter ?? {};
+      const onlyFollowed = followed != null && Object.values(rest).every((value) => value == null);
+      const followedId = followed != null ? databaseId(followed, 'PipelineRun', 'filter.runId') : null;
       return pipe(
-        context.runUpdates.subscribe('runUpdated'),
+        coalesceRunIds(context.runUpdates.subscribe('runUpdated'), RUN_UPDATE_INTERVAL_MS),
         gqlFilter(async (runId: string) => {
+          if (followedId !== null && runId !== followedId) return false;
+          if (onlyFollowed) return true;
           const [match] = await context.db
             .select({ id: pipelineRuns.id })
             .from(pipelineRuns)
