@@ -317,11 +317,6 @@ export class StackyardClient {
     return expectMember((await this.request(ops.CompareRunsDocument, { ids }, { retry: true })).compareRuns, 'RunComparison');
   }
 
-  /** Records where a running step's log is kept (its store's logUri). */
-  async attachStepLog(stepRunId: string, uri: string) {
-    return expectMember((await this.request(ops.AttachStepLogDocument, { stepRunId, uri }, { retry: true })).attachStepLog, 'StepRun');
-  }
-
   /** A page of a step run's log: from `offset` on, back from `before`, or the tail without either. */
   async stepLog(stepRunId: string, page: { offset?: number | null; before?: number | null; limit?: number | null } = {}) {
     return expectMember((await this.request(ops.StepLogDocument, { stepRunId, ...page }, { retry: true })).stepLog, 'StepLogPage');

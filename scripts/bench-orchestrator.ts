@@ -10,23 +10,24 @@
 //     local the time from startStep to finishStep minus the sleep;
 //   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
 //   - scaling: wall time with 1 worker over wall time with N.
-// Every step runs (cache off). The driver and the workers are real processes started as users do.
-// The server keeps its records in PGlite, or in a scratch database on the Postgres server at
-// BENCH_DATABASE_URL (or STACKYARD_TEST_DATABASE_URL), dropped afterwards.
+// Every step runs (cache off). The server (`stackyard server start`), the object store (s3rver),
+// the driver and the workers are each their own process, started as users start them; one
+// process hosting two of them would make each wait for the other's work. The server keeps its
+// records in PGlite, or in a scratch database on the Postgres server at BENCH_DATABASE_URL (or
+// STACKYARD_TEST_DATABASE_URL), dropped afterwards.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { StackyardClient } from '../client';
-import { startServer } from '../server/http-server';
 import { createTestDatabase } from '../test/harness';
-import { createLogger } from '../server/logger';
 import { startRedis } from '../test/redis-service';
-import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3 } from '../test/store-services';
+import { S3_ACCESS_KEY, S3_SECRET_KEY } from '../test/store-services';
+import { freePort } from './free-port';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 200);
@@ -46,21 +47,51 @@ const quantile = (values: number[], q: number) => {
 
 // Workers and drivers run the compiled package, as users do: build it from these sources first.
 execFileSync('npm', ['run', '--silent', 'build:package'], { cwd: root, stdio: 'inherit' });
+/** A child process that lives as long as the benchmark; stopped with SIGTERM. */
+function service(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    exited,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Waits until the URL answers 200; fails if the service exits first. */
+async function answering(url: string, service: { exited: Promise<void> }, what: string): Promise<void> {
+  let exited = false;
+  void service.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`${what} exited before it answered`);
+    if ((await fetch(url).then((response) => response.status, () => 0)) === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const redis = await startRedis();
-const s3 = await startS3([BUCKET]);
+const s3Port = await freePort();
+const s3Dir = join(scratch, 's3');
+mkdirSync(s3Dir);
+const s3 = service([createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js'), '-d', s3Dir, '-a', '127.0.0.1', '-p', String(s3Port), '--configure-bucket', BUCKET, '-s']);
+const s3EndpointUrl = `http://127.0.0.1:${s3Port}`;
+await answering(`${s3EndpointUrl}/${BUCKET}`, s3, 's3rver');
 const postgresUrl = process.env.BENCH_DATABASE_URL ?? process.env.STACKYARD_TEST_DATABASE_URL;
 const database = postgresUrl ? await createTestDatabase(postgresUrl) : null;
-const server = await startServer({
-  host: '127.0.0.1',
-  port: 0,
-  dataDir: database ? '' : join(scratch, 'db'),
-  databaseUrl: database?.url,
+const serverPort = await freePort();
+const serverEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  STACKYARD_SECRET_KEY: randomBytes(32).toString('base64'),
   // BENCH_LOG_LEVEL=error shows what the server masks from its answers.
-  logger: createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent'),
-  secretKey: randomBytes(32).toString('base64'),
-});
-await server.ready;
-const url = server.url.replace(/\/graphql$/, '');
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+  ...(database ? { DATABASE_URL: database.url } : { STACKYARD_DATA_DIR: join(scratch, 'db') }),
+};
+for (const name of ['STACKYARD_AUTH', 'STACKYARD_ADMIN_TOKEN', ...(database ? ['STACKYARD_DATA_DIR'] : ['DATABASE_URL'])]) delete serverEnv[name];
+const server = service([stackyardBin, 'server', 'start', '--port', String(serverPort)], serverEnv);
+const url = `http://127.0.0.1:${serverPort}`;
+await answering(`${url}/ready`, server, 'the server');
 const client = new StackyardClient({ url, env: {}, configDir: join(scratch, 'config') });
 const baseEnv: NodeJS.ProcessEnv = { ...process.env, STACKYARD_URL: url, STACKYARD_CONFIG_DIR: join(scratch, 'config'), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 for (const name of ['STACKYARD_TOKEN', 'STACKYARD_STACK']) delete baseEnv[name];
@@ -69,7 +100,7 @@ const store = await client.registerComponent({
   type: 'ARTIFACT_STORE',
   name: 'bench-s3',
   flavor: 's3',
-  configuration: { path: `s3://${BUCKET}/runs`, endpointUrl: s3.endpointUrl, forcePathStyle: true, region: 'us-east-1', awsAccessKeyId: S3_ACCESS_KEY, awsSecretAccessKey: S3_SECRET_KEY },
+  configuration: { path: `s3://${BUCKET}/runs`, endpointUrl: s3EndpointUrl, forcePathStyle: true, region: 'us-east-1', awsAccessKeyId: S3_ACCESS_KEY, awsSecretAccessKey: S3_SECRET_KEY },
 });
 
 /** Runs the benchmark pipeline from its own process on the stack; answers the run's id. */
@@ -174,7 +205,7 @@ try {
     });
   }
 } finally {
-  await Promise.all([s3.close(), redis.close(), server.close()]);
+  await Promise.all([s3.stop(), redis.close(), server.stop()]);
   await database?.drop();
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -191,7 +222,7 @@ const table = rows.map((row) => [
   row.label.startsWith('bullmq') && oneWorker ? `${(oneWorker / row.wallMs).toFixed(2)}x` : '-',
 ]);
 console.log(
-  `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,
+  `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, each its own process, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,
 );
 const widths = head.map((title, index) => Math.max(title.length, ...table.map((row) => row[index].length)));
 for (const row of [head, ...table]) console.log(row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  '));

@@ -53,7 +53,6 @@ const cases: { field: string; scope: Scope; query: string; variables?: () => Rec
   { field: 'stacks', scope: 'reader', query: '{ stacks(first: 1) { ... on QueryStacksConnection { totalCount } } }' },
   { field: 'users', scope: 'admin', query: '{ users { name } }' },
   { field: 'workers', scope: 'reader', query: '{ workers { name currentSteps { id } } }' },
-  { field: 'attachStepLog', scope: 'reporter', query: `mutation { attachStepLog(stepRunId: "x", uri: "x") { ${ERR} } }` },
   { field: 'copyStack', scope: 'editor', query: `mutation($n: String!) { copyStack(name: "default", newName: $n) { ${ERR} } }`, variables: () => ({ n: uniqueName('copy') }) },
   { field: 'createApiToken', scope: 'member', query: `mutation { createApiToken(name: "matrix") { ${ERR} } }` },
   { field: 'createUser', scope: 'admin', query: `mutation($n: String!) { createUser(name: $n, role: VIEWER) { ${ERR} } }`, variables: () => ({ n: uniqueName('user') }) },

@@ -37,7 +37,6 @@ async function mutate(server: TestServer, document: string, variables: Record<st
  */
 const FREE_TEXT = new Set([
   'Mutation.finishRun(reason)',
-  'Mutation.attachStepLog(uri)',
   'Mutation.finishStep(errorMessage)',
   'Mutation.importStack(yaml)',
   'Mutation.registerComponent(flavor)',
@@ -46,6 +45,7 @@ const FREE_TEXT = new Set([
   'Mutation.startRun(idempotencyKey)',
   'Mutation.startStep(cacheKey)',
   'Mutation.startStep(codeHash)',
+  'Mutation.startStep(logsFolder)',
   'Query.cachedStepRun(cacheKey)',
   'Query.components(flavor)',
   'Query.artifactVersions(type)',

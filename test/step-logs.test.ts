@@ -235,12 +235,19 @@ describe.each(databaseTargets)('step logs on $name', (target) => {
     const missing = Buffer.from('StepRun:00000000-0000-4000-8000-000000000000').toString('base64');
     expect((await ask({ id: missing })).stepLog).toMatchObject({ __typename: 'NotFoundError' });
 
-    const attach = (uri: string) =>
-      server().gql(`mutation($id: ID!, $uri: String!) { attachStepLog(stepRunId: $id, uri: $uri) { __typename ... on Error { message field } } }`, { id: stepRunId, uri });
-    expect((await attach('/tmp/elsewhere/')).attachStepLog).toMatchObject({ __typename: 'ValidationError', field: 'uri' });
-    expect((await attach(`/tmp/logs/${uuidOf(stepRunId)}/`)).attachStepLog).toMatchObject({ __typename: 'IdempotencyConflictError', field: 'uri' });
-    const { logUri } = (await sdk.getRun(result.id))!.steps[0];
-    expect((await attach(logUri!)).attachStepLog).toEqual({ __typename: 'StepRun' });
+    // startStep records the log folder: under the store's logs folder, named by the step run's id.
+    const run = await sdk.startRun({ pipeline: uniqueName('logged'), stack, steps: [{ name: 'only' }] });
+    const start = (logsFolder: string) =>
+      server().gql(`mutation($run: ID!, $folder: String) { startStep(runId: $run, name: "only", logsFolder: $folder) { __typename ... on StepRun { id logUri } ... on Error { message field } } }`, {
+        run: run.id,
+        folder: logsFolder,
+      });
+    expect((await start('/tmp/elsewhere/')).startStep).toMatchObject({ __typename: 'ValidationError', field: 'logsFolder' });
+    const opened = (await start('/tmp/store/logs/')).startStep as { id: string; logUri: string };
+    expect(opened.logUri).toBe(`/tmp/store/logs/${uuidOf(opened.id)}/`);
+    expect((await start('/tmp/store/logs/')).startStep).toEqual({ __typename: 'StepRun', id: opened.id, logUri: opened.logUri });
+    expect((await start('/tmp/other/logs/')).startStep).toMatchObject({ __typename: 'IdempotencyConflictError', field: 'logsFolder' });
+    expect((await sdk.getRun(run.id))!.steps[0].logUri).toBe(opened.logUri);
 
     // The store that holds the log is deleted: the run keeps its record, the log is unavailable.
     const storeName = (await sdk.getStack(stack))!.components.find((component) => component.type === 'ARTIFACT_STORE')!.name;

@@ -35,10 +35,11 @@ export interface ArtifactStore {
   /** Where an output goes: {path}/{step}/{output}/{step run id}/{file}. */
   outputUri(step: string, output: string, stepRunId: string, fileName: string): string;
   /**
-   * Where a step run's log goes: a folder, {path}/logs/{step run id}/, of numbered chunk
-   * objects (see step-log-writer.ts), so a log can grow while it is read in every flavor.
+   * The folder of step logs, {path}/logs/: startStep records each step run's log folder,
+   * {path}/logs/{step run id}/, of numbered chunk objects (see step-log.ts), so a log can grow
+   * while it is read in every flavor.
    */
-  logUri(stepRunId: string): string;
+  logsUri(): string;
   /** Whether the URI lies under this store's path. */
   contains(uri: string): boolean;
   /**
@@ -91,10 +92,8 @@ export function outputKey(step: string, output: string, stepRunId: string, fileN
   return [safeSegment(step), safeSegment(output), stepRunDirectory(stepRunId), fileName].join('/');
 }
 
-/** A step run's log folder below a store's root, the same for every flavor. */
-export function logKey(stepRunId: string): string {
-  return ['logs', stepRunDirectory(stepRunId), ''].join('/');
-}
+/** The folder of step logs below a store's root, the same for every flavor; each step run's log is in its subfolder named by its id. */
+export const LOGS_KEY = 'logs/';
 
 /** Passes bytes through unchanged, counting them and hashing them with SHA-256. */
 export class HashingStream extends Transform {

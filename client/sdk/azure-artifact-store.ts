@@ -3,7 +3,7 @@
 // failed upload are discarded by the service.
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { Readable } from 'node:stream';
-import { logKey, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
+import { LOGS_KEY, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface AzureSettings {
@@ -67,8 +67,8 @@ export class AzureArtifactStore implements ArtifactStore {
     return `${this.root}${outputKey(step, output, stepRunId, fileName)}`;
   }
 
-  logUri(stepRunId: string): string {
-    return `${this.root}${logKey(stepRunId)}`;
+  logsUri(): string {
+    return `${this.root}${LOGS_KEY}`;
   }
 
   contains(uri: string): boolean {

@@ -9,7 +9,7 @@ import type { RunProgressSubscription } from '../generated/graphql';
 import { followRun } from '../run-updates';
 import { codeHash } from './cache-key';
 import type { Orchestrator, RecordedRun } from './orchestrator';
-import { storedOutputs, type StepResult } from './step-execution';
+import { recordedResult, type StepResult } from './step-execution';
 import type { StepInvocation } from './step';
 
 /** The flavor's settings (server/components/flavors.ts), redisUrl with its password. */
@@ -40,6 +40,8 @@ export interface StepJobData {
   /** The run's parameters: the worker composes the pipeline from them, as run() did. */
   parameters: unknown;
   enableCache: boolean | null;
+  /** The pipeline's own enableCache, for steps that set none. */
+  pipelineEnableCache: boolean | null;
   step: string;
   /** Each step's code hash where the run was submitted: a worker with other code refuses the step. */
   codeHashes: Record<string, string>;
@@ -187,6 +189,7 @@ export class BullmqOrchestrator implements Orchestrator {
       artifactStoreId: run.store.id,
       parameters: run.parameters,
       enableCache: run.enableCache ?? null,
+      pipelineEnableCache: run.pipelineEnableCache ?? null,
       codeHashes: Object.fromEntries(run.invocations.map((invocation) => [invocation.name, codeHash(invocation.definition)])),
       timeoutSeconds: this.settings.stepTimeoutSeconds ?? null,
     };
@@ -216,14 +219,7 @@ export class BullmqOrchestrator implements Orchestrator {
         results.set(invocation.name, { name: invocation.name, status: 'skipped', stepRunId: step?.id ?? null, outputs: {} });
         continue;
       }
-      const status = step.status === 'COMPLETED' ? 'completed' : step.status === 'CACHED' ? 'cached' : 'failed';
-      results.set(invocation.name, {
-        name: invocation.name,
-        status,
-        stepRunId: step.id,
-        outputs: storedOutputs(step),
-        ...(status === 'failed' ? { error: step.errorMessage ?? 'The step failed' } : {}),
-      });
+      results.set(invocation.name, recordedResult(step));
     }
     return results;
   }

@@ -24,7 +24,7 @@ import {
 import { codeHash } from './cache-key';
 import { UnsupportedStackError } from './errors';
 import { resolveStack, type Pipeline } from './pipeline';
-import { StepAttemptFailedError, StepExecutor, errorMessage, storedOutputs, type StepResult, type StepWorkerIdentity } from './step-execution';
+import { StepAttemptFailedError, StepExecutor, errorMessage, recordedResult, type StepResult, type StepWorkerIdentity } from './step-execution';
 import type { StepInvocation } from './step';
 
 export interface StepWorkerOptions {
@@ -106,10 +106,7 @@ type RecordedRunState = NonNullable<StepJobRunQuery['run']>;
 /** Each step's result as the server has it, for the steps that finished. */
 function finishedResults(run: RecordedRunState): Map<string, StepResult> {
   const results = new Map<string, StepResult>();
-  for (const step of run.steps) {
-    const status = step.status === 'COMPLETED' ? 'completed' : step.status === 'CACHED' ? 'cached' : step.status === 'FAILED' ? 'failed' : null;
-    if (status) results.set(step.name, { name: step.name, status, stepRunId: step.id, outputs: storedOutputs(step), ...(step.errorMessage ? { error: step.errorMessage } : {}) });
-  }
+  for (const step of run.steps) if (step.status === 'COMPLETED' || step.status === 'CACHED' || step.status === 'FAILED') results.set(step.name, recordedResult(step));
   return results;
 }
 
@@ -164,20 +161,28 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   };
 
   // Best effort: a missed beat is sent again at the next tick.
+  let lastBeatAt = 0;
   const heartbeat = async () => {
+    lastBeatAt = Date.now();
     const beats: Promise<unknown>[] = [...heldRuns.keys()].map((runId) => client.heartbeat(runId));
     beats.push(
       Promise.resolve().then(() => client.workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [...currentStepRunIds], stack: stack.name })),
     );
     await Promise.allSettled(beats);
   };
-  /** A beat soon after a step starts or ends; the steps starting or ending together share one. */
+  /**
+   * A beat soon after a step starts or ends, so `worker list` shows the current steps; at most
+   * one a second, shared by the steps starting or ending meanwhile (short steps end by the hundred).
+   */
   let beatSoon: NodeJS.Timeout | null = null;
   const requestHeartbeat = () => {
-    beatSoon ??= setTimeout(() => {
-      beatSoon = null;
-      void heartbeat();
-    }, 200);
+    beatSoon ??= setTimeout(
+      () => {
+        beatSoon = null;
+        void heartbeat();
+      },
+      Math.max(200, lastBeatAt + 1000 - Date.now()),
+    );
   };
 
   /** The step as this worker's code defines it, or an error saying why this worker cannot run it. */
@@ -205,14 +210,12 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, attempt: job.attemptsStarted });
   };
 
-  /** The run as a worker needs it: whether it goes on, and its steps' statuses and outputs. */
-  const runState = async (runId: string) => (await client.request(StepJobRunDocument, { id: runId }, { retry: true })).run ?? null;
+  /** The run as a worker needs it: whether it goes on, and the named steps' statuses and outputs. */
+  const runState = async (runId: string, names: readonly string[]) =>
+    (await client.request(StepJobRunDocument, { id: runId, names: [...names] }, { retry: true })).run ?? null;
 
   const processStep = async (job: Job<StepJobData>): Promise<void> => {
     const data = job.data;
-    const run = await runState(data.runId);
-    // A run that was stopped, failed or deleted meanwhile has nothing more to run.
-    if (!run || run.endedAt) return;
     let resolved: ReturnType<typeof invocationFor>;
     try {
       resolved = invocationFor(data);
@@ -221,54 +224,66 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       throw error;
     }
     const { invocation, invocations } = resolved;
-    const existing = run.steps.find((step) => step.name === data.step);
-    if (existing && existing.status !== 'RUNNING') {
-      // Done before (a worker died between reporting and acknowledging): only the children remain.
-      if (existing.status === 'COMPLETED' || existing.status === 'CACHED') await enqueueChildren(data, invocations, job);
-      return;
+    // Only a step with parents reads the run first, for their outputs; startStep tells the rest
+    // whether the run goes on.
+    let parents = new Map<string, StepResult>();
+    if (invocation.parents.length > 0) {
+      const run = await runState(data.runId, invocation.parents);
+      // A run that was stopped, failed or deleted meanwhile has nothing more to run.
+      if (!run || run.endedAt) return;
+      parents = finishedResults(run);
     }
     const store = await storeOf(data);
     const executor = new StepExecutor({
       client,
       pipelineName: data.pipeline,
-      run: { id: run.id, name: run.name },
+      run: { id: data.runId, name: data.runName },
       store,
       enableCache: data.enableCache ?? undefined,
-      pipelineEnableCache: (run.config as { enableCache?: boolean | null }).enableCache ?? undefined,
+      pipelineEnableCache: data.pipelineEnableCache ?? undefined,
       maxOutputsPerReport: limits.maxOutputsPerReport,
       progress: () => undefined,
       materializers: materializerTable(invocations.flatMap((candidate) => candidate.definition.options.materializers ?? [])),
     });
     const attempt = job.attemptsStarted;
     const allowed = Math.min(job.opts.attempts ?? attempts, attempts);
-    const parents = finishedResults(run);
     const parentResults = invocation.parents.map((parent) => parents.get(parent) ?? { name: parent, status: 'skipped' as const, stepRunId: null, outputs: {} });
     log(`step ${data.step} of run ${data.runName}: attempt ${attempt} started`);
     let stepRunId: string | null = null;
     const willRetry = attempt < allowed;
-    const result = await executor.execute(invocation, parentResults, {
-      onStarted: (id) => {
-        stepRunId = id;
-        currentStepRunIds.add(id);
-        requestHeartbeat();
-      },
-      attempt,
-      worker: identity,
-      queuedAt: new Date(job.timestamp),
-      willRetry,
-      ...(data.timeoutSeconds ? { timeout: { ms: data.timeoutSeconds * 1000, message: `The step ran longer than its stepTimeoutSeconds (${data.timeoutSeconds} s)` } } : {}),
-    })
-      .catch(async (error: unknown) => {
-        if (error instanceof StepAttemptFailedError || !stepRunId) throw error;
-        // The server could not record what the step did: the attempt fails on the step run,
-        // so the run does not wait for a report that will never come.
-        const message = `The worker ${identity.name} could not report the step: ${errorMessage(error)}`;
-        await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, attempt, ...(willRetry ? { willRetry } : {}) }).catch(() => undefined);
-        throw willRetry ? error : new UnrecoverableError(message);
-      })
-      .finally(() => {
-        if (stepRunId) currentStepRunIds.delete(stepRunId);
+    let result: StepResult;
+    try {
+      result = await executor.execute(invocation, parentResults, {
+        onStarted: (id) => {
+          stepRunId = id;
+          currentStepRunIds.add(id);
+          requestHeartbeat();
+        },
+        attempt,
+        worker: identity,
+        queuedAt: new Date(job.timestamp),
+        willRetry,
+        ...(data.timeoutSeconds ? { timeout: { ms: data.timeoutSeconds * 1000, message: `The step ran longer than its stepTimeoutSeconds (${data.timeoutSeconds} s)` } } : {}),
       });
+    } catch (error) {
+      if (error instanceof StepAttemptFailedError) throw error;
+      if (!stepRunId) {
+        // The server did not open the attempt: the run has ended, or the step was done before (a
+        // worker died between reporting it and acknowledging its job) and only its children remain.
+        const run = await runState(data.runId, [data.step]);
+        if (!run || run.endedAt) return;
+        const done = run.steps.find((step) => step.name === data.step && (step.status === 'COMPLETED' || step.status === 'CACHED'));
+        if (done) return enqueueChildren(data, invocations, job);
+        throw error;
+      }
+      // The server could not record what the step did: the attempt fails on the step run,
+      // so the run does not wait for a report that will never come.
+      const message = `The worker ${identity.name} could not report the step: ${errorMessage(error)}`;
+      await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, attempt, ...(willRetry ? { willRetry } : {}) }).catch(() => undefined);
+      throw willRetry ? error : new UnrecoverableError(message);
+    } finally {
+      if (stepRunId) currentStepRunIds.delete(stepRunId);
+    }
     log(`step ${data.step} of run ${data.runName}: ${result.status}${result.error ? `: ${result.error}` : ''}`);
     if (result.status === 'failed') throw new UnrecoverableError(result.error ?? 'The step failed');
     await enqueueChildren(data, invocations, job);
@@ -276,12 +291,13 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
 
   /** Enqueues the steps this one unblocked; the server's state after this step's report decides. */
   const enqueueChildren = async (data: StepJobData, invocations: StepInvocation[], job: Job<StepJobData>) => {
-    const children = new Set(invocations.filter((candidate) => candidate.parents.includes(data.step)).map((candidate) => candidate.name));
-    if (children.size === 0) return;
-    const run = await runState(data.runId);
+    const children = invocations.filter((candidate) => candidate.parents.includes(data.step));
+    if (children.length === 0) return;
+    // The children, and their parents: whether each child has started, and whether it can.
+    const run = await runState(data.runId, [...new Set(children.flatMap((child) => [child.name, ...child.parents]))]);
     if (!run || run.endedAt) return;
     const { step: _step, ...runData } = data;
-    await enqueueSteps(queue, runData, readySteps(invocations, run, children), {
+    await enqueueSteps(queue, runData, readySteps(invocations, run, new Set(children.map((child) => child.name))), {
       attempts: job.opts.attempts,
       backoff: job.opts.backoff,
       removeOnComplete: job.opts.removeOnComplete,
@@ -323,7 +339,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     // its step running on the server: record the failure there.
     if (!job || !/allowable limit/.test(error.message)) return;
     void (async () => {
-      const run = await runState(job.data.runId);
+      const run = await runState(job.data.runId, [job.data.step]);
       const step = run?.steps.find((candidate) => candidate.name === job.data.step);
       if (!run || run.endedAt || !step || step.status !== 'RUNNING') return;
       await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: `BullMQ gave up on the step: ${error.message}` });

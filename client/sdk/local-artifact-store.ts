@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { hashedStream, logKey, outputKey, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
+import { hashedStream, LOGS_KEY, outputKey, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 /** Where writes stream before their rename; no output's path starts with a dot (safeSegment). */
@@ -32,8 +32,8 @@ export class LocalArtifactStore implements ArtifactStore {
     return join(this.root, outputKey(step, output, stepRunId, fileName));
   }
 
-  logUri(stepRunId: string): string {
-    return join(this.root, logKey(stepRunId));
+  logsUri(): string {
+    return join(this.root, LOGS_KEY);
   }
 
   contains(uri: string): boolean {

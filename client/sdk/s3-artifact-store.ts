@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
-import { logKey, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
+import { LOGS_KEY, outputKey, uploadHashed, type ArtifactSource, type ArtifactStore, type ByteRange, type ListedObject, type StoredArtifact } from './artifact-store';
 import { ArtifactStoreError } from './errors';
 
 export interface S3Settings {
@@ -82,8 +82,8 @@ export class S3ArtifactStore implements ArtifactStore {
     return `${this.root}${outputKey(step, output, stepRunId, fileName)}`;
   }
 
-  logUri(stepRunId: string): string {
-    return `${this.root}${logKey(stepRunId)}`;
+  logsUri(): string {
+    return `${this.root}${LOGS_KEY}`;
   }
 
   private get root(): string {

@@ -101,6 +101,18 @@ export function storedOutputs(step: { outputs: readonly OutputLink[] }): Record<
   );
 }
 
+/** A step run that has ended, as a result. */
+export function recordedResult(step: { id: string; name: string; status: string; errorMessage?: string | null; outputs: readonly OutputLink[] }): StepResult {
+  const status = step.status === 'COMPLETED' ? 'completed' : step.status === 'CACHED' ? 'cached' : 'failed';
+  return {
+    name: step.name,
+    status,
+    stepRunId: step.id,
+    outputs: status === 'failed' ? {} : storedOutputs(step),
+    ...(status === 'failed' ? { error: step.errorMessage ?? 'The step failed' } : {}),
+  };
+}
+
 /**
  * Rejects with the timeout's message once it passes. JavaScript cannot stop the step's function,
  * so the work gets a signal that aborts then, and must check it before reporting anything.
@@ -183,10 +195,13 @@ export class StepExecutor {
       }
     }
 
-    const stepRun = await client.startStep(stepStart);
+    // The server records where the log goes as it opens the step, before the step prints anything.
+    const stepRun = await client.startStep({ ...stepStart, logsFolder: store.logsUri() });
+    // A repeated start of a step that has ended (its job delivered again) answers what it recorded.
+    if (stepRun.status !== 'RUNNING') return recordedResult(stepRun);
     attempt?.onStarted?.(stepRun.id);
     progress({ kind: 'step-started', step: invocation.name });
-    const log = await this.openStepLog(stepRun.id, attempt?.attempt ?? 1);
+    const log = await this.openStepLog(stepRun.logUri!, attempt?.attempt ?? 1);
     let outputs: Record<string, StoredOutput>;
     const metrics = new MetricReporter(client, run.id, stepRun.id);
     try {
@@ -205,11 +220,16 @@ export class StepExecutor {
         logMetric: (name, value, options) => metrics.log(name, value, options),
       };
       // Outputs are stored inside the timeout too: a late step must not report anything.
-      outputs = await withinTimeout(async (signal) => {
+      const { reported, last } = await withinTimeout(async (signal) => {
         const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
         await metrics.close();
         return this.storeOutputs(invocation, stepRun.id, returned, signal);
       }, attempt?.timeout);
+      // The log is whole before the step ends: who follows it stops at the end of the step.
+      await log.close();
+      // The last outputs go with the step's end: one request.
+      const finished = await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields, ...(last.length > 0 ? { outputs: last } : {}) });
+      outputs = { ...reported, ...storedOutputs(finished) };
     } catch (error) {
       // What the step logged before it failed still tells why it failed.
       await metrics.close().catch(() => undefined);
@@ -224,20 +244,13 @@ export class StepExecutor {
       await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId: stepRun.id, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
       return outcome;
     }
-    await log.close();
-    await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields });
     progress({ kind: 'step-completed', step: invocation.name, durationMs: performance.now() - startedAt });
     await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRun.id, 'completed', outputs));
     return { name: invocation.name, status: 'completed', stepRunId: stepRun.id, outputs };
   }
 
-  /**
-   * The step run's log in the store, recorded on the server before the step prints anything.
-   * A later attempt adds to the same log after a line saying which attempt starts.
-   */
-  private async openStepLog(stepRunId: string, attempt: number): Promise<StepLogWriter> {
-    const uri = this.settings.store.logUri(stepRunId);
-    await this.settings.client.attachStepLog(stepRunId, uri);
+  /** The step run's log in the store; a later attempt adds to it after a line saying which attempt starts. */
+  private async openStepLog(uri: string, attempt: number): Promise<StepLogWriter> {
     if (attempt === 1) return new StepLogWriter(this.settings.store, uri);
     const log = await StepLogWriter.resume(this.settings.store, uri);
     log.append('info', `Attempt ${attempt} starts`);
@@ -262,7 +275,7 @@ export class StepExecutor {
     return original;
   }
 
-  private async storeOutputs(invocation: StepInvocation, stepRunId: string, returned: unknown, signal: AbortSignal): Promise<Record<string, StoredOutput>> {
+  private async storeOutputs(invocation: StepInvocation, stepRunId: string, returned: unknown, signal: AbortSignal): Promise<{ reported: Record<string, StoredOutput>; last: StepOutputInput[] }> {
     signal.throwIfAborted();
     const { definition } = invocation;
     let values: [string, unknown][];
@@ -297,12 +310,14 @@ export class StepExecutor {
     }
     // A step that ran past its timeout has been failed (and maybe retried): it reports nothing.
     signal.throwIfAborted();
-    const outputs: Record<string, StoredOutput> = {};
-    for (let start = 0; start < reports.length; start += this.settings.maxOutputsPerReport) {
-      const reported = await this.settings.client.reportStepOutputs(stepRunId, reports.slice(start, start + this.settings.maxOutputsPerReport));
-      Object.assign(outputs, storedOutputs({ outputs: reported }));
+    // Reported in batches the server takes, all but the last, which finishStep brings.
+    const batch = this.settings.maxOutputsPerReport;
+    const lastStart = reports.length === 0 ? 0 : Math.floor((reports.length - 1) / batch) * batch;
+    const reported: Record<string, StoredOutput> = {};
+    for (let start = 0; start < lastStart; start += batch) {
+      Object.assign(reported, storedOutputs({ outputs: await this.settings.client.reportStepOutputs(stepRunId, reports.slice(start, start + batch)) }));
     }
-    return outputs;
+    return { reported, last: reports.slice(lastStart) };
   }
 
   private outcomeInfo(stepName: string, stepRunId: string, status: StepOutcomeInfo['status'], outputs: Record<string, StoredOutput>): StepOutcomeInfo {

@@ -6,6 +6,7 @@ import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, No
 import { databaseId } from '../ids';
 import { checkedOrder, checkPageArgs, cursorColumns, PAGE_ERRORS, type PageArgs } from '../page-cursors';
 import { StepRunType } from '../runs/run-schema';
+import { StepOutputInput, storedOutputArguments } from './step-output-input';
 import { MAX_OUTPUTS_PER_REPORT, reportStepOutputs, type StepOutputLink } from './artifact-service';
 import { artifacts, artifactVersions } from './artifact-tables';
 import { escapeLike } from '../validation';
@@ -100,22 +101,6 @@ builder.drizzleObjectFields(StepRunType, (t) => ({
   outputs: t.relation('outputs', { type: StepRunOutputType, query: { orderBy: { name: 'asc' } } }),
 }));
 
-const StepOutputInput = builder.inputType('StepOutputInput', {
-  fields: (t) => ({
-    name: t.string({ required: true, description: "The step's output name." }),
-    artifactName: t.string({ description: 'Defaults to {pipeline}::{step}::{output}.' }),
-    uri: t.string({ required: true }),
-    artifactStoreId: t.id({ description: "Defaults to the artifact store of the run's stack." }),
-    type: t.string({ description: 'data (default), model, schema, statistics, service, ...' }),
-    dataType: t.string(),
-    materializer: t.string(),
-    contentHash: t.string(),
-    sizeBytes: t.float(),
-    metadata: t.field({ type: 'JSONObject' }),
-    tags: t.stringList(),
-  }),
-});
-
 const ReportedOutputType = builder.objectRef<StepOutputLink>('ReportedOutput').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -208,15 +193,7 @@ builder.mutationFields((t) => ({
       outputs: t.arg({ type: [StepOutputInput], required: true }),
     },
     resolve: async (_root, args, context) => ({
-      outputs: await reportStepOutputs(
-        context.db,
-        databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
-        args.outputs.map((output, index) => ({
-          ...output,
-          artifactStoreId:
-            output.artifactStoreId == null ? null : databaseId(output.artifactStoreId, 'StackComponent', `outputs.${index}.artifactStoreId`),
-        })),
-      ),
+      outputs: await reportStepOutputs(context.db, databaseId(args.stepRunId, 'StepRun', 'stepRunId'), storedOutputArguments(args.outputs)),
     }),
   }),
 }));

@@ -1,4 +1,4 @@
-// GraphQL for step logs: where a step run's log is (StepRun.logUri, set by attachStepLog) and
+// GraphQL for step logs: where a step run's log is (StepRun.logUri, given by startStep) and
 // pages of it (stepLog), read by range through the run's artifact store.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
@@ -6,7 +6,6 @@ import { ErrorInterface, IdempotencyConflictError, IllegalOperationError, NotFou
 import { databaseId } from '../ids';
 import { StepRunType, StepStatusEnum } from '../runs/run-schema';
 import {
-  attachStepLog,
   DEFAULT_LOG_PAGE_BYTES,
   MAX_LOG_PAGE_BYTES,
   readStepLog,
@@ -68,16 +67,5 @@ builder.queryFields((t) => ({
     },
     resolve: (_root, args, context) =>
       readStepLog(context.db, context.secretKey, databaseId(args.stepRunId, 'StepRun', 'stepRunId'), { offset: args.offset, before: args.before, limit: args.limit }),
-  }),
-}));
-
-builder.mutationFields((t) => ({
-  attachStepLog: t.field({
-    authScopes: { reporter: true },
-    type: StepRunType,
-    errors: { types: [ValidationError, NotFoundError, IllegalOperationError, IdempotencyConflictError] },
-    description: "Records where a running step's log is kept: its folder in the run's artifact store (from the store's logUri). A retry answers the same step run.",
-    args: { stepRunId: t.arg.id({ required: true }), uri: t.arg.string({ required: true }) },
-    resolve: (_root, args, context) => attachStepLog(context.db, databaseId(args.stepRunId, 'StepRun', 'stepRunId'), args.uri),
   }),
 }));

@@ -1,5 +1,5 @@
 // The rules of step logs. The SDK writes a step's log to the run's artifact store as numbered
-// chunk objects in one folder per step run, and records the folder here (attachStepLog). The
+// chunk objects in one folder per step run, whose place startStep records (logsFolder). The
 // server reads pages of it through the same store, with the component's secrets: it lists the
 // chunks (their names are their offsets) and fetches only the byte ranges a page covers, so a log
 // of any size is never loaded whole, and a log still being written is followed as chunks arrive.
@@ -23,21 +23,18 @@ export const MAX_LOG_PAGE_BYTES = 1024 * 1024;
 export const DEFAULT_LOG_PAGE_BYTES = 256 * 1024;
 const MAX_LOG_URI_LENGTH = 2048;
 
-export async function attachStepLog(db: Database, stepRunId: string, uri: string): Promise<StepRunRow> {
-  const folder = uri.trim();
-  const uuid = stepRunId.toLowerCase();
-  if (folder.length > MAX_LOG_URI_LENGTH || !folder.endsWith(`/logs/${uuid}/`)) {
-    throw new ValidationError(`uri must be the step run's log folder in its artifact store, ending in /logs/${uuid}/`, 'uri');
+/** The logs folder of an artifact store, as startStep takes it: where each step run's log folder goes. */
+export function checkLogsFolder(logsFolder: string): string {
+  const folder = logsFolder.trim();
+  if (folder.length > MAX_LOG_URI_LENGTH || !folder.endsWith('/logs/')) {
+    throw new ValidationError("logsFolder must be the logs folder of the run's artifact store, ending in /logs/", 'logsFolder');
   }
-  return db.transaction(async (tx) => {
-    const step = await requireStepRun(tx, stepRunId, 'stepRunId', true);
-    if (step.logUri === folder) return step;
-    if (step.logUri) throw new IdempotencyConflictError('The step run already has another log', 'uri');
-    if (step.status !== 'running') throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'stepRunId');
-    const [updated] = await tx.update(stepRuns).set({ logUri: folder }).where(eq(stepRuns.id, step.id)).returning();
-    await notifyRunUpdated(tx, step.runId);
-    return updated;
-  });
+  return folder;
+}
+
+/** A step run's log folder: its own, named by its id, so no two step runs share one. */
+export function stepLogUri(logsFolder: string, stepRunId: string): string {
+  return `${logsFolder}${stepRunId}/`;
 }
 
 export interface StepLogEntry {

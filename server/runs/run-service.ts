@@ -1,12 +1,13 @@
 // The rules of pipeline runs and step runs: starting, finishing, heartbeats and expiry.
+import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
 import { UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
-import { IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
+import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { deriveRunStatus, isFinished, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, isFinished, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -18,9 +19,10 @@ import {
   type StepStatus,
   type StepWorker,
 } from './run-tables';
-import { notifyRunUpdated } from './run-events';
+import { notifyRunUpdated, RUN_UPDATED_CHANNEL } from './run-events';
 import { assertSameArguments } from './idempotency';
-import { attemptArguments, checkAttempt, checkWorker, endCurrentAttempt, endedAttempt, openNextAttempt } from './step-attempts';
+import { attemptArguments, checkAttempt, checkWorker, endCurrentAttempt, endedAttempt, openNextAttempt, type AttemptStart } from './step-attempts';
+import { checkLogsFolder, stepLogUri } from '../logs/step-log-service';
 
 export type RunRow = typeof pipelineRuns.$inferSelect;
 export type StepRunRow = typeof stepRuns.$inferSelect;
@@ -177,23 +179,25 @@ export async function requireStepRun(db: Queryable, stepRunId: string, field = '
   return step;
 }
 
-/** Recomputes a run's status from its steps; ends it once it is finished and nothing runs. */
-async function refreshRunStatus(tx: Queryable, run: RunRow): Promise<RunRow> {
-  const steps = await tx.select({ name: stepRuns.name, status: stepRuns.status }).from(stepRuns).where(eq(stepRuns.runId, run.id));
-  const status = deriveRunStatus(run.expectedSteps, steps);
-  const ends = isFinished(status) && !steps.some((step) => step.status === 'running');
-  const [updated] = await tx
-    .update(pipelineRuns)
-    .set({
-      status,
-      updatedAt: sql`clock_timestamp()`,
-      lastHeartbeatAt: sql`clock_timestamp()`,
-      ...(ends ? endedNow() : {}),
-    })
-    .where(eq(pipelineRuns.id, run.id))
-    .returning();
-  await notifyRunUpdated(tx, run.id);
-  return updated;
+/**
+ * Recomputes a run's status from its steps, ends it once it is finished and nothing runs, and
+ * announces the change: one statement, whatever the number of steps.
+ */
+async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
+  await tx.execute(sql`
+    with derived as (${derivedRunStatusSql(runId)}),
+    updated as (
+      update pipeline_runs set
+        status = derived.status,
+        updated_at = clock_timestamp(),
+        last_heartbeat_at = clock_timestamp(),
+        ended_at = case when derived.ends then clock_timestamp() else ended_at end,
+        duration_ms = case when derived.ends then greatest(0, floor(extract(epoch from (clock_timestamp() - started_at)) * 1000))::bigint else duration_ms end
+      from derived
+      where id = ${runId}
+      returning id
+    )
+    select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from updated`);
 }
 
 function endedNow() {
@@ -201,12 +205,6 @@ function endedNow() {
     endedAt: sql`clock_timestamp()`,
     durationMs: sql`greatest(0, floor(extract(epoch from (clock_timestamp() - ${pipelineRuns.startedAt})) * 1000))::bigint`,
   };
-}
-
-function refuseFinishedRun(run: RunRow): void {
-  if (isFinished(run.status)) {
-    throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
-  }
 }
 
 export interface StartStepInput {
@@ -224,61 +222,45 @@ export interface StartStepInput {
   worker?: StepWorker | null;
   /** When the attempt was enqueued. */
   queuedAt?: string | null;
+  /** The logs folder of the run's artifact store: the step run's log goes in its subfolder named by its id. */
+  logsFolder?: string | null;
 }
 
 export async function startStep(db: Database, input: StartStepInput): Promise<StepRunRow> {
   const name = validateName(input.name);
   const attempt = { attempt: checkAttempt(input.attempt), worker: checkWorker(input.worker), queuedAt: input.queuedAt ?? null };
+  const inputs = input.inputs ?? [];
+  const inputNames = new Set<string>();
+  for (const [index, item] of inputs.entries()) {
+    validateName(item.name, `inputs.${index}.name`);
+    if (inputNames.has(item.name)) throw new ValidationError(`Input "${item.name}" is listed twice`, `inputs.${index}.name`);
+    inputNames.add(item.name);
+  }
+  const logsFolder = input.logsFolder == null ? null : checkLogsFolder(input.logsFolder);
   return db.transaction(async (tx) => {
-    const run = await requireRun(tx, input.runId, 'runId', true);
-    const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, name)));
-    const expected = run.expectedSteps.find((step) => step.name === name);
-    const parents = input.parents ?? expected?.parents ?? [];
-    // A retried startStep answers the step it created, if it repeats the same arguments; a later
-    // attempt at the same step (same arguments too) takes the step run over.
-    if (existing) {
-      if (attempt.attempt < existing.attempt) {
-        throw new IllegalOperationError(`Attempt ${attempt.attempt} of step "${name}" is over: attempt ${existing.attempt} has started`, 'attempt');
-      }
-      const storedInputs = await tx
-        .select({ name: stepRunInputs.name, artifactVersionId: stepRunInputs.artifactVersionId })
-        .from(stepRunInputs)
-        .where(eq(stepRunInputs.stepRunId, existing.id))
-        .orderBy(stepRunInputs.name);
-      assertSameArguments(
-        { ...existing, inputs: storedInputs },
-        {
-          parents,
-          cacheKey: input.cacheKey ?? null,
-          codeHash: input.codeHash ?? null,
-          parameters: input.parameters ?? {},
-          inputs: [...(input.inputs ?? [])].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, artifactVersionId }) => ({ name, artifactVersionId })),
-        },
-      );
-      if (attempt.attempt === existing.attempt) {
-        assertSameArguments(attemptArguments(existing), attemptArguments(attempt));
-        return existing;
-      }
-      if (existing.status !== 'running') {
-        throw new IllegalOperationError(`The step "${name}" has already finished (${existing.status})`, 'attempt');
-      }
-      refuseFinishedRun(run);
-      const taken = await openNextAttempt(tx, existing, attempt);
-      await refreshRunStatus(tx, run);
-      return taken;
-    }
-    refuseFinishedRun(run);
-    if (run.expectedSteps.length > 0 && !expected) {
-      throw new ValidationError(`The run does not expect a step named "${name}"`, 'name');
-    }
-    const inputs = input.inputs ?? [];
-    const inputNames = new Set<string>();
-    for (const [index, item] of inputs.entries()) {
-      validateName(item.name, `inputs.${index}.name`);
-      if (inputNames.has(item.name)) throw new ValidationError(`Input "${item.name}" is listed twice`, `inputs.${index}.name`);
-      inputNames.add(item.name);
-    }
+    // Only what the rules read: a run's expected steps and stack snapshot can be large.
+    const [run] = await tx
+      .select({
+        id: pipelineRuns.id,
+        name: pipelineRuns.name,
+        status: pipelineRuns.status,
+        expectsSteps: sql<boolean>`jsonb_array_length(${pipelineRuns.expectedSteps}) > 0`,
+        expected: sql<ExpectedStep | null>`jsonb_path_query_first(${pipelineRuns.expectedSteps}, '$[*] ? (@.name == $name)', jsonb_build_object('name', ${name}::text))`,
+      })
+      .from(pipelineRuns)
+      .where(eq(pipelineRuns.id, input.runId))
+      .for('no key update');
+    if (!run) throw new NotFoundError('No such run', 'runId');
+    const parents = input.parents ?? run.expected?.parents ?? [];
+    const opened = { runId: run.id, name, parents, cacheKey: input.cacheKey ?? null, codeHash: input.codeHash ?? null, parameters: input.parameters ?? {} };
+    // The first start of a step inserts it; a retry, or a later attempt, finds it there.
+    const fresh = !isFinished(run.status) && (!run.expectsSteps || run.expected !== null);
+    const id = randomUUID();
+    const logUri = logsFolder === null ? null : stepLogUri(logsFolder, id);
+    const [step] = fresh ? await tx.insert(stepRuns).values({ id, ...opened, ...attempt, logUri }).onConflictDoNothing().returning() : [];
+    if (!step) return startedAgain(tx, run, opened, attempt, inputs, logsFolder);
     if (inputs.length > 0) {
+      // The inputs' foreign keys refuse a missing version; checked first to name which input.
       const found = await tx
         .select({ id: artifactVersions.id })
         .from(artifactVersions)
@@ -286,25 +268,58 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
       const foundIds = new Set(found.map((row) => row.id));
       const missing = inputs.findIndex((item) => !foundIds.has(item.artifactVersionId));
       if (missing >= 0) throw new NotFoundError('No such artifact version', `inputs.${missing}.artifactVersionId`);
-    }
-    const [step] = await tx
-      .insert(stepRuns)
-      .values({
-        runId: run.id,
-        name,
-        parents,
-        cacheKey: input.cacheKey ?? null,
-        codeHash: input.codeHash ?? null,
-        parameters: input.parameters ?? {},
-        ...attempt,
-      })
-      .returning();
-    if (inputs.length > 0) {
       await tx.insert(stepRunInputs).values(inputs.map((item) => ({ stepRunId: step.id, name: item.name, artifactVersionId: item.artifactVersionId })));
     }
-    await refreshRunStatus(tx, run);
+    await refreshRunStatus(tx, run.id);
     return step;
   });
+}
+
+/**
+ * startStep of a step that has a step run already, or cannot have one: a retry answers the step
+ * run it created, if it repeats the same arguments; a later attempt at the same step (same
+ * arguments too) takes the step run over; otherwise the reason it cannot start.
+ */
+async function startedAgain(
+  tx: Queryable,
+  run: { id: string; name: string; status: RunStatus; expectsSteps: boolean; expected: ExpectedStep | null },
+  opened: { name: string; parents: string[]; cacheKey: string | null; codeHash: string | null; parameters: Record<string, unknown> },
+  attempt: AttemptStart,
+  inputs: { name: string; artifactVersionId: string }[],
+  logsFolder: string | null,
+): Promise<StepRunRow> {
+  const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, opened.name)));
+  if (!existing) {
+    if (isFinished(run.status)) throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
+    throw new ValidationError(`The run does not expect a step named "${opened.name}"`, 'name');
+  }
+  if (attempt.attempt < existing.attempt) {
+    throw new IllegalOperationError(`Attempt ${attempt.attempt} of step "${opened.name}" is over: attempt ${existing.attempt} has started`, 'attempt');
+  }
+  const storedInputs = await tx
+    .select({ name: stepRunInputs.name, artifactVersionId: stepRunInputs.artifactVersionId })
+    .from(stepRunInputs)
+    .where(eq(stepRunInputs.stepRunId, existing.id))
+    .orderBy(stepRunInputs.name);
+  assertSameArguments(
+    { ...existing, inputs: storedInputs },
+    { ...opened, inputs: [...inputs].sort((a, b) => (a.name < b.name ? -1 : 1)).map(({ name, artifactVersionId }) => ({ name, artifactVersionId })) },
+  );
+  const logUri = logsFolder === null ? null : stepLogUri(logsFolder, existing.id);
+  if (logUri !== null && existing.logUri !== null && existing.logUri !== logUri) {
+    throw new IdempotencyConflictError('The step run already has its log in another folder', 'logsFolder');
+  }
+  if (attempt.attempt === existing.attempt) {
+    assertSameArguments(attemptArguments(existing), attemptArguments(attempt));
+    return existing;
+  }
+  if (existing.status !== 'running') {
+    throw new IllegalOperationError(`The step "${opened.name}" has already finished (${existing.status})`, 'attempt');
+  }
+  if (isFinished(run.status)) throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
+  const taken = await openNextAttempt(tx, existing, attempt, existing.logUri ?? logUri);
+  await refreshRunStatus(tx, run.id);
+  return taken;
 }
 
 export interface FinishStepInput {
@@ -332,7 +347,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
   return db.transaction(async (tx) => {
     // The run first, then the step, in the order startStep and finishRun lock them.
     const [run] = await tx
-      .select()
+      .select({ id: pipelineRuns.id })
       .from(pipelineRuns)
       .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
       .for('no key update');
@@ -357,7 +372,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       }
       await endCurrentAttempt(tx, step, 'failed', input.errorMessage!.trim());
       // The run goes on; its watchers see the failed attempt.
-      await refreshRunStatus(tx, run);
+      await refreshRunStatus(tx, run.id);
       return step;
     }
     // The attempt named has failed and awaits its retry; only the step as a whole can still end.
@@ -398,7 +413,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       })
       .where(eq(stepRuns.id, step.id))
       .returning();
-    await refreshRunStatus(tx, run);
+    await refreshRunStatus(tx, run.id);
     return finished;
   });
 }
@@ -418,7 +433,7 @@ export async function finishRun(db: Database, input: FinishRunInput): Promise<Ru
       if (!input.status || input.status === run.status) return run;
       throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'status');
     }
-    const derived = deriveRunStatus(run.expectedSteps, steps);
+    const [{ status: derived }] = ((await tx.execute(derivedRunStatusSql(run.id))) as unknown as { rows: { status: RunStatus }[] }).rows;
     const missing = unfinishedSteps(run.expectedSteps, steps);
     let status: RunStatus;
     let reason = input.reason?.trim() || null;

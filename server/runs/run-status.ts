@@ -1,4 +1,5 @@
 // How a run's status follows from its steps (../shared/domain.md, "Pipelines, runs, steps").
+import { sql, type SQL } from 'drizzle-orm';
 import type { ExpectedStep, RunStatus, StepStatus } from './run-tables';
 
 export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cached', 'stopped'];
@@ -8,19 +9,29 @@ export function isFinished(status: RunStatus): boolean {
 }
 
 /**
- * Any step failed → failed; any stopped → stopped; every expected step completed or cached →
- * completed (cached when all were cached); no step yet → initializing; otherwise running.
+ * The status a run's steps give it, and whether it ends now (finished, with no step running),
+ * as a query of one row (status, ends). Any step failed → failed; any stopped → stopped; no step
+ * yet → initializing; every expected step completed or cached → completed (cached when all were
+ * cached); otherwise running. Counted in the database: recording one step of a run with
+ * thousands reads none of them back. A run that expects steps has no step runs of other names
+ * (startStep refuses them), so counting its finished step runs counts its finished expected steps.
  */
-export function deriveRunStatus(expected: ExpectedStep[], steps: { name: string; status: StepStatus }[]): RunStatus {
-  if (steps.some((step) => step.status === 'failed')) return 'failed';
-  if (steps.some((step) => step.status === 'stopped')) return 'stopped';
-  if (steps.length === 0) return 'initializing';
-  const byName = new Map(steps.map((step) => [step.name, step.status]));
-  const done = (status?: StepStatus) => status === 'completed' || status === 'cached';
-  if (expected.length > 0 && expected.every((step) => done(byName.get(step.name)))) {
-    return expected.every((step) => byName.get(step.name) === 'cached') ? 'cached' : 'completed';
-  }
-  return 'running';
+export function derivedRunStatusSql(runId: string): SQL {
+  const finished = sql.join(FINISHED_RUN_STATUSES.map((status) => sql.raw(`'${status}'`)), sql`, `);
+  return sql`select status, status in (${finished}) and running = 0 as ends from (
+    select case
+        when count(*) filter (where s.status = 'failed') > 0 then 'failed'
+        when count(*) filter (where s.status = 'stopped') > 0 then 'stopped'
+        when count(s.id) = 0 then 'initializing'
+        when r.expected > 0 and count(*) filter (where s.status in ('completed', 'cached')) = r.expected
+          then case when count(*) filter (where s.status = 'cached') = r.expected then 'cached' else 'completed' end
+        else 'running'
+      end::run_status as status,
+      count(*) filter (where s.status = 'running') as running
+    from (select jsonb_array_length(expected_steps) as expected from pipeline_runs where id = ${runId}) r
+    left join step_runs s on s.run_id = ${runId}
+    group by r.expected
+  ) derived`;
 }
 
 /** Expected steps that have not finished successfully. */

@@ -83,11 +83,11 @@ export async function endCurrentAttempt(db: Queryable, step: StepRunRow, status:
 }
 
 /** Makes `next` the step run's current attempt; the current one, unless it already ended, was lost. */
-export async function openNextAttempt(db: Queryable, step: StepRunRow, next: AttemptStart): Promise<StepRunRow> {
+export async function openNextAttempt(db: Queryable, step: StepRunRow, next: AttemptStart, logUri: string | null): Promise<StepRunRow> {
   await endCurrentAttempt(db, step, 'lost', null);
   const [row] = await db
     .update(stepRuns)
-    .set({ attempt: next.attempt, worker: next.worker, queuedAt: next.queuedAt, startedAt: sql`clock_timestamp()`, errorMessage: null })
+    .set({ attempt: next.attempt, worker: next.worker, queuedAt: next.queuedAt, startedAt: sql`clock_timestamp()`, errorMessage: null, logUri })
     .where(eq(stepRuns.id, step.id))
     .returning();
   return row;
