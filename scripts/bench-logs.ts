@@ -7,7 +7,7 @@
 // runs inside the server process, so its RSS counts the database too.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StackyardClient } from '../client';
 import { createTestDatabase } from '../test/harness';
 import { freePort } from './free-port';
+import { processUsage } from './process-usage';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MiB = 1024 * 1024;
@@ -22,11 +23,6 @@ const TARGET_MB = 250;
 /** The page size the benchmark asks for: the largest the server serves, by default. */
 const PAGE_BYTES = Number(process.env.BENCH_PAGE_KIB ?? 1024) * 1024;
 const log = (text: string) => process.stdout.write(`${text}\n`);
-
-/** Resident memory of a process in MB, from /proc (Linux). */
-function residentMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-}
 
 let failed = false;
 await benchOn('PGlite', (scratch) => ['--data-dir', join(scratch, 'db')]);
@@ -65,9 +61,9 @@ async function benchOn(databaseName: string, databaseArgs: (scratch: string) => 
     await new Promise((resolve) => warmUp.once('exit', resolve));
     const warmRun = (await client.getRun((await client.runsPage({ filter: { pipeline: 'bench-logs' } })).edges[0].node.id))!;
     await client.stepLog(warmRun.steps[0].id, { limit: MiB });
-    const baseline = residentMb(server.pid!);
+    const baseline = processUsage(server.pid!).rssMb;
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, residentMb(server.pid!))), 50);
+    const sampler = setInterval(() => (peak = Math.max(peak, processUsage(server.pid!).rssMb)), 50);
 
     const started = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'bench-logs-step.ts')], { env: stepEnv, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -129,7 +125,7 @@ async function benchOn(databaseName: string, databaseArgs: (scratch: string) => 
     }
 
     clearInterval(sampler);
-    const rss = residentMb(server.pid!);
+    const rss = processUsage(server.pid!).rssMb;
     log(`${databaseName}`);
     log(`log: ${(total / MiB).toFixed(1)} MiB, ${lines} lines, written and followed in ${followSeconds.toFixed(1)} s`);
     log(`following: ${followedPages} polls, ${livePages} with new lines while the step ran, ${jumps} jumps to the tail, at most ${(maxLagBytes / MiB).toFixed(1)} MiB behind`);

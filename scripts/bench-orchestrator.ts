@@ -6,10 +6,12 @@
 //     plus submission), and the floor the slots allow: ceil(steps / slots) x step time;
 //   - per-step overhead over the step's own time, p50 and p90: for bullmq the time a job held a
 //     worker slot (BullMQ's processedOn to finishedOn) minus the sleep, so it counts the worker's
-//     getRun, cache lookup, startStep, output write and report, finishStep and enqueueing; for
-//     local the time from startStep to finishStep minus the sleep;
+//     startStep, output write, finishStep with the outputs and enqueueing; for local the time
+//     from startStep to finishStep minus the sleep;
 //   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
-//   - scaling: wall time with 1 worker over wall time with N.
+//   - scaling: wall time with 1 worker over wall time with N;
+//   - CPU per step of the server, of the object store and of the workers over the run (from
+//     /proc): on a machine shared by all of them, what bounds how fast steps can go.
 // Every step runs (cache off). The server (`stackyard server start`), the object store (s3rver),
 // the driver and the workers are each their own process, started as users start them; one
 // process hosting two of them would make each wait for the other's work. The server keeps its
@@ -28,6 +30,7 @@ import { createTestDatabase } from '../test/harness';
 import { startRedis } from '../test/redis-service';
 import { S3_ACCESS_KEY, S3_SECRET_KEY } from '../test/store-services';
 import { freePort } from './free-port';
+import { processUsage } from './process-usage';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 200);
@@ -53,6 +56,7 @@ function service(args: string[], env: NodeJS.ProcessEnv = process.env) {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     exited,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -138,6 +142,8 @@ async function startWorkers(stack: string, count: number) {
   });
   await Promise.all(workers.map((worker) => worker.ready));
   return {
+    /** CPU the worker processes have used so far, in ms. */
+    cpuMs: () => workers.reduce((sum, { child }) => sum + processUsage(child.pid!).cpuMs, 0),
     async stop() {
       await Promise.all(
         workers.map(({ child }) => {
@@ -157,7 +163,12 @@ interface Row {
   overheadP50: number;
   overheadP90: number;
   pickupP50: number | null;
+  /** CPU per step of the server, the object store and the workers, over the run. */
+  cpuPerStep: { server: number; s3: number; workers: number | null };
 }
+
+/** CPU the services have used so far, in ms. */
+const servicesCpu = () => ({ server: processUsage(server.pid).cpuMs, s3: processUsage(s3.pid).cpuMs });
 
 /** The run's wall time and its steps' times as the server recorded them. */
 async function recorded(runId: string) {
@@ -171,8 +182,18 @@ const rows: Row[] = [];
 try {
   // The local orchestrator: every step in the driver's process, all at once.
   await client.registerStack({ name: 'bench-local', components: { orchestrator: 'default', artifactStore: store.name } });
+  const before = servicesCpu();
   const local = await recorded(await drive('bench-local'));
-  rows.push({ label: 'local', wallMs: local.wallMs, floorMs: STEP_MS, overheadP50: quantile(local.stepOverheads, 0.5), overheadP90: quantile(local.stepOverheads, 0.9), pickupP50: null });
+  const after = servicesCpu();
+  rows.push({
+    label: 'local',
+    wallMs: local.wallMs,
+    floorMs: STEP_MS,
+    overheadP50: quantile(local.stepOverheads, 0.5),
+    overheadP90: quantile(local.stepOverheads, 0.9),
+    pickupP50: null,
+    cpuPerStep: { server: (after.server - before.server) / STEPS, s3: (after.s3 - before.s3) / STEPS, workers: null },
+  });
 
   for (const count of WORKER_COUNTS) {
     const stack = `bench-bullmq-${count}`;
@@ -181,8 +202,11 @@ try {
     await client.registerStack({ name: stack, components: { orchestrator: orchestrator.name, artifactStore: store.name } });
     const workers = await startWorkers(stack, count);
     let runId: string;
+    const before = { ...servicesCpu(), workers: workers.cpuMs() };
+    let after: typeof before;
     try {
       runId = await drive(stack);
+      after = { ...servicesCpu(), workers: workers.cpuMs() };
     } finally {
       await workers.stop();
     }
@@ -202,6 +226,7 @@ try {
       overheadP50: quantile(held, 0.5),
       overheadP90: quantile(held, 0.9),
       pickupP50: quantile(pickups, 0.5),
+      cpuPerStep: { server: (after.server - before.server) / STEPS, s3: (after.s3 - before.s3) / STEPS, workers: (after.workers - before.workers) / STEPS },
     });
   }
 } finally {
@@ -211,7 +236,7 @@ try {
 }
 
 const oneWorker = rows.find((row) => row.label.startsWith('bullmq, 1 '))?.wallMs;
-const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker'];
+const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker', 'CPU ms/step: server', 's3', 'workers'];
 const table = rows.map((row) => [
   row.label,
   row.wallMs.toFixed(0),
@@ -220,6 +245,9 @@ const table = rows.map((row) => [
   row.overheadP90.toFixed(0),
   row.pickupP50 === null ? '-' : row.pickupP50.toFixed(0),
   row.label.startsWith('bullmq') && oneWorker ? `${(oneWorker / row.wallMs).toFixed(2)}x` : '-',
+  row.cpuPerStep.server.toFixed(1),
+  row.cpuPerStep.s3.toFixed(1),
+  row.cpuPerStep.workers === null ? '-' : row.cpuPerStep.workers.toFixed(1),
 ]);
 console.log(
   `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, each its own process, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,

@@ -1,0 +1,12 @@
+// What a process has used so far, from /proc (Linux), for the benchmarks: CPU time hardly depends
+// on what else the machine is doing, so it compares runs on a busy machine where wall time cannot.
+import { readFileSync } from 'node:fs';
+
+/** utime + stime of a process in ms, and its resident set in MB. */
+export function processUsage(pid: number): { cpuMs: number; rssMb: number } {
+  // The fields after the command name, which is in parentheses and may contain spaces.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+  return { cpuMs: ticks * 10, rssMb: rssKb / 1024 }; // USER_HZ is 100 on Linux
+}
