@@ -1,7 +1,9 @@
-// Concurrent writers of one name: exactly one wins, the rest get the typed error.
+// Concurrent writers of one name: exactly one wins, the rest get the typed error. Concurrent
+// reports on the steps of one run: the run's status counts every one of them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { registerComponent, registerStack } from './registry-operations';
+import { StackyardClient } from '../client';
 
 const WRITERS = 10;
 
@@ -73,6 +75,20 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
       expect(deleted, `round ${round}`).toEqual([shared]);
       const left = await server.gql(`query($n: String!) { component(type: ARTIFACT_STORE, name: $n) { id } }`, { n: shared });
       expect(left.component).toBeNull();
+    }
+  });
+
+  it('ends a run whose steps start and finish all at once, counting every step', async () => {
+    const client = new StackyardClient({ url: server.url, env: {} });
+    for (let round = 0; round < 3; round += 1) {
+      const names = Array.from({ length: WRITERS }, (_, index) => `step_${index}`);
+      const run = await client.startRun({ pipeline: uniqueName('race-run'), stack: 'default', steps: names.map((name) => ({ name })) });
+      const steps = await Promise.all(names.map((name) => client.startStep({ runId: run.id, name })));
+      expect((await client.getRun(run.id))!.status, `round ${round}`).toBe('RUNNING');
+      await Promise.all(steps.map((step) => client.finishStep({ stepRunId: step.id, status: 'COMPLETED' })));
+      const finished = (await client.getRun(run.id))!;
+      expect(finished.status, `round ${round}`).toBe('COMPLETED');
+      expect(finished.endedAt, `round ${round}`).not.toBeNull();
     }
   });
 });

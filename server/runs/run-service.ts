@@ -1,17 +1,19 @@
 // The rules of pipeline runs and step runs: starting, finishing, heartbeats and expiry.
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
-import { UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
+import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
+import { resultRows, rowColumns } from '../db/row-columns';
 import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, isFinished, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
   pipelines,
+  stepAttempts,
   stepRuns,
   type ExpectedStep,
   type RunStatus,
@@ -180,13 +182,13 @@ export async function requireStepRun(db: Queryable, stepRunId: string, field = '
 }
 
 /**
- * Recomputes a run's status from its steps, ends it once it is finished and nothing runs, and
- * announces the change: one statement, whatever the number of steps.
+ * The CTEs that recompute a run's status from its steps, store it (ending the run once it is
+ * finished and nothing runs) and announce it, for the statement that changes a step: `changed`
+ * names its CTE of the step runs it inserts or updates. The statement must read `notified`.
  */
-async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
-  await tx.execute(sql`
-    with derived as (${derivedRunStatusSql(runId)}),
-    updated as (
+function runRefreshCtes(runId: string, changed?: SQL): SQL {
+  return sql`derived as (${derivedRunStatusSql(runId, changed)}),
+    refreshed as (
       update pipeline_runs set
         status = derived.status,
         updated_at = clock_timestamp(),
@@ -194,10 +196,14 @@ async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
         ended_at = case when derived.ends then clock_timestamp() else ended_at end,
         duration_ms = case when derived.ends then greatest(0, floor(extract(epoch from (clock_timestamp() - started_at)) * 1000))::bigint else duration_ms end
       from derived
-      where id = ${runId}
-      returning id
-    )
-    select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from updated`);
+      where id = ${runId}${changed ? sql` and exists (select 1 from ${changed})` : sql``}
+      returning id),
+    notified as (select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from refreshed)`;
+}
+
+/** Recomputes a run's status from its steps and announces it, in one statement. */
+async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
+  await tx.execute(sql`with ${runRefreshCtes(runId)} select count(*) from notified`);
 }
 
 function endedNow() {
@@ -237,42 +243,90 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
     inputNames.add(item.name);
   }
   const logsFolder = input.logsFolder == null ? null : checkLogsFolder(input.logsFolder);
-  return db.transaction(async (tx) => {
-    // Only what the rules read: a run's expected steps and stack snapshot can be large.
-    const [run] = await tx
-      .select({
-        id: pipelineRuns.id,
-        name: pipelineRuns.name,
-        status: pipelineRuns.status,
-        expectsSteps: sql<boolean>`jsonb_array_length(${pipelineRuns.expectedSteps}) > 0`,
-        expected: sql<ExpectedStep | null>`jsonb_path_query_first(${pipelineRuns.expectedSteps}, '$[*] ? (@.name == $name)', jsonb_build_object('name', ${name}::text))`,
-      })
-      .from(pipelineRuns)
-      .where(eq(pipelineRuns.id, input.runId))
-      .for('no key update');
-    if (!run) throw new NotFoundError('No such run', 'runId');
-    const parents = input.parents ?? run.expected?.parents ?? [];
-    const opened = { runId: run.id, name, parents, cacheKey: input.cacheKey ?? null, codeHash: input.codeHash ?? null, parameters: input.parameters ?? {} };
-    // The first start of a step inserts it; a retry, or a later attempt, finds it there.
-    const fresh = !isFinished(run.status) && (!run.expectsSteps || run.expected !== null);
-    const id = randomUUID();
-    const logUri = logsFolder === null ? null : stepLogUri(logsFolder, id);
-    const [step] = fresh ? await tx.insert(stepRuns).values({ id, ...opened, ...attempt, logUri }).onConflictDoNothing().returning() : [];
-    if (!step) return startedAgain(tx, run, opened, attempt, inputs, logsFolder);
-    if (inputs.length > 0) {
-      // The inputs' foreign keys refuse a missing version; checked first to name which input.
-      const found = await tx
-        .select({ id: artifactVersions.id })
-        .from(artifactVersions)
-        .where(inArray(artifactVersions.id, inputs.map((item) => item.artifactVersionId)));
-      const foundIds = new Set(found.map((row) => row.id));
-      const missing = inputs.findIndex((item) => !foundIds.has(item.artifactVersionId));
-      if (missing >= 0) throw new NotFoundError('No such artifact version', `inputs.${missing}.artifactVersionId`);
-      await tx.insert(stepRunInputs).values(inputs.map((item) => ({ stepRunId: step.id, name: item.name, artifactVersionId: item.artifactVersionId })));
-    }
-    await refreshRunStatus(tx, run.id);
-    return step;
-  });
+  const start = () =>
+    db.transaction(async (tx) => {
+      // Only what the rules read: a run's expected steps and stack snapshot can be large. Locked
+      // first, so the statements after it see every step that ended before (Postgres' read
+      // committed: a statement sees what committed before it started, not before a lock it waited for).
+      const [run] = await tx
+        .select({
+          id: pipelineRuns.id,
+          name: pipelineRuns.name,
+          status: pipelineRuns.status,
+          expectsSteps: sql<boolean>`jsonb_array_length(${pipelineRuns.expectedSteps}) > 0`,
+          expected: sql<ExpectedStep | null>`${expectedStepSql(name)}`,
+        })
+        .from(pipelineRuns)
+        .where(eq(pipelineRuns.id, input.runId))
+        .for('no key update');
+      if (!run) throw new NotFoundError('No such run', 'runId');
+      const opened = { name, parents: input.parents ?? run.expected?.parents ?? [], cacheKey: input.cacheKey ?? null, codeHash: input.codeHash ?? null, parameters: input.parameters ?? {} };
+      // The first start of a step inserts it; a retry, or a later attempt, finds it there.
+      if (!isFinished(run.status) && (!run.expectsSteps || run.expected !== null)) {
+        const step = await openStep(tx, run.id, opened, attempt, inputs, logsFolder);
+        if (step) return step;
+      }
+      return startedAgain(tx, run, opened, attempt, inputs, logsFolder);
+    });
+  try {
+    return await start();
+  } catch (error) {
+    if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION && inputs.length > 0) await requireInputVersions(db, inputs);
+    throw error;
+  }
+}
+
+/** The run's expected step of this name, or null. */
+function expectedStepSql(name: string): SQL {
+  return sql`jsonb_path_query_first(${pipelineRuns.expectedSteps}, '$[*] ? (@.name == $name)', jsonb_build_object('name', ${name}::text))`;
+}
+
+/**
+ * The first start of a step, in one statement: the step run, its inputs, and the run's status;
+ * nothing when the step has a step run already.
+ */
+async function openStep(
+  tx: Queryable,
+  runId: string,
+  opened: { name: string; parents: string[]; cacheKey: string | null; codeHash: string | null; parameters: Record<string, unknown> },
+  attempt: AttemptStart,
+  inputs: { name: string; artifactVersionId: string }[],
+  logsFolder: string | null,
+): Promise<StepRunRow | undefined> {
+  const id = randomUUID();
+  const result = await tx.execute(sql`
+    with opened as (
+      insert into ${stepRuns} (id, run_id, name, parents, cache_key, code_hash, parameters, attempt, worker, queued_at, log_uri)
+      values (${id}::uuid, ${runId}::uuid, ${opened.name}, array(select jsonb_array_elements_text(${JSON.stringify(opened.parents)}::jsonb)),
+              ${opened.cacheKey}, ${opened.codeHash}, ${JSON.stringify(opened.parameters)}::jsonb, ${attempt.attempt},
+              ${attempt.worker === null ? null : JSON.stringify(attempt.worker)}::jsonb, ${attempt.queuedAt}::timestamptz,
+              ${logsFolder === null ? null : stepLogUri(logsFolder, id)})
+      on conflict (run_id, name) do nothing
+      returning *),
+    linked as (
+      insert into ${stepRunInputs} (step_run_id, name, artifact_version_id)
+      select opened.id, i.name, i.artifact_version_id
+      from opened cross join jsonb_to_recordset(${JSON.stringify(inputs.map((item) => ({ name: item.name, artifact_version_id: item.artifactVersionId })))}::jsonb)
+        as i(name text, artifact_version_id uuid)
+      returning 1),
+    ${runRefreshCtes(runId, sql`opened`)}
+    select ${rowColumns(stepRuns, 'opened')}, (select count(*) from notified) as notified, (select count(*) from linked) as linked
+    from opened`);
+  const [row] = resultRows<StepRunRow & { notified: unknown; linked: unknown }>(result);
+  if (!row) return undefined;
+  const { notified: _notified, linked: _linked, ...step } = row;
+  return step;
+}
+
+/** Throws NotFoundError naming the first input whose artifact version does not exist. */
+async function requireInputVersions(db: Queryable, inputs: { name: string; artifactVersionId: string }[]): Promise<void> {
+  const found = await db
+    .select({ id: artifactVersions.id })
+    .from(artifactVersions)
+    .where(inArray(artifactVersions.id, inputs.map((item) => item.artifactVersionId)));
+  const foundIds = new Set(found.map((row) => row.id));
+  const missing = inputs.findIndex((item) => !foundIds.has(item.artifactVersionId));
+  if (missing >= 0) throw new NotFoundError('No such artifact version', `inputs.${missing}.artifactVersionId`);
 }
 
 /**
@@ -282,7 +336,7 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
  */
 async function startedAgain(
   tx: Queryable,
-  run: { id: string; name: string; status: RunStatus; expectsSteps: boolean; expected: ExpectedStep | null },
+  run: { id: string; name: string; status: RunStatus },
   opened: { name: string; parents: string[]; cacheKey: string | null; codeHash: string | null; parameters: Record<string, unknown> },
   attempt: AttemptStart,
   inputs: { name: string; artifactVersionId: string }[],
@@ -345,13 +399,20 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
     throw new ValidationError('A cached step needs the step run it reused', 'originalStepRunId');
   }
   return db.transaction(async (tx) => {
-    // The run first, then the step, in the order startStep and finishRun lock them.
+    // The run first, then the step, in the order startStep and finishRun lock them; and the run
+    // before the statements that count its steps, so they see every step that ended before.
     const [run] = await tx
       .select({ id: pipelineRuns.id })
       .from(pipelineRuns)
       .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
       .for('no key update');
     if (!run) throw new NotFoundError('No such step run', 'stepRunId');
+    if (input.status !== 'cached' && !input.willRetry) {
+      const ended = await endRunningStep(tx, run.id, input);
+      if (ended) return ended;
+    }
+    // A retry, a report on another attempt, an attempt that fails and is retried, a cached step,
+    // or a step that cannot end: the rules one by one.
     const step = await requireStepRun(tx, input.stepRunId, 'stepRunId', true);
     const ended = input.attempt != null || input.willRetry ? await endedAttempt(tx, step.id, input.attempt ?? step.attempt) : undefined;
     if (input.attempt != null && input.attempt !== step.attempt) {
@@ -416,6 +477,32 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
     await refreshRunStatus(tx, run.id);
     return finished;
   });
+}
+
+/**
+ * The usual end of a step, in one statement: the current attempt of a running step ends it
+ * (completed, failed or stopped) and the run's status is refreshed; nothing when the step is
+ * not so. The caller holds the run's lock.
+ */
+async function endRunningStep(tx: Queryable, runId: string, input: FinishStepInput): Promise<StepRunRow | undefined> {
+  const result = await tx.execute(sql`
+    with step as (
+      select s.id from ${stepRuns} s
+      where s.id = ${input.stepRunId} and s.status = 'running'${input.attempt != null ? sql` and s.attempt = ${input.attempt}` : sql``}
+        and not exists (select 1 from ${stepAttempts} a where a.step_run_id = s.id and a.attempt = s.attempt)
+      for no key update),
+    ended as (
+      update ${stepRuns} set status = ${input.status}, error_message = ${input.status === 'failed' ? input.errorMessage!.trim() : null},
+        original_step_run_id = null, ended_at = clock_timestamp()
+      from step where ${stepRuns}.id = step.id
+      returning ${stepRuns}.*),
+    ${runRefreshCtes(runId, sql`ended`)}
+    select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
+    from ended`);
+  const [row] = resultRows<StepRunRow & { notified: unknown }>(result);
+  if (!row) return undefined;
+  const { notified: _notified, ...ended } = row;
+  return ended;
 }
 
 export interface FinishRunInput {

@@ -8,6 +8,9 @@ export function isFinished(status: RunStatus): boolean {
   return FINISHED_RUN_STATUSES.includes(status);
 }
 
+/** The statuses a run can end with, as SQL literals. */
+export const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
+
 /**
  * The status a run's steps give it, and whether it ends now (finished, with no step running),
  * as a query of one row (status, ends). Any step failed → failed; any stopped → stopped; no step
@@ -15,10 +18,16 @@ export function isFinished(status: RunStatus): boolean {
  * cached); otherwise running. Counted in the database: recording one step of a run with
  * thousands reads none of them back. A run that expects steps has no step runs of other names
  * (startStep refuses them), so counting its finished step runs counts its finished expected steps.
+ *
+ * `changed` names a CTE of the step runs (id, status) that the same statement inserts or updates,
+ * counted as they are after it: its other parts see the table as it was before the statement.
  */
-export function derivedRunStatusSql(runId: string): SQL {
-  const finished = sql.join(FINISHED_RUN_STATUSES.map((status) => sql.raw(`'${status}'`)), sql`, `);
-  return sql`select status, status in (${finished}) and running = 0 as ends from (
+export function derivedRunStatusSql(runId: string, changed?: SQL): SQL {
+  const steps = changed
+    ? sql`(select id, status from step_runs where run_id = ${runId} and id not in (select id from ${changed})
+           union all select id, status from ${changed})`
+    : sql`(select id, status from step_runs where run_id = ${runId})`;
+  return sql`select status, status in (${FINISHED_RUN_STATUSES_SQL}) and running = 0 as ends from (
     select case
         when count(*) filter (where s.status = 'failed') > 0 then 'failed'
         when count(*) filter (where s.status = 'stopped') > 0 then 'stopped'
@@ -29,7 +38,7 @@ export function derivedRunStatusSql(runId: string): SQL {
       end::run_status as status,
       count(*) filter (where s.status = 'running') as running
     from (select jsonb_array_length(expected_steps) as expected from pipeline_runs where id = ${runId}) r
-    left join step_runs s on s.run_id = ${runId}
+    left join ${steps} s on true
     group by r.expected
   ) derived`;
 }
