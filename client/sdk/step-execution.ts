@@ -198,7 +198,10 @@ export class StepExecutor {
     // The server records where the log goes as it opens the step, before the step prints anything.
     const stepRun = await client.startStep({ ...stepStart, logsFolder: store.logsUri() });
     // A repeated start of a step that has ended (its job delivered again) answers what it recorded.
-    if (stepRun.status !== 'RUNNING') return recordedResult(stepRun);
+    if (stepRun.status !== 'RUNNING') {
+      const recorded = (await client.getRun(run.id))?.steps.find((step) => step.id === stepRun.id);
+      return recordedResult(recorded ?? { ...stepRun, outputs: [] });
+    }
     attempt?.onStarted?.(stepRun.id);
     progress({ kind: 'step-started', step: invocation.name });
     const log = await this.openStepLog(stepRun.logUri!, attempt?.attempt ?? 1);

@@ -47,9 +47,10 @@ const StepLogPageType = builder.objectRef<StepLogPage>('StepLogPage').implement(
 });
 
 builder.drizzleObjectFields(StepRunType, (t) => ({
-  logUri: t.exposeString('logUri', {
+  logUri: t.string({
     nullable: true,
     description: 'The folder of chunk objects in the artifact store that holds the log; null for a step that kept none (a cached one).',
+    resolve: (step) => step.logUri,
   }),
 }));
 

@@ -117,7 +117,9 @@ export const PipelineType = builder.drizzleNode('pipelines', {
 
 /** The columns of a run that lists and history pages show: always loaded, read off the row. */
 const RUN_LISTED = { id: true, name: true, status: true, createdAt: true, startedAt: true, endedAt: true, durationMs: true } as const;
-const STEP_LISTED = { id: true, name: true, status: true, startedAt: true, endedAt: true, queuedAt: true } as const;
+// errorMessage, attempt and logUri too: what startStep and finishStep answer is then read off the
+// row they return, with no second statement.
+const STEP_LISTED = { id: true, name: true, status: true, startedAt: true, endedAt: true, queuedAt: true, errorMessage: true, attempt: true, logUri: true } as const;
 
 export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
   name: 'PipelineRun',
@@ -169,7 +171,7 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
   fields: (t) => ({
     name: t.string({ resolve: (step) => step.name }),
     status: t.field({ type: StepStatusEnum, resolve: (step) => step.status }),
-    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    errorMessage: t.string({ nullable: true, resolve: (step) => step.errorMessage }),
     parents: t.exposeStringList('parents', { description: 'Names of the steps this one waited for.' }),
     cacheKey: t.exposeString('cacheKey', { nullable: true }),
     codeHash: t.exposeString('codeHash', { nullable: true }),
@@ -185,7 +187,7 @@ export const StepRunType = builder.drizzleNode('stepRuns', {
       description: 'Run time of the current attempt, once the step has ended.',
       resolve: (step) => (step.endedAt ? Math.max(0, Date.parse(step.endedAt) - Date.parse(step.startedAt)) : null),
     }),
-    attempt: t.exposeInt('attempt', { description: 'The current attempt, counting from 1; a remote orchestrator retries a step on the same step run.' }),
+    attempt: t.int({ description: 'The current attempt, counting from 1; a remote orchestrator retries a step on the same step run.', resolve: (step) => step.attempt }),
     worker: t.field({
       type: StepWorkerType,
       nullable: true,
