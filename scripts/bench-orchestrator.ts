@@ -10,9 +10,14 @@
 //     from startStep to finishStep minus the sleep;
 //   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
 //   - scaling: wall time with 1 worker over wall time with N;
+//   - the same overhead with nothing queued: one worker taking one step at a time
+//     (BENCH_SEQUENTIAL_STEPS, default 30), the cost of a step itself rather than of the wait for
+//     a machine the other rows saturate;
 //   - CPU per step of the server, of the object store and of the workers over the run (from
 //     /proc): on a machine shared by all of them, what bounds how fast steps can go.
-// Every step runs (cache off). The server (`stackyard server start`), the object store (s3rver),
+// Every step runs (cache off). A warm-up run of the local orchestrator comes first (its figures
+// are not shown): the server is long-lived, and its first requests pay for V8 compiling its code
+// and PGlite's WebAssembly. The server (`stackyard server start`), the object store (s3rver),
 // the driver and the workers are each their own process, started as users start them; one
 // process hosting two of them would make each wait for the other's work. The server keeps its
 // records in PGlite, or in a scratch database on the Postgres server at BENCH_DATABASE_URL (or
@@ -37,6 +42,8 @@ const STEPS = Number(process.env.BENCH_STEPS ?? 200);
 const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 100);
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const SEQUENTIAL_STEPS = Number(process.env.BENCH_SEQUENTIAL_STEPS ?? 30);
+const WARM_UP_STEPS = 100;
 const BUCKET = 'bench';
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const stackyardBin = join(root, 'bin', 'stackyard.js');
@@ -108,8 +115,8 @@ const store = await client.registerComponent({
 });
 
 /** Runs the benchmark pipeline from its own process on the stack; answers the run's id. */
-async function drive(stack: string): Promise<string> {
-  const child = spawn(process.execPath, [tsxCli, join(fixtures, 'bullmq-driver.ts'), 'naps', JSON.stringify({ count: STEPS, ms: STEP_MS }), '--no-cache'], {
+async function drive(stack: string, steps = STEPS): Promise<string> {
+  const child = spawn(process.execPath, [tsxCli, join(fixtures, 'bullmq-driver.ts'), 'naps', JSON.stringify({ count: steps, ms: STEP_MS }), '--no-cache'], {
     cwd: root,
     env: { ...baseEnv, STACKYARD_STACK: stack },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -123,9 +130,9 @@ async function drive(stack: string): Promise<string> {
 }
 
 /** Starts `stackyard worker` processes and answers once each takes jobs. */
-async function startWorkers(stack: string, count: number) {
+async function startWorkers(stack: string, count: number, concurrency = CONCURRENCY) {
   const workers = Array.from({ length: count }, (_unused, index) => {
-    const child = spawn(process.execPath, [stackyardBin, 'worker', 'start', '--pipelines', join(fixtures, 'bullmq-pipelines.ts'), '--stack', stack, '--concurrency', String(CONCURRENCY), '--name', `${stack}-${index}`], {
+    const child = spawn(process.execPath, [stackyardBin, 'worker', 'start', '--pipelines', join(fixtures, 'bullmq-pipelines.ts'), '--stack', stack, '--concurrency', String(concurrency), '--name', `${stack}-${index}`], {
       cwd: root,
       env: baseEnv,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -178,10 +185,48 @@ async function recorded(runId: string) {
   return { wallMs, stepOverheads };
 }
 
+/** A run of `steps` steps on a bullmq stack served by `count` workers of `concurrency` each. */
+async function bullmqRow(label: string, count: number, concurrency: number, steps: number): Promise<Row> {
+  const stack = `bench-bullmq-${count}x${concurrency}`;
+  const queueName = stack;
+  const orchestrator = await client.registerComponent({ type: 'ORCHESTRATOR', name: stack, flavor: 'bullmq', configuration: { redisUrl: redis.url, queue: queueName, attempts: 1 } });
+  await client.registerStack({ name: stack, components: { orchestrator: orchestrator.name, artifactStore: store.name } });
+  const workers = await startWorkers(stack, count, concurrency);
+  let runId: string;
+  const before = { ...servicesCpu(), workers: workers.cpuMs() };
+  let after: typeof before;
+  try {
+    runId = await drive(stack, steps);
+    after = { ...servicesCpu(), workers: workers.cpuMs() };
+  } finally {
+    await workers.stop();
+  }
+  const { wallMs } = await recorded(runId);
+  const queue = new Queue(queueName, { connection: { url: redis.url } });
+  const jobs = await queue.getJobs(['completed'], 0, -1);
+  await queue.close();
+  const held = jobs.map((job) => job.finishedOn! - job.processedOn! - STEP_MS);
+  // Jobs enqueued while a slot was free measure the pickup itself, not the wait for a slot.
+  const slots = count * concurrency;
+  const firstWave = [...jobs].sort((a, b) => a.processedOn! - b.processedOn!).slice(0, Math.min(slots, jobs.length));
+  const pickups = firstWave.map((job) => job.processedOn! - job.timestamp);
+  return {
+    label,
+    wallMs,
+    floorMs: Math.ceil(steps / slots) * STEP_MS,
+    overheadP50: quantile(held, 0.5),
+    overheadP90: quantile(held, 0.9),
+    pickupP50: quantile(pickups, 0.5),
+    cpuPerStep: { server: (after.server - before.server) / steps, s3: (after.s3 - before.s3) / steps, workers: (after.workers - before.workers) / steps },
+  };
+}
+
 const rows: Row[] = [];
+let oneWorker: Row | undefined;
 try {
   // The local orchestrator: every step in the driver's process, all at once.
   await client.registerStack({ name: 'bench-local', components: { orchestrator: 'default', artifactStore: store.name } });
+  await drive('bench-local', WARM_UP_STEPS);
   const before = servicesCpu();
   const local = await recorded(await drive('bench-local'));
   const after = servicesCpu();
@@ -194,48 +239,18 @@ try {
     pickupP50: null,
     cpuPerStep: { server: (after.server - before.server) / STEPS, s3: (after.s3 - before.s3) / STEPS, workers: null },
   });
-
   for (const count of WORKER_COUNTS) {
-    const stack = `bench-bullmq-${count}`;
-    const queueName = `bench-${count}`;
-    const orchestrator = await client.registerComponent({ type: 'ORCHESTRATOR', name: stack, flavor: 'bullmq', configuration: { redisUrl: redis.url, queue: queueName, attempts: 1 } });
-    await client.registerStack({ name: stack, components: { orchestrator: orchestrator.name, artifactStore: store.name } });
-    const workers = await startWorkers(stack, count);
-    let runId: string;
-    const before = { ...servicesCpu(), workers: workers.cpuMs() };
-    let after: typeof before;
-    try {
-      runId = await drive(stack);
-      after = { ...servicesCpu(), workers: workers.cpuMs() };
-    } finally {
-      await workers.stop();
-    }
-    const { wallMs } = await recorded(runId);
-    const queue = new Queue(queueName, { connection: { url: redis.url } });
-    const jobs = await queue.getJobs(['completed'], 0, -1);
-    await queue.close();
-    const held = jobs.map((job) => job.finishedOn! - job.processedOn! - STEP_MS);
-    // Jobs enqueued while a slot was free measure the pickup itself, not the wait for a slot.
-    const slots = count * CONCURRENCY;
-    const firstWave = [...jobs].sort((a, b) => a.processedOn! - b.processedOn!).slice(0, Math.min(slots, jobs.length));
-    const pickups = firstWave.map((job) => job.processedOn! - job.timestamp);
-    rows.push({
-      label: `bullmq, ${count} worker${count > 1 ? 's' : ''} x ${CONCURRENCY}`,
-      wallMs,
-      floorMs: Math.ceil(STEPS / slots) * STEP_MS,
-      overheadP50: quantile(held, 0.5),
-      overheadP90: quantile(held, 0.9),
-      pickupP50: quantile(pickups, 0.5),
-      cpuPerStep: { server: (after.server - before.server) / STEPS, s3: (after.s3 - before.s3) / STEPS, workers: (after.workers - before.workers) / STEPS },
-    });
+    const row = await bullmqRow(`bullmq, ${count} worker${count > 1 ? 's' : ''} x ${CONCURRENCY}`, count, CONCURRENCY, STEPS);
+    if (count === 1) oneWorker = row;
+    rows.push(row);
   }
+  if (SEQUENTIAL_STEPS > 0) rows.push(await bullmqRow(`bullmq, 1 worker x 1, ${SEQUENTIAL_STEPS} steps one at a time`, 1, 1, SEQUENTIAL_STEPS));
 } finally {
   await Promise.all([s3.stop(), redis.close(), server.stop()]);
   await database?.drop();
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const oneWorker = rows.find((row) => row.label.startsWith('bullmq, 1 '))?.wallMs;
 const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker', 'CPU ms/step: server', 's3', 'workers'];
 const table = rows.map((row) => [
   row.label,
@@ -244,7 +259,7 @@ const table = rows.map((row) => [
   row.overheadP50.toFixed(0),
   row.overheadP90.toFixed(0),
   row.pickupP50 === null ? '-' : row.pickupP50.toFixed(0),
-  row.label.startsWith('bullmq') && oneWorker ? `${(oneWorker / row.wallMs).toFixed(2)}x` : '-',
+  oneWorker && row.label.endsWith(`x ${CONCURRENCY}`) ? `${(oneWorker.wallMs / row.wallMs).toFixed(2)}x` : '-',
   row.cpuPerStep.server.toFixed(1),
   row.cpuPerStep.s3.toFixed(1),
   row.cpuPerStep.workers === null ? '-' : row.cpuPerStep.workers.toFixed(1),
