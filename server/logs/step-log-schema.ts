@@ -2,7 +2,7 @@
 // pages of it (stepLog), read by range through the run's artifact store.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../builder';
-import { ErrorInterface, IdempotencyConflictError, IllegalOperationError, NotFoundError, ValidationError } from '../errors';
+import { ErrorInterface, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
 import { StepRunType, StepStatusEnum } from '../runs/run-schema';
 import {

@@ -9,11 +9,10 @@ import { openArtifactStore } from '../../client/sdk/artifact-stores';
 import { listLogChunks as listChunks, MAX_LINE_BYTES, type LogChunk as Chunk, type StepLogLevel } from '../../client/sdk/step-log';
 import { stackComponents } from '../components/component-tables';
 import { decryptSecrets } from '../components/secret-encryption';
-import type { Database, Queryable } from '../db/database';
-import { IdempotencyConflictError, IllegalOperationError, UserError, ValidationError } from '../errors';
-import { notifyRunUpdated } from '../runs/run-events';
-import { requireRun, requireStepRun, type StepRunRow } from '../runs/run-service';
-import { stepRuns, type StepStatus } from '../runs/run-tables';
+import type { Queryable } from '../db/database';
+import { UserError, ValidationError } from '../errors';
+import { requireRun, requireStepRun } from '../runs/run-service';
+import type { StepStatus } from '../runs/run-tables';
 
 /** The log cannot be read now: its artifact store was deleted, refuses the server, or cannot be reached. */
 export class StepLogUnavailableError extends UserError {}

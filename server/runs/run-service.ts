@@ -8,7 +8,7 @@ import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFou
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, isFinished, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -520,7 +520,7 @@ export async function finishRun(db: Database, input: FinishRunInput): Promise<Ru
       if (!input.status || input.status === run.status) return run;
       throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'status');
     }
-    const [{ status: derived }] = ((await tx.execute(derivedRunStatusSql(run.id))) as unknown as { rows: { status: RunStatus }[] }).rows;
+    const [{ status: derived }] = resultRows<{ status: RunStatus }>(await tx.execute(derivedRunStatusSql(run.id)));
     const missing = unfinishedSteps(run.expectedSteps, steps);
     let status: RunStatus;
     let reason = input.reason?.trim() || null;

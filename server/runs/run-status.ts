@@ -9,7 +9,7 @@ export function isFinished(status: RunStatus): boolean {
 }
 
 /** The statuses a run can end with, as SQL literals. */
-export const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
+const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
 
 /**
  * The status a run's steps give it, and whether it ends now (finished, with no step running),
