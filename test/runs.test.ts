@@ -76,6 +76,31 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     expect(finished.run.endedAt).not.toBeNull();
   });
 
+  it('ends a completed step with its last outputs in one call, refuses outputs on another status, and reads steps by name', async () => {
+    const pipeline = uniqueName('p');
+    const run = await startRun(server(), { pipeline, steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
+    const a = await startStep(server(), { runId: run.id, name: 'a' });
+    const finish = (variables: Record<string, unknown>) =>
+      server().gql(
+        `mutation($id: ID!, $status: StepFinishStatus!, $message: String, $outputs: [StepOutputInput!]) {
+          finishStep(stepRunId: $id, status: $status, errorMessage: $message, outputs: $outputs) {
+            ${RESULT_FIELDS} ... on StepRun { status outputs { name artifactVersion { version uri } } }
+          }
+        }`,
+        variables,
+      );
+    const refused = (await finish({ id: a.id, status: 'FAILED', message: 'broke', outputs: [{ name: 'model', uri: '/tmp/a/model' }] })).finishStep;
+    expect(refused).toMatchObject({ __typename: 'ValidationError', field: 'outputs' });
+    const ended = (await finish({ id: a.id, status: 'COMPLETED', outputs: [{ name: 'model', uri: '/tmp/a/model' }] })).finishStep;
+    expect(ended).toEqual({ __typename: 'StepRun', status: 'COMPLETED', outputs: [{ name: 'model', artifactVersion: { version: 1, uri: '/tmp/a/model' } }] });
+    // A retry of the same call answers the same, and stores the output once.
+    expect((await finish({ id: a.id, status: 'COMPLETED', outputs: [{ name: 'model', uri: '/tmp/a/model' }] })).finishStep).toEqual(ended);
+    await startStep(server(), { runId: run.id, name: 'b' });
+    const named = await server().gql(`query($id: ID!) { run(id: $id) { steps(names: [" a "]) { name status } all: steps { name } } }`, { id: run.id });
+    expect(named.run.steps).toEqual([{ name: 'a', status: 'COMPLETED' }]);
+    expect(named.run.all.map((step: { name: string }) => step.name)).toEqual(['a', 'b']);
+  });
+
   it('fails the run when a step fails, with its message', async () => {
     const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
     const a = await startStep(server(), { runId: run.id, name: 'a' });
