@@ -34,9 +34,17 @@ function moduleCode(file: string | undefined): ReachableCode | null {
  * same hash on any machine, which is what a remote worker checks before taking a step.
  */
 export function codeHash(definition: StepDefinition): string {
-  const reached = moduleCode(definition.moduleFile);
-  return sha256(stringify({ source: definition.run.toString(), modules: reached?.modules ?? {}, packages: reached?.packages ?? {} }) ?? '');
+  let hash = codeHashes.get(definition);
+  if (hash === undefined) {
+    const reached = moduleCode(definition.moduleFile);
+    hash = sha256(stringify({ source: definition.run.toString(), modules: reached?.modules ?? {}, packages: reached?.packages ?? {} }) ?? '');
+    codeHashes.set(definition, hash);
+  }
+  return hash;
 }
+
+/** Hashed once per step definition: its code, once loaded, is what runs until the process ends. */
+const codeHashes = new WeakMap<StepDefinition, string>();
 
 export interface CacheKeyParts {
   codeHash: string;

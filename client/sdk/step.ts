@@ -130,6 +130,10 @@ function outputRef(step: string, output: string): OutputRef<unknown> {
 export class Composition {
   private static current: Composition | null = null;
   readonly invocations: StepInvocation[] = [];
+  /** The invocations by name: a pipeline of thousands of steps composes in linear time. */
+  private readonly byName = new Map<string, StepInvocation>();
+  /** Per step, the suffix its next unnamed call tries first; names are only ever added, so the ones below are taken. */
+  private readonly nextSuffix = new Map<string, number>();
 
   static collect(define: () => void): StepInvocation[] {
     if (Composition.current) throw new Error('A pipeline definition cannot run another pipeline definition');
@@ -149,14 +153,19 @@ export class Composition {
     if (!composition) {
       throw new Error(`The step "${definition.name}" was called outside a pipeline definition; call it inside pipeline(name, () => { ... })`);
     }
-    const taken = new Set(composition.invocations.map((invocation) => invocation.name));
+    const taken = composition.byName;
     let name = options.id ?? definition.name;
     if (options.id && taken.has(name)) throw new Error(`Two steps in this pipeline are named "${name}"`);
-    for (let n = 2; taken.has(name); n += 1) name = `${definition.name}_${n}`;
+    if (!options.id && taken.has(name)) {
+      let n = composition.nextSuffix.get(definition.name) ?? 2;
+      while (taken.has(`${definition.name}_${n}`)) n += 1;
+      name = `${definition.name}_${n}`;
+      composition.nextSuffix.set(definition.name, n + 1);
+    }
     const parents = new Set<string>();
     for (const [inputName, value] of Object.entries(inputs)) {
       if (!isOutputRef(value)) continue;
-      const producer = composition.invocations.find((invocation) => invocation.name === value.step);
+      const producer = taken.get(value.step);
       if (!producer || !producer.definition.outputNames.includes(value.output)) {
         throw new Error(`Input "${inputName}" of step "${name}" refers to an output this pipeline does not produce`);
       }
@@ -164,6 +173,7 @@ export class Composition {
     }
     const invocation: StepInvocation = { name, definition, inputs, parents: [...parents] };
     composition.invocations.push(invocation);
+    taken.set(name, invocation);
     return invocation;
   }
 }
