@@ -8,10 +8,12 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { stringify } from 'safe-stable-stringify';
 import type { StackyardClient } from '../stackyard-client';
 import { StepJobRunDocument, type StepJobRunQuery } from '../generated/graphql';
 import type { ArtifactStore } from './artifact-store';
 import { materializerTable } from './artifact-versions';
+import type { Materializer } from './materializers';
 import {
   BullmqOrchestrator,
   checkRedisReachable,
@@ -103,6 +105,16 @@ export async function loadPipelines(modulePath: string): Promise<Map<string, Pip
 
 type RecordedRunState = NonNullable<StepJobRunQuery['run']>;
 
+/** A pipeline composed for one run's parameters, as a worker keeps it. */
+interface Composed {
+  invocations: StepInvocation[];
+  byName: ReadonlyMap<string, StepInvocation>;
+  materializers: ReadonlyMap<string, Materializer>;
+}
+
+/** How many compositions (pipeline and parameters) a worker keeps. */
+const COMPOSITIONS_KEPT = 32;
+
 /** Each step's result as the server has it, for the steps that finished. */
 function finishedResults(run: RecordedRunState): Map<string, StepResult> {
   const results = new Map<string, StepResult>();
@@ -185,14 +197,38 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     );
   };
 
+  /**
+   * A pipeline's steps for a run's parameters, composed once for all the steps of the run (a run
+   * of n steps would otherwise compose n times), with the materializers its steps bring.
+   */
+  const compositions = new Map<string, Composed>();
+  const composed = (pipeline: Pipeline<unknown>, parameters: unknown): Composed => {
+    const key = `${pipeline.name}\u0000${stringify(parameters) ?? ''}`;
+    let found = compositions.get(key);
+    if (!found) {
+      const invocations = pipeline.compose(parameters);
+      found = {
+        invocations,
+        byName: new Map(invocations.map((invocation) => [invocation.name, invocation])),
+        materializers: materializerTable(invocations.flatMap((candidate) => candidate.definition.options.materializers ?? [])),
+      };
+      // The runs a worker serves at once are few: the oldest composition goes first.
+      if (compositions.size >= COMPOSITIONS_KEPT) compositions.delete(compositions.keys().next().value!);
+    }
+    // Most recently used last.
+    compositions.delete(key);
+    compositions.set(key, found);
+    return found;
+  };
+
   /** The step as this worker's code defines it, or an error saying why this worker cannot run it. */
-  const invocationFor = (data: StepJobData): { invocation: StepInvocation; invocations: StepInvocation[]; pipeline: Pipeline<unknown> } => {
+  const invocationFor = (data: StepJobData): { invocation: StepInvocation; composition: Composed; pipeline: Pipeline<unknown> } => {
     const pipeline = pipelines.get(data.pipeline);
     if (!pipeline) {
       throw new UnrecoverableError(`The worker ${identity.name} has no pipeline "${data.pipeline}": start it with --pipelines naming the module that defines it`);
     }
-    const invocations = pipeline.compose(data.parameters);
-    const invocation = invocations.find((candidate) => candidate.name === data.step);
+    const composition = composed(pipeline, data.parameters);
+    const invocation = composition.byName.get(data.step);
     if (!invocation) throw new UnrecoverableError(`The pipeline "${data.pipeline}" of worker ${identity.name} has no step "${data.step}"`);
     const here = codeHash(invocation.definition);
     const expected = data.codeHashes[data.step];
@@ -201,13 +237,13 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
         `The code of step "${data.step}" on worker ${identity.name} differs from the run's (code hash ${here.slice(0, 12)} here, ${String(expected).slice(0, 12)} in the run): start workers from the same pipeline code as the run`,
       );
     }
-    return { invocation, invocations, pipeline };
+    return { invocation, composition, pipeline };
   };
 
   /** Records on the server a failure that happened before the step could start, so the run does not wait forever. */
   const recordRefusal = async (data: StepJobData, job: Job<StepJobData>, message: string) => {
     const stepRun = await client.startStep({ runId: data.runId, name: data.step, attempt: job.attemptsStarted, worker: identity, queuedAt: new Date(job.timestamp).toISOString() });
-    await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, attempt: job.attemptsStarted });
+    await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, attempt: job.attemptsStarted, withOutputs: false });
   };
 
   /** The run as a worker needs it: whether it goes on, and the named steps' statuses and outputs. */
@@ -223,7 +259,8 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       await recordRefusal(data, job, errorMessage(error)).catch(() => undefined);
       throw error;
     }
-    const { invocation, invocations } = resolved;
+    const { invocation, composition } = resolved;
+    const { invocations } = composition;
     // Only a step with parents reads the run first, for their outputs; startStep tells the rest
     // whether the run goes on.
     let parents = new Map<string, StepResult>();
@@ -243,7 +280,9 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       pipelineEnableCache: data.pipelineEnableCache ?? undefined,
       maxOutputsPerReport: limits.maxOutputsPerReport,
       progress: () => undefined,
-      materializers: materializerTable(invocations.flatMap((candidate) => candidate.definition.options.materializers ?? [])),
+      materializers: composition.materializers,
+      // The steps after read this one's outputs from the server.
+      resultsCarryOutputs: false,
     });
     const attempt = job.attemptsStarted;
     const allowed = Math.min(job.opts.attempts ?? attempts, attempts);
@@ -279,7 +318,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       // The server could not record what the step did: the attempt fails on the step run,
       // so the run does not wait for a report that will never come.
       const message = `The worker ${identity.name} could not report the step: ${errorMessage(error)}`;
-      await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, attempt, ...(willRetry ? { willRetry } : {}) }).catch(() => undefined);
+      await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, attempt, ...(willRetry ? { willRetry } : {}), withOutputs: false }).catch(() => undefined);
       throw willRetry ? error : new UnrecoverableError(message);
     } finally {
       if (stepRunId) currentStepRunIds.delete(stepRunId);
@@ -342,7 +381,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       const run = await runState(job.data.runId, [job.data.step]);
       const step = run?.steps.find((candidate) => candidate.name === job.data.step);
       if (!run || run.endedAt || !step || step.status !== 'RUNNING') return;
-      await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: `BullMQ gave up on the step: ${error.message}` });
+      await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: `BullMQ gave up on the step: ${error.message}`, withOutputs: false });
     })().catch(() => undefined);
   });
   const timer = setInterval(() => void heartbeat(), heartbeatMs);
