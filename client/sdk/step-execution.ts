@@ -45,6 +45,12 @@ export interface StepRunSettings {
   progress: ProgressListener;
   /** Materializers by name: the built-in ones and every step's own. */
   materializers: ReadonlyMap<string, Materializer>;
+  /**
+   * Whether a completed step's result carries its outputs (default true): the local orchestrator
+   * hands them to the steps after. A worker's steps after read them from the server, so its
+   * results carry them only for a step's onSuccess hook.
+   */
+  resultsCarryOutputs?: boolean;
 }
 
 /** Where a step runs: the worker process, recorded on its step run. */
@@ -191,7 +197,7 @@ export class StepExecutor {
         attempt?.onStarted?.(stepRun.id);
         const cached = await client.finishStep({ stepRunId: stepRun.id, status: 'CACHED', originalStepRunId: original.id, ...attemptFields });
         progress({ kind: 'step-cached', step: invocation.name, durationMs: performance.now() - startedAt, originalRunName: original.run.name });
-        return { name: invocation.name, status: 'cached', stepRunId: cached.id, outputs: storedOutputs(cached) };
+        return { name: invocation.name, status: 'cached', stepRunId: cached.id, outputs: storedOutputs({ outputs: cached.outputs ?? [] }) };
       }
     }
 
@@ -231,8 +237,9 @@ export class StepExecutor {
       // The log is whole before the step ends: who follows it stops at the end of the step.
       await log.close();
       // The last outputs go with the step's end: one request.
-      const finished = await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields, ...(last.length > 0 ? { outputs: last } : {}) });
-      outputs = { ...reported, ...storedOutputs(finished) };
+      const withOutputs = (this.settings.resultsCarryOutputs ?? true) || invocation.definition.options.onSuccess !== undefined;
+      const finished = await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields, ...(last.length > 0 ? { outputs: last } : {}), withOutputs });
+      outputs = { ...reported, ...storedOutputs({ outputs: finished.outputs ?? [] }) };
     } catch (error) {
       // What the step logged before it failed still tells why it failed.
       await metrics.close().catch(() => undefined);
@@ -240,7 +247,7 @@ export class StepExecutor {
       log.append('error', failureText(error));
       await log.close();
       const willRetry = attempt?.willRetry ?? false;
-      await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}) });
+      await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}), withOutputs: false });
       progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });
       if (willRetry) throw new StepAttemptFailedError(message, { cause: error });
       const outcome: StepResult = { name: invocation.name, status: 'failed', stepRunId: stepRun.id, outputs: {}, error: message };
