@@ -8,7 +8,7 @@ import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFou
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, isFinished, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -182,28 +182,17 @@ export async function requireStepRun(db: Queryable, stepRunId: string, field = '
 }
 
 /**
- * The CTEs that recompute a run's status from its steps, store it (ending the run once it is
- * finished and nothing runs) and announce it, for the statement that changes a step: `changed`
- * names its CTE of the step runs it inserts or updates. The statement must read `notified`.
+ * The CTE that refreshes a run from its steps (refreshedRunSql) for the statement that changes a
+ * step: `changed` names its CTE of the step runs it inserts or updates. The statement must read
+ * `notified`.
  */
-function runRefreshCtes(runId: string, changed?: SQL): SQL {
-  return sql`derived as (${derivedRunStatusSql(runId, changed)}),
-    refreshed as (
-      update pipeline_runs set
-        status = derived.status,
-        updated_at = clock_timestamp(),
-        last_heartbeat_at = clock_timestamp(),
-        ended_at = case when derived.ends then clock_timestamp() else ended_at end,
-        duration_ms = case when derived.ends then greatest(0, floor(extract(epoch from (clock_timestamp() - started_at)) * 1000))::bigint else duration_ms end
-      from derived
-      where id = ${runId}${changed ? sql` and exists (select 1 from ${changed})` : sql``}
-      returning id),
-    notified as (select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from refreshed)`;
+function runRefreshCtes(runId: string | SQL, changed?: SQL): SQL {
+  return sql`notified as (${refreshedRunSql(runId, RUN_UPDATED_CHANNEL, changed)})`;
 }
 
 /** Recomputes a run's status from its steps and announces it, in one statement. */
 async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
-  await tx.execute(sql`with ${runRefreshCtes(runId)} select count(*) from notified`);
+  await tx.execute(refreshedRunSql(runId, RUN_UPDATED_CHANNEL));
 }
 
 function endedNow() {
@@ -243,31 +232,23 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
     inputNames.add(item.name);
   }
   const logsFolder = input.logsFolder == null ? null : checkLogsFolder(input.logsFolder);
-  const start = () =>
-    db.transaction(async (tx) => {
-      // Only what the rules read: a run's expected steps and stack snapshot can be large. Locked
-      // first, so the statements after it see every step that ended before (Postgres' read
-      // committed: a statement sees what committed before it started, not before a lock it waited for).
+  const opening: StepOpening = { name, parents: input.parents ?? null, cacheKey: input.cacheKey ?? null, codeHash: input.codeHash ?? null, parameters: input.parameters ?? {} };
+  const start = async () => {
+    // The usual first start of a step is one statement; a retry, a later attempt, or a start
+    // that cannot be, follows the rules one by one.
+    const opened = await openStep(db, input.runId, opening, attempt, inputs, logsFolder);
+    if (opened) return opened;
+    return db.transaction(async (tx) => {
+      // Only what the rules read: a run's expected steps and stack snapshot can be large.
       const [run] = await tx
-        .select({
-          id: pipelineRuns.id,
-          name: pipelineRuns.name,
-          status: pipelineRuns.status,
-          expectsSteps: sql<boolean>`jsonb_array_length(${pipelineRuns.expectedSteps}) > 0`,
-          expected: sql<ExpectedStep | null>`${expectedStepSql(name)}`,
-        })
+        .select({ id: pipelineRuns.id, name: pipelineRuns.name, status: pipelineRuns.status, expected: sql<ExpectedStep | null>`${expectedStepSql(name)}` })
         .from(pipelineRuns)
         .where(eq(pipelineRuns.id, input.runId))
         .for('no key update');
       if (!run) throw new NotFoundError('No such run', 'runId');
-      const opened = { name, parents: input.parents ?? run.expected?.parents ?? [], cacheKey: input.cacheKey ?? null, codeHash: input.codeHash ?? null, parameters: input.parameters ?? {} };
-      // The first start of a step inserts it; a retry, or a later attempt, finds it there.
-      if (!isFinished(run.status) && (!run.expectsSteps || run.expected !== null)) {
-        const step = await openStep(tx, run.id, opened, attempt, inputs, logsFolder);
-        if (step) return step;
-      }
-      return startedAgain(tx, run, opened, attempt, inputs, logsFolder);
+      return startedAgain(tx, run, { ...opening, parents: opening.parents ?? run.expected?.parents ?? [] }, attempt, inputs, logsFolder);
     });
+  };
   try {
     return await start();
   } catch (error) {
@@ -276,31 +257,49 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
   }
 }
 
+/** A step as startStep opens it; parents null: the run's expected step's. */
+interface StepOpening {
+  name: string;
+  parents: string[] | null;
+  cacheKey: string | null;
+  codeHash: string | null;
+  parameters: Record<string, unknown>;
+}
+
 /** The run's expected step of this name, or null. */
 function expectedStepSql(name: string): SQL {
   return sql`jsonb_path_query_first(${pipelineRuns.expectedSteps}, '$[*] ? (@.name == $name)', jsonb_build_object('name', ${name}::text))`;
 }
 
 /**
- * The first start of a step, in one statement: the step run, its inputs, and the run's status;
- * nothing when the step has a step run already.
+ * The first start of a step, in one statement: the run's lock (taken first, as finishRun takes
+ * it, so neither waits on the other), the step run, its inputs, and the run's status; nothing
+ * when the run has ended, does not expect the step, or has a step run of this name already.
  */
 async function openStep(
-  tx: Queryable,
+  db: Queryable,
   runId: string,
-  opened: { name: string; parents: string[]; cacheKey: string | null; codeHash: string | null; parameters: Record<string, unknown> },
+  opening: StepOpening,
   attempt: AttemptStart,
   inputs: { name: string; artifactVersionId: string }[],
   logsFolder: string | null,
 ): Promise<StepRunRow | undefined> {
   const id = randomUUID();
-  const result = await tx.execute(sql`
-    with opened as (
+  const result = await db.execute(sql`
+    with run as (
+      select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, jsonb_array_length(${pipelineRuns.expectedSteps}) > 0 as expects_steps
+      from ${pipelineRuns}
+      where ${pipelineRuns.id} = ${runId} and ${pipelineRuns.status} not in (${FINISHED_RUN_STATUSES_SQL})
+      for no key update),
+    opened as (
       insert into ${stepRuns} (id, run_id, name, parents, cache_key, code_hash, parameters, attempt, worker, queued_at, log_uri)
-      values (${id}::uuid, ${runId}::uuid, ${opened.name}, array(select jsonb_array_elements_text(${JSON.stringify(opened.parents)}::jsonb)),
-              ${opened.cacheKey}, ${opened.codeHash}, ${JSON.stringify(opened.parameters)}::jsonb, ${attempt.attempt},
-              ${attempt.worker === null ? null : JSON.stringify(attempt.worker)}::jsonb, ${attempt.queuedAt}::timestamptz,
-              ${logsFolder === null ? null : stepLogUri(logsFolder, id)})
+      select ${id}::uuid, run.id, ${opening.name},
+             array(select jsonb_array_elements_text(coalesce(${opening.parents === null ? null : JSON.stringify(opening.parents)}::jsonb, run.expected -> 'parents', '[]'::jsonb))),
+             ${opening.cacheKey}, ${opening.codeHash}, ${JSON.stringify(opening.parameters)}::jsonb, ${attempt.attempt},
+             ${attempt.worker === null ? null : JSON.stringify(attempt.worker)}::jsonb, ${attempt.queuedAt}::timestamptz,
+             ${logsFolder === null ? null : stepLogUri(logsFolder, id)}
+      from run
+      where not run.expects_steps or run.expected is not null
       on conflict (run_id, name) do nothing
       returning *),
     linked as (
@@ -337,7 +336,7 @@ async function requireInputVersions(db: Queryable, inputs: { name: string; artif
 async function startedAgain(
   tx: Queryable,
   run: { id: string; name: string; status: RunStatus },
-  opened: { name: string; parents: string[]; cacheKey: string | null; codeHash: string | null; parameters: Record<string, unknown> },
+  opened: StepOpening & { parents: string[] },
   attempt: AttemptStart,
   inputs: { name: string; artifactVersionId: string }[],
   logsFolder: string | null,
@@ -398,6 +397,11 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
   if (input.status === 'cached' && !input.originalStepRunId) {
     throw new ValidationError('A cached step needs the step run it reused', 'originalStepRunId');
   }
+  // The usual end of a step is one statement; the other cases follow the rules one by one.
+  if (input.status !== 'cached' && !input.willRetry) {
+    const ended = await endRunningStep(db, input);
+    if (ended) return ended;
+  }
   return db.transaction(async (tx) => {
     // The run first, then the step, in the order startStep and finishRun lock them; and the run
     // before the statements that count its steps, so they see every step that ended before.
@@ -407,10 +411,6 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
       .for('no key update');
     if (!run) throw new NotFoundError('No such step run', 'stepRunId');
-    if (input.status !== 'cached' && !input.willRetry) {
-      const ended = await endRunningStep(tx, run.id, input);
-      if (ended) return ended;
-    }
     // A retry, a report on another attempt, an attempt that fails and is retried, a cached step,
     // or a step that cannot end: the rules one by one.
     const step = await requireStepRun(tx, input.stepRunId, 'stepRunId', true);
@@ -480,23 +480,28 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
 }
 
 /**
- * The usual end of a step, in one statement: the current attempt of a running step ends it
- * (completed, failed or stopped) and the run's status is refreshed; nothing when the step is
- * not so. The caller holds the run's lock.
+ * The usual end of a step, in one statement: the run's lock (taken first, as finishRun takes it),
+ * then the current attempt of a running step ends it (completed, failed or stopped) and the run's
+ * status is refreshed; nothing when the step is not so.
  */
-async function endRunningStep(tx: Queryable, runId: string, input: FinishStepInput): Promise<StepRunRow | undefined> {
-  const result = await tx.execute(sql`
-    with step as (
+async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<StepRunRow | undefined> {
+  const result = await db.execute(sql`
+    with run as (
+      select ${pipelineRuns.id} as id from ${pipelineRuns}
+      where ${pipelineRuns.id} = (select s.run_id from ${stepRuns} s where s.id = ${input.stepRunId})
+      for no key update),
+    step as (
       select s.id from ${stepRuns} s
       where s.id = ${input.stepRunId} and s.status = 'running'${input.attempt != null ? sql` and s.attempt = ${input.attempt}` : sql``}
         and not exists (select 1 from ${stepAttempts} a where a.step_run_id = s.id and a.attempt = s.attempt)
+        and exists (select 1 from run)
       for no key update),
     ended as (
       update ${stepRuns} set status = ${input.status}, error_message = ${input.status === 'failed' ? input.errorMessage!.trim() : null},
         original_step_run_id = null, ended_at = clock_timestamp()
       from step where ${stepRuns}.id = step.id
       returning ${stepRuns}.*),
-    ${runRefreshCtes(runId, sql`ended`)}
+    ${runRefreshCtes(sql`(select id from run)`, sql`ended`)}
     select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
     from ended`);
   const [row] = resultRows<StepRunRow & { notified: unknown }>(result);

@@ -9,38 +9,33 @@ export function isFinished(status: RunStatus): boolean {
 }
 
 /** The statuses a run can end with, as SQL literals. */
-const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
+export const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
 
 /**
  * The status a run's steps give it, and whether it ends now (finished, with no step running),
- * as a query of one row (status, ends). Any step failed → failed; any stopped → stopped; no step
- * yet → initializing; every expected step completed or cached → completed (cached when all were
- * cached); otherwise running. Counted in the database: recording one step of a run with
- * thousands reads none of them back. A run that expects steps has no step runs of other names
- * (startStep refuses them), so counting its finished step runs counts its finished expected steps.
+ * as a query of one row (status, ends). The rule is the database function stackyard_run_status
+ * (migration run_status_functions), counted there: recording one step of a run with thousands
+ * reads none of them back, and the count sees every step that ended before the run's lock was
+ * taken, which a statement's own snapshot may not.
  *
  * `changed` names a CTE of the step runs (id, status) that the same statement inserts or updates,
- * counted as they are after it: its other parts see the table as it was before the statement.
+ * counted as they are after it: the function may see the table as it was before the statement.
  */
 export function derivedRunStatusSql(runId: string, changed?: SQL): SQL {
-  const steps = changed
-    ? sql`(select id, status from step_runs where run_id = ${runId} and id not in (select id from ${changed})
-           union all select id, status from ${changed})`
-    : sql`(select id, status from step_runs where run_id = ${runId})`;
-  return sql`select status, status in (${FINISHED_RUN_STATUSES_SQL}) and running = 0 as ends from (
-    select case
-        when count(*) filter (where s.status = 'failed') > 0 then 'failed'
-        when count(*) filter (where s.status = 'stopped') > 0 then 'stopped'
-        when count(s.id) = 0 then 'initializing'
-        when r.expected > 0 and count(*) filter (where s.status in ('completed', 'cached')) = r.expected
-          then case when count(*) filter (where s.status = 'cached') = r.expected then 'cached' else 'completed' end
-        else 'running'
-      end::run_status as status,
-      count(*) filter (where s.status = 'running') as running
-    from (select jsonb_array_length(expected_steps) as expected from pipeline_runs where id = ${runId}) r
-    left join ${steps} s on true
-    group by r.expected
-  ) derived`;
+  return sql`select status, ends from stackyard_run_status(${runId}::uuid, ${changedArrays(changed)})`;
+}
+
+/**
+ * Refreshes a run from its steps: locks it, stores the status they give it, ends it once it is
+ * finished and nothing runs, and announces it on `channel`; as a query answering the status (one
+ * row, or none when `changed` is given and empty). See derivedRunStatusSql for `changed`.
+ */
+export function refreshedRunSql(runId: string | SQL, channel: string, changed?: SQL): SQL {
+  return sql`select stackyard_refresh_run(${runId}::uuid, ${changedArrays(changed)}, ${channel}) as status${changed ? sql` where exists (select 1 from ${changed})` : sql``}`;
+}
+
+function changedArrays(changed?: SQL): SQL {
+  return changed ? sql`array(select id from ${changed}), array(select status from ${changed})` : sql`'{}'::uuid[], '{}'::step_status[]`;
 }
 
 /** Expected steps that have not finished successfully. */
