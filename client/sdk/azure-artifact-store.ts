@@ -89,7 +89,10 @@ export class AzureArtifactStore implements ArtifactStore {
     return uploadHashed(
       uri,
       source,
-      (body) => this.container.getBlockBlobClient(this.blobName(uri)).uploadStream(body, BLOCK_SIZE, CONCURRENCY),
+      (body) => {
+        const blob = this.container.getBlockBlobClient(this.blobName(uri));
+        return body instanceof Readable ? blob.uploadStream(body, BLOCK_SIZE, CONCURRENCY) : blob.uploadData(body, { blockSize: BLOCK_SIZE, concurrency: CONCURRENCY });
+      },
       (error) => this.settingError(error, uri),
     );
   }
