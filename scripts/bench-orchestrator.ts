@@ -13,8 +13,11 @@
 //   - the same overhead with nothing queued: one worker taking one step at a time
 //     (BENCH_SEQUENTIAL_STEPS, default 30), the cost of a step itself rather than of the wait for
 //     a machine the other rows saturate;
-//   - CPU per step of the server, of the object store and of the workers over the run (from
-//     /proc): on a machine shared by all of them, what bounds how fast steps can go.
+//   - CPU per step of the server, of the object store, of the workers, of Redis and of Postgres
+//     (every local process named postgres) over the run, from /proc, and how many cores all of
+//     them kept busy on average (their CPU over the wall time): on a machine shared by all of
+//     them, what bounds how fast steps can go. The driver, idle but for its subscription, is
+//     left out, with its start-up.
 // Every step runs (cache off). A warm-up run of the local orchestrator comes first (its figures
 // are not shown): the server is long-lived, and its first requests pay for V8 compiling its code
 // and PGlite's WebAssembly. The server (`stackyard server start`), the object store (s3rver),
@@ -35,7 +38,7 @@ import { createTestDatabase } from '../test/harness';
 import { startRedis } from '../test/redis-service';
 import { S3_ACCESS_KEY, S3_SECRET_KEY } from '../test/store-services';
 import { freePort } from './free-port';
-import { processUsage } from './process-usage';
+import { commandCpuMs, processUsage } from './process-usage';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 200);
@@ -170,12 +173,36 @@ interface Row {
   overheadP50: number;
   overheadP90: number;
   pickupP50: number | null;
-  /** CPU per step of the server, the object store and the workers, over the run. */
-  cpuPerStep: { server: number; s3: number; workers: number | null };
+  /** CPU per step of the server, the object store, the workers, Redis and Postgres, over the run. */
+  cpuPerStep: { server: number; s3: number; workers: number | null; redis: number | null; postgres: number | null };
+  /** The CPU of all of them over the wall time: how many cores they kept busy. */
+  coresBusy: number;
 }
 
 /** CPU the services have used so far, in ms. */
-const servicesCpu = () => ({ server: processUsage(server.pid).cpuMs, s3: processUsage(s3.pid).cpuMs });
+const servicesCpu = () => ({
+  server: processUsage(server.pid).cpuMs,
+  s3: processUsage(s3.pid).cpuMs,
+  redis: processUsage(redis.pid).cpuMs,
+  postgres: database ? commandCpuMs('postgres') : 0,
+});
+type ServicesCpu = ReturnType<typeof servicesCpu> & { workers: number };
+
+/** CPU per step between two readings, and the cores all of it kept busy over the wall time. */
+function cpuFigures(before: ServicesCpu, after: ServicesCpu, steps: number, wallMs: number, withWorkers: boolean): Pick<Row, 'cpuPerStep' | 'coresBusy'> {
+  const used = (name: keyof ServicesCpu) => after[name] - before[name];
+  const total = used('server') + used('s3') + used('workers') + used('redis') + used('postgres');
+  return {
+    cpuPerStep: {
+      server: used('server') / steps,
+      s3: used('s3') / steps,
+      workers: withWorkers ? used('workers') / steps : null,
+      redis: withWorkers ? used('redis') / steps : null,
+      postgres: database ? used('postgres') / steps : null,
+    },
+    coresBusy: total / wallMs,
+  };
+}
 
 /** The run's wall time and its steps' times as the server recorded them. */
 async function recorded(runId: string) {
@@ -217,7 +244,7 @@ async function bullmqRow(label: string, count: number, concurrency: number, step
     overheadP50: quantile(held, 0.5),
     overheadP90: quantile(held, 0.9),
     pickupP50: quantile(pickups, 0.5),
-    cpuPerStep: { server: (after.server - before.server) / steps, s3: (after.s3 - before.s3) / steps, workers: (after.workers - before.workers) / steps },
+    ...cpuFigures(before, after, steps, wallMs, true),
   };
 }
 
@@ -227,9 +254,9 @@ try {
   // The local orchestrator: every step in the driver's process, all at once.
   await client.registerStack({ name: 'bench-local', components: { orchestrator: 'default', artifactStore: store.name } });
   await drive('bench-local', WARM_UP_STEPS);
-  const before = servicesCpu();
+  const before = { ...servicesCpu(), workers: 0 };
   const local = await recorded(await drive('bench-local'));
-  const after = servicesCpu();
+  const after = { ...servicesCpu(), workers: 0 };
   rows.push({
     label: 'local',
     wallMs: local.wallMs,
@@ -237,7 +264,7 @@ try {
     overheadP50: quantile(local.stepOverheads, 0.5),
     overheadP90: quantile(local.stepOverheads, 0.9),
     pickupP50: null,
-    cpuPerStep: { server: (after.server - before.server) / STEPS, s3: (after.s3 - before.s3) / STEPS, workers: null },
+    ...cpuFigures(before, after, STEPS, local.wallMs, false),
   });
   for (const count of WORKER_COUNTS) {
     const row = await bullmqRow(`bullmq, ${count} worker${count > 1 ? 's' : ''} x ${CONCURRENCY}`, count, CONCURRENCY, STEPS);
@@ -251,7 +278,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker', 'CPU ms/step: server', 's3', 'workers'];
+const head = ['orchestrator', 'wall ms', 'floor ms', 'per-step overhead p50 ms', 'p90 ms', 'pickup p50 ms', 'speed-up vs 1 worker', 'CPU ms/step: server', 's3', 'workers', 'redis', 'postgres', 'cores busy'];
 const table = rows.map((row) => [
   row.label,
   row.wallMs.toFixed(0),
@@ -262,7 +289,8 @@ const table = rows.map((row) => [
   oneWorker && row.label.endsWith(`x ${CONCURRENCY}`) ? `${(oneWorker.wallMs / row.wallMs).toFixed(2)}x` : '-',
   row.cpuPerStep.server.toFixed(1),
   row.cpuPerStep.s3.toFixed(1),
-  row.cpuPerStep.workers === null ? '-' : row.cpuPerStep.workers.toFixed(1),
+  ...[row.cpuPerStep.workers, row.cpuPerStep.redis, row.cpuPerStep.postgres].map((value) => (value === null ? '-' : value.toFixed(1))),
+  row.coresBusy.toFixed(2),
 ]);
 console.log(
   `${STEPS} independent steps of ${STEP_MS} ms each, cache off, one s3 store (s3rver), one server on ${database ? 'Postgres' : 'PGlite'}, each its own process, ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)}`,

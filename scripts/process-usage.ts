@@ -1,6 +1,6 @@
 // What a process has used so far, from /proc (Linux), for the benchmarks: CPU time hardly depends
 // on what else the machine is doing, so it compares runs on a busy machine where wall time cannot.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** utime + stime of a process in ms, and its resident set in MB. */
 export function processUsage(pid: number): { cpuMs: number; rssMb: number } {
@@ -9,4 +9,21 @@ export function processUsage(pid: number): { cpuMs: number; rssMb: number } {
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
   const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
   return { cpuMs: ticks * 10, rssMb: rssKb / 1024 }; // USER_HZ is 100 on Linux
+}
+
+/**
+ * CPU in ms used so far by every process of this machine with this command name (`postgres`: the
+ * server and its backends); a process that exits between two readings takes its share with it.
+ */
+export function commandCpuMs(command: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) total += processUsage(Number(entry)).cpuMs;
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return total;
 }

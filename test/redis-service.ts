@@ -6,6 +6,8 @@ import { freePort } from '../scripts/free-port';
 export interface RedisService {
   url: string;
   port: number;
+  /** The redis-server process, for the benchmark's CPU figures. */
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startRedis(): Promise<RedisService> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     async close() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
