@@ -1,9 +1,10 @@
 // Concurrent writers of one name: exactly one wins, the rest get the typed error. Concurrent
-// reports on the steps of one run: the run's status counts every one of them.
+// reports on the steps of one run: the run's status counts every one of them, and a run ended
+// while its steps end neither deadlocks nor leaves a step running.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { registerComponent, registerStack } from './registry-operations';
-import { StackyardClient } from '../client';
+import { StackyardClient, StackyardError } from '../client';
 
 const WRITERS = 10;
 
@@ -89,6 +90,39 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
       const finished = (await client.getRun(run.id))!;
       expect(finished.status, `round ${round}`).toBe('COMPLETED');
       expect(finished.endedAt, `round ${round}`).not.toBeNull();
+    }
+  });
+
+  it('stops a run while its steps end: every call answers, and no step is left running', async () => {
+    const client = new StackyardClient({ url: server.url, env: {} });
+    for (let round = 0; round < 3; round += 1) {
+      const names = Array.from({ length: WRITERS }, (_, index) => `step_${index}`);
+      const run = await client.startRun({ pipeline: uniqueName('stop-race'), stack: 'default', steps: names.map((name) => ({ name })) });
+      const steps = await Promise.all(names.map((name) => client.startStep({ runId: run.id, name })));
+      // finishRun locks the run, then its steps; finishStep must take them in the same order, or
+      // Postgres breaks the deadlock by failing one of them with an internal error.
+      const finishes = steps.map((step) => () => client.finishStep({ stepRunId: step.id, status: 'COMPLETED' }));
+      const half = WRITERS / 2;
+      const calls = await Promise.allSettled([
+        ...finishes.slice(0, half).map((finish) => finish()),
+        client.finishRun({ runId: run.id, status: 'STOPPED', reason: 'stopped by the test' }),
+        ...finishes.slice(half).map((finish) => finish()),
+      ]);
+      const stop = calls.splice(half, 1)[0];
+      // Each call answers, or is refused with the typed error: a step the run stopped first can no
+      // longer complete, and a run whose steps all completed first can no longer be stopped.
+      for (const call of [...calls, stop]) {
+        if (call.status === 'rejected') {
+          expect(call.reason, `round ${round}`).toBeInstanceOf(StackyardError);
+          expect((call.reason as StackyardError).type, `round ${round}: ${String(call.reason)}`).toBe('IllegalOperationError');
+        }
+      }
+      const finished = (await client.getRun(run.id))!;
+      expect(finished.status, `round ${round}`).toBe(stop.status === 'fulfilled' ? 'STOPPED' : 'COMPLETED');
+      expect(finished.endedAt, `round ${round}`).not.toBeNull();
+      expect(finished.steps, `round ${round}`).toHaveLength(WRITERS);
+      // Completed before the run stopped, or stopped with it; none left running.
+      expect(finished.steps.filter((step) => step.status !== 'COMPLETED' && step.status !== 'STOPPED'), `round ${round}`).toEqual([]);
     }
   });
 });
