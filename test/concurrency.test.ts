@@ -8,6 +8,14 @@ import { StackyardClient, StackyardError } from '../client';
 
 const WRITERS = 10;
 
+/** A run of a new pipeline expecting WRITERS steps, all started at once. */
+async function startedRun(client: StackyardClient, pipeline: string) {
+  const names = Array.from({ length: WRITERS }, (_, index) => `step_${index}`);
+  const run = await client.startRun({ pipeline: uniqueName(pipeline), stack: 'default', steps: names.map((name) => ({ name })) });
+  const steps = await Promise.all(names.map((name) => client.startStep({ runId: run.id, name })));
+  return { run, steps };
+}
+
 describe.each(databaseTargets)('concurrent registrations on $name', (target) => {
   const testServer = useTestServer(target);
   let server: TestServer;
@@ -82,9 +90,7 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
   it('ends a run whose steps start and finish all at once, counting every step', async () => {
     const client = new StackyardClient({ url: server.url, env: {} });
     for (let round = 0; round < 3; round += 1) {
-      const names = Array.from({ length: WRITERS }, (_, index) => `step_${index}`);
-      const run = await client.startRun({ pipeline: uniqueName('race-run'), stack: 'default', steps: names.map((name) => ({ name })) });
-      const steps = await Promise.all(names.map((name) => client.startStep({ runId: run.id, name })));
+      const { run, steps } = await startedRun(client, 'race-run');
       expect((await client.getRun(run.id))!.status, `round ${round}`).toBe('RUNNING');
       await Promise.all(steps.map((step) => client.finishStep({ stepRunId: step.id, status: 'COMPLETED' })));
       const finished = (await client.getRun(run.id))!;
@@ -96,9 +102,7 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
   it('stops a run while its steps end: every call answers, and no step is left running', async () => {
     const client = new StackyardClient({ url: server.url, env: {} });
     for (let round = 0; round < 3; round += 1) {
-      const names = Array.from({ length: WRITERS }, (_, index) => `step_${index}`);
-      const run = await client.startRun({ pipeline: uniqueName('stop-race'), stack: 'default', steps: names.map((name) => ({ name })) });
-      const steps = await Promise.all(names.map((name) => client.startStep({ runId: run.id, name })));
+      const { run, steps } = await startedRun(client, 'stop-race');
       // finishRun locks the run, then its steps; finishStep must take them in the same order, or
       // Postgres breaks the deadlock by failing one of them with an internal error.
       const finishes = steps.map((step) => () => client.finishStep({ stepRunId: step.id, status: 'COMPLETED' }));
