@@ -43,8 +43,6 @@ export interface StepJobData {
   /** The pipeline's own enableCache, for steps that set none. */
   pipelineEnableCache: boolean | null;
   step: string;
-  /** Each step's code hash where the run was submitted: a worker with other code refuses the step. */
-  codeHashes: Record<string, string>;
   timeoutSeconds: number | null;
 }
 
@@ -121,16 +119,56 @@ export function stepJobOptions(settings: BullmqSettings): JobsOptions {
   };
 }
 
-/** Adds the steps' jobs; steps already enqueued are left as they are. */
-export async function enqueueSteps(queue: Queue, run: RunJobData, steps: readonly string[], options: JobsOptions): Promise<void> {
+/**
+ * How long a run's code record outlives the last enqueue of one of its steps: as long as BullMQ
+ * keeps a failed job (stepJobOptions). Every enqueue renews it, so it lasts while the run goes on.
+ */
+export const RUN_CODE_TTL_DAYS = 7;
+const RUN_CODE_TTL_SECONDS = RUN_CODE_TTL_DAYS * 24 * 3600;
+
+/**
+ * The run's record of its code in Redis, beside its queue: each step's code hash where the run was
+ * submitted, which a worker with other code refuses to run. Kept once per run rather than in
+ * every job: a run of n steps would otherwise store n^2 hashes (n jobs of n each), a gigabyte in
+ * Redis for a fan-out of a few thousand steps.
+ */
+function runCodeKey(queue: Queue, runId: string): string {
+  return queue.toKey(`stackyard-run-code:${runId}`);
+}
+
+/** Records each step's code hash for the run, before its first step is enqueued. */
+export async function recordRunCode(queue: Queue, redis: Redis, runId: string, invocations: readonly StepInvocation[]): Promise<void> {
+  const key = runCodeKey(queue, runId);
+  await redis
+    .multi()
+    .hset(key, Object.fromEntries(invocations.map((invocation) => [invocation.name, codeHash(invocation.definition)])))
+    .expire(key, RUN_CODE_TTL_SECONDS)
+    .exec();
+}
+
+/** Each step's code hash as the run recorded it; null when the record is gone. */
+export async function runCodeHashes(queue: Queue, redis: Redis, runId: string): Promise<Record<string, string> | null> {
+  const hashes = await redis.hgetall(runCodeKey(queue, runId));
+  return Object.keys(hashes).length > 0 ? hashes : null;
+}
+
+/** Adds the steps' jobs; steps already enqueued are left as they are. Renews the run's code record. */
+export async function enqueueSteps(queue: Queue, redis: Redis, run: RunJobData, steps: readonly string[], options: JobsOptions): Promise<void> {
   if (steps.length === 0) return;
   await queue.addBulk(steps.map((step) => ({ name: step, data: { ...run, step } satisfies StepJobData, opts: { ...options, jobId: stepJobId(run.runId, step) } })));
+  await redis.expire(runCodeKey(queue, run.runId), RUN_CODE_TTL_SECONDS);
+}
+
+/** A plain connection for the run's code record, beside BullMQ's own (whose client exposes only BullMQ's commands). */
+export function redisClient(redisUrl: string): Redis {
+  return new Redis(redisUrl, { maxRetriesPerRequest: null });
 }
 
 type ProgressRun = RunProgressSubscription['runUpdated'];
 
 export class BullmqOrchestrator implements Orchestrator {
   private queueInstance: Queue | null = null;
+  private redisInstance: Redis | null = null;
 
   constructor(
     readonly name: string,
@@ -165,6 +203,8 @@ export class BullmqOrchestrator implements Orchestrator {
   async close(): Promise<void> {
     await this.queueInstance?.close();
     this.queueInstance = null;
+    await this.redisInstance?.quit();
+    this.redisInstance = null;
   }
 
   private queue(): Queue {
@@ -172,11 +212,18 @@ export class BullmqOrchestrator implements Orchestrator {
     return this.queueInstance;
   }
 
+  private redis(): Redis {
+    this.redisInstance ??= redisClient(this.settings.redisUrl);
+    return this.redisInstance;
+  }
+
   /** Enqueues the steps that became ready, each once from here (workers may enqueue them too). */
   private async enqueueReady(run: RecordedRun, state: RunState, enqueued: Set<string>): Promise<void> {
     const ready = readySteps(run.invocations, state).filter((step) => !enqueued.has(step));
     if (ready.length === 0) return;
-    await enqueueSteps(this.queue(), this.runJobData(run), ready, stepJobOptions(this.settings));
+    // The first steps of the run: its code record goes first, so any worker can check its steps.
+    if (enqueued.size === 0) await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
+    await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
     for (const step of ready) enqueued.add(step);
   }
 
@@ -190,7 +237,6 @@ export class BullmqOrchestrator implements Orchestrator {
       parameters: run.parameters,
       enableCache: run.enableCache ?? null,
       pipelineEnableCache: run.pipelineEnableCache ?? null,
-      codeHashes: Object.fromEntries(run.invocations.map((invocation) => [invocation.name, codeHash(invocation.definition)])),
       timeoutSeconds: this.settings.stepTimeoutSeconds ?? null,
     };
   }

@@ -20,7 +20,10 @@ import {
   enqueueSteps,
   maskedRedisUrl,
   readySteps,
+  redisClient,
   redisConnection,
+  runCodeHashes,
+  RUN_CODE_TTL_DAYS,
   type StepJobData,
 } from './bullmq-orchestrator';
 import { codeHash } from './cache-key';
@@ -141,6 +144,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const attempts = settings.attempts ?? 3;
   const connection = redisConnection(settings.redisUrl);
   const queue = new Queue(orchestrator.queueName, { connection });
+  const redis = redisClient(settings.redisUrl);
 
   /** Artifact stores by stack, opened once. */
   const stores = new Map<string, Promise<ArtifactStore>>();
@@ -222,7 +226,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   };
 
   /** The step as this worker's code defines it, or an error saying why this worker cannot run it. */
-  const invocationFor = (data: StepJobData): { invocation: StepInvocation; composition: Composed; pipeline: Pipeline<unknown> } => {
+  const invocationFor = (data: StepJobData, runCode: Record<string, string> | null): { invocation: StepInvocation; composition: Composed; pipeline: Pipeline<unknown> } => {
     const pipeline = pipelines.get(data.pipeline);
     if (!pipeline) {
       throw new UnrecoverableError(`The worker ${identity.name} has no pipeline "${data.pipeline}": start it with --pipelines naming the module that defines it`);
@@ -230,8 +234,13 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     const composition = composed(pipeline, data.parameters);
     const invocation = composition.byName.get(data.step);
     if (!invocation) throw new UnrecoverableError(`The pipeline "${data.pipeline}" of worker ${identity.name} has no step "${data.step}"`);
+    if (!runCode) {
+      throw new UnrecoverableError(
+        `The record of run ${data.runName}'s code is gone from Redis (it is kept ${RUN_CODE_TTL_DAYS} days after a step of the run was last enqueued): run the pipeline again`,
+      );
+    }
     const here = codeHash(invocation.definition);
-    const expected = data.codeHashes[data.step];
+    const expected = runCode[data.step];
     if (here !== expected) {
       throw new UnrecoverableError(
         `The code of step "${data.step}" on worker ${identity.name} differs from the run's (code hash ${here.slice(0, 12)} here, ${String(expected).slice(0, 12)} in the run): start workers from the same pipeline code as the run`,
@@ -250,11 +259,26 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const runState = async (runId: string, names: readonly string[]) =>
     (await client.request(StepJobRunDocument, { id: runId, names: [...names] }, { retry: true })).run ?? null;
 
+  /** Each run's code record, read once per run (the most recent runs kept); a failed read is tried again. */
+  const runCodes = new Map<string, Promise<Record<string, string> | null>>();
+  const runCodeOf = (runId: string) => {
+    let found = runCodes.get(runId);
+    if (!found) {
+      found = runCodeHashes(queue, redis, runId);
+      found.then((hashes) => hashes ?? runCodes.delete(runId), () => runCodes.delete(runId));
+      if (runCodes.size >= COMPOSITIONS_KEPT) runCodes.delete(runCodes.keys().next().value!);
+      runCodes.set(runId, found);
+    }
+    return found;
+  };
+
   const processStep = async (job: Job<StepJobData>): Promise<void> => {
     const data = job.data;
+    // Read before the checks: Redis failing to answer is a reason to try the job again, not a refusal.
+    const runCode = await runCodeOf(data.runId);
     let resolved: ReturnType<typeof invocationFor>;
     try {
-      resolved = invocationFor(data);
+      resolved = invocationFor(data, runCode);
     } catch (error) {
       await recordRefusal(data, job, errorMessage(error)).catch(() => undefined);
       throw error;
@@ -336,7 +360,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     const run = await runState(data.runId, [...new Set(children.flatMap((child) => [child.name, ...child.parents]))]);
     if (!run || run.endedAt) return;
     const { step: _step, ...runData } = data;
-    await enqueueSteps(queue, runData, readySteps(invocations, run, new Set(children.map((child) => child.name))), {
+    await enqueueSteps(queue, redis, runData, readySteps(invocations, run, new Set(children.map((child) => child.name))), {
       attempts: job.opts.attempts,
       backoff: job.opts.backoff,
       removeOnComplete: job.opts.removeOnComplete,
@@ -401,6 +425,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       if (beatSoon) clearTimeout(beatSoon);
       await worker.close();
       await queue.close();
+      await redis.quit();
     },
   };
 }
