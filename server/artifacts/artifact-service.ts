@@ -3,6 +3,7 @@
 import { getTableColumns, sql } from 'drizzle-orm';
 import { stackComponents } from '../components/component-tables';
 import { postgresErrorCode, UNIQUE_VIOLATION, type Database } from '../db/database';
+import { executePrepared } from '../db/prepared-statements';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NotFoundError, ValidationError } from '../errors';
 import { assertSameArguments } from '../runs/idempotency';
 import { pipelineRuns, pipelines, stepRuns } from '../runs/run-tables';
@@ -173,7 +174,7 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
     metadata: output.metadata ?? {},
     tags: [...new Set(output.tags ?? [])],
   }));
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     with step as (
       select s.id, s.name, s.status, s.run_id, p.name as pipeline,
              (select (c->>'id')::uuid from jsonb_array_elements(r.stack_snapshot->'components') c

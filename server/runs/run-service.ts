@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
+import { executePrepared } from '../db/prepared-statements';
 import { resultRows, rowColumns } from '../db/row-columns';
 import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
@@ -285,7 +286,7 @@ async function openStep(
   logsFolder: string | null,
 ): Promise<StepRunRow | undefined> {
   const id = randomUUID();
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     with run as (
       select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, jsonb_array_length(${pipelineRuns.expectedSteps}) > 0 as expects_steps
       from ${pipelineRuns}
@@ -485,7 +486,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
  * status is refreshed; nothing when the step is not so.
  */
 async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<StepRunRow | undefined> {
-  const result = await db.execute(sql`
+  const result = await executePrepared(db, sql`
     with run as (
       select ${pipelineRuns.id} as id from ${pipelineRuns}
       where ${pipelineRuns.id} = (select s.run_id from ${stepRuns} s where s.id = ${input.stepRunId})
