@@ -38,7 +38,7 @@ import { createTestDatabase } from '../test/harness';
 import { startRedis } from '../test/redis-service';
 import { S3_ACCESS_KEY, S3_SECRET_KEY } from '../test/store-services';
 import { freePort } from './free-port';
-import { commandCpuMs, processUsage } from './process-usage';
+import { commandCpuMs, cpuMsSince, processUsage } from './process-usage';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const STEPS = Number(process.env.BENCH_STEPS ?? 200);
@@ -184,21 +184,22 @@ const servicesCpu = () => ({
   server: processUsage(server.pid).cpuMs,
   s3: processUsage(s3.pid).cpuMs,
   redis: processUsage(redis.pid).cpuMs,
-  postgres: database ? commandCpuMs('postgres') : 0,
+  postgres: database ? commandCpuMs('postgres') : new Map<number, number>(),
 });
 type ServicesCpu = ReturnType<typeof servicesCpu> & { workers: number };
 
 /** CPU per step between two readings, and the cores all of it kept busy over the wall time. */
 function cpuFigures(before: ServicesCpu, after: ServicesCpu, steps: number, wallMs: number, withWorkers: boolean): Pick<Row, 'cpuPerStep' | 'coresBusy'> {
-  const used = (name: keyof ServicesCpu) => after[name] - before[name];
-  const total = used('server') + used('s3') + used('workers') + used('redis') + used('postgres');
+  const used = (name: Exclude<keyof ServicesCpu, 'postgres'>) => after[name] - before[name];
+  const postgres = cpuMsSince(before.postgres, after.postgres);
+  const total = used('server') + used('s3') + used('workers') + used('redis') + postgres;
   return {
     cpuPerStep: {
       server: used('server') / steps,
       s3: used('s3') / steps,
       workers: withWorkers ? used('workers') / steps : null,
       redis: withWorkers ? used('redis') / steps : null,
-      postgres: database ? used('postgres') / steps : null,
+      postgres: database ? postgres / steps : null,
     },
     coresBusy: total / wallMs,
   };

@@ -12,18 +12,25 @@ export function processUsage(pid: number): { cpuMs: number; rssMb: number } {
 }
 
 /**
- * CPU in ms used so far by every process of this machine with this command name (`postgres`: the
- * server and its backends); a process that exits between two readings takes its share with it.
+ * CPU in ms used so far by each process of this machine with this command name (`postgres`: the
+ * server and its backends), by pid: compare two readings with cpuMsSince.
  */
-export function commandCpuMs(command: string): number {
-  let total = 0;
+export function commandCpuMs(command: string): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) total += processUsage(Number(entry)).cpuMs;
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command) byPid.set(Number(entry), processUsage(Number(entry)).cpuMs);
     } catch {
       // Gone since the listing.
     }
   }
-  return total;
+  return byPid;
+}
+
+/** The CPU the processes used between two readings; a process that exited meanwhile took its share with it. */
+export function cpuMsSince(before: Map<number, number>, after: Map<number, number>): number {
+  let used = 0;
+  for (const [pid, cpuMs] of after) used += cpuMs - (before.get(pid) ?? 0);
+  return used;
 }
