@@ -9,7 +9,7 @@ import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFou
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps, type StepChange } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -184,10 +184,9 @@ export async function requireStepRun(db: Queryable, stepRunId: string, field = '
 
 /**
  * The CTE that refreshes a run from its steps (refreshedRunSql) for the statement that changes a
- * step: `changed` names its CTE of the step runs it inserts or updates. The statement must read
- * `notified`.
+ * step, saying what it changed. The statement must read `notified`.
  */
-function runRefreshCtes(runId: string | SQL, changed?: SQL): SQL {
+function runRefreshCtes(runId: string | SQL, changed: StepChange): SQL {
   return sql`notified as (${refreshedRunSql(runId, RUN_UPDATED_CHANNEL, changed)})`;
 }
 
@@ -309,7 +308,7 @@ async function openStep(
       from opened cross join jsonb_to_recordset(${JSON.stringify(inputs.map((item) => ({ name: item.name, artifact_version_id: item.artifactVersionId })))}::jsonb)
         as i(name text, artifact_version_id uuid)
       returning 1),
-    ${runRefreshCtes(runId, sql`opened`)}
+    ${runRefreshCtes(runId, { cte: sql`opened`, previous: null })}
     select ${rowColumns(stepRuns, 'opened')}, (select count(*) from notified) as notified, (select count(*) from linked) as linked
     from opened`);
   const [row] = resultRows<StepRunRow & { notified: unknown; linked: unknown }>(result);
@@ -502,7 +501,7 @@ async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<St
         original_step_run_id = null, ended_at = clock_timestamp()
       from step where ${stepRuns}.id = step.id
       returning ${stepRuns}.*),
-    ${runRefreshCtes(sql`(select id from run)`, sql`ended`)}
+    ${runRefreshCtes(sql`(select id from run)`, { cte: sql`ended`, previous: 'running' })}
     select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
     from ended`);
   const [row] = resultRows<StepRunRow & { notified: unknown }>(result);

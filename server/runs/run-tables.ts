@@ -75,6 +75,13 @@ export const pipelineRuns = pgTable(
     lastHeartbeatAt: microsecondTimestamp('last_heartbeat_at').notNull().defaultNow(),
     /** Wall time of a finished run; -1 while it runs, so unfinished runs sort as shortest. */
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(-1),
+    // Its step runs by status, kept by a trigger on step_runs (migration run_step_count_trigger):
+    // the run's status follows from them (run-status.ts) without counting its steps each time.
+    stepsRunning: integer('steps_running').notNull().default(0),
+    stepsCompleted: integer('steps_completed').notNull().default(0),
+    stepsCached: integer('steps_cached').notNull().default(0),
+    stepsFailed: integer('steps_failed').notNull().default(0),
+    stepsStopped: integer('steps_stopped').notNull().default(0),
   },
   (table) => [
     // Keyset pages of one stack's history, in each order the API offers. Ascending indexes on
