@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { LRUCache } from 'lru-cache';
 import { stringify } from 'safe-stable-stringify';
 import type { StackyardClient } from '../stackyard-client';
 import { StepJobRunDocument, type StepJobRunQuery } from '../generated/graphql';
@@ -115,8 +116,8 @@ interface Composed {
   materializers: ReadonlyMap<string, Materializer>;
 }
 
-/** How many compositions (pipeline and parameters) a worker keeps. */
-const COMPOSITIONS_KEPT = 32;
+/** How many runs' compositions and code records a worker keeps: the runs it serves at once are few. */
+const RUNS_KEPT = 32;
 
 /** Each step's result as the server has it, for the steps that finished. */
 function finishedResults(run: RecordedRunState): Map<string, StepResult> {
@@ -205,7 +206,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
    * A pipeline's steps for a run's parameters, composed once for all the steps of the run (a run
    * of n steps would otherwise compose n times), with the materializers its steps bring.
    */
-  const compositions = new Map<string, Composed>();
+  const compositions = new LRUCache<string, Composed>({ max: RUNS_KEPT });
   const composed = (pipeline: Pipeline<unknown>, parameters: unknown): Composed => {
     const key = `${pipeline.name}\u0000${stringify(parameters) ?? ''}`;
     let found = compositions.get(key);
@@ -216,12 +217,8 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
         byName: new Map(invocations.map((invocation) => [invocation.name, invocation])),
         materializers: materializerTable(invocations.flatMap((candidate) => candidate.definition.options.materializers ?? [])),
       };
-      // The runs a worker serves at once are few: the oldest composition goes first.
-      if (compositions.size >= COMPOSITIONS_KEPT) compositions.delete(compositions.keys().next().value!);
+      compositions.set(key, found);
     }
-    // Most recently used last.
-    compositions.delete(key);
-    compositions.set(key, found);
     return found;
   };
 
@@ -260,13 +257,12 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     (await client.request(StepJobRunDocument, { id: runId, names: [...names] }, { retry: true })).run ?? null;
 
   /** Each run's code record, read once per run (the most recent runs kept); a failed read is tried again. */
-  const runCodes = new Map<string, Promise<Record<string, string> | null>>();
+  const runCodes = new LRUCache<string, Promise<Record<string, string> | null>>({ max: RUNS_KEPT });
   const runCodeOf = (runId: string) => {
     let found = runCodes.get(runId);
     if (!found) {
       found = runCodeHashes(queue, redis, runId);
       found.then((hashes) => hashes ?? runCodes.delete(runId), () => runCodes.delete(runId));
-      if (runCodes.size >= COMPOSITIONS_KEPT) runCodes.delete(runCodes.keys().next().value!);
       runCodes.set(runId, found);
     }
     return found;

@@ -3,6 +3,7 @@
 // server reads pages of it through the same store, with the component's secrets: it lists the
 // chunks (their names are their offsets) and fetches only the byte ranges a page covers, so a log
 // of any size is never loaded whole, and a log still being written is followed as chunks arrive.
+import { LRUCache } from 'lru-cache';
 import { eq } from 'drizzle-orm';
 import { readAll, type ArtifactStore } from '../../client/sdk/artifact-store';
 import { openArtifactStore } from '../../client/sdk/artifact-stores';
@@ -81,8 +82,8 @@ function parseEntry(line: string): StepLogEntry {
 }
 
 /** Opened stores, by component and its last update, so a log followed every second reuses its client. */
-const openStores = new Map<string, Promise<ArtifactStore>>();
 const MAX_OPEN_STORES = 32;
+const openStores = new LRUCache<string, Promise<ArtifactStore>>({ max: MAX_OPEN_STORES });
 
 async function storeOfRun(db: Queryable, secretKey: Buffer, runId: string): Promise<ArtifactStore> {
   const run = await requireRun(db, runId);
@@ -96,7 +97,6 @@ async function storeOfRun(db: Queryable, secretKey: Buffer, runId: string): Prom
       { id: component.id, name: component.name, flavorName: component.flavor, configuration: component.configuration },
       decryptSecrets(secretKey, component.secrets),
     );
-    if (openStores.size >= MAX_OPEN_STORES) openStores.delete(openStores.keys().next().value!);
     openStores.set(key, store);
     store.catch(() => openStores.delete(key));
   }
