@@ -262,7 +262,9 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     let found = runCodes.get(runId);
     if (!found) {
       found = runCodeHashes(queue, redis, runId);
-      found.then((hashes) => hashes ?? runCodes.delete(runId), () => runCodes.delete(runId));
+      // A record found missing, or a read that failed, is read again by the next step of the run.
+      const forget = () => void runCodes.delete(runId);
+      found.then((hashes) => hashes ?? forget(), forget);
       runCodes.set(runId, found);
     }
     return found;

@@ -27,10 +27,10 @@ export interface StepChange {
  * as a query of one row (status, ends). The rule is the database function stackyard_run_status
  * (migration run_step_count_trigger), which reads the counts of the run's steps by status that
  * a trigger on step_runs keeps on the run: recording one step of a run with thousands reads none
- * of the others. See StepChange for `changed`.
+ * of the others.
  */
-export function derivedRunStatusSql(runId: string, changed?: StepChange): SQL {
-  return sql`select status, ends from stackyard_run_status(${runId}::uuid, ${changedArrays(changed)})`;
+export function derivedRunStatusSql(runId: string): SQL {
+  return sql`select status, ends from stackyard_run_status(${runId}::uuid, ${changedArrays()})`;
 }
 
 /**
