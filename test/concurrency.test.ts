@@ -129,4 +129,35 @@ describe.each(databaseTargets)('concurrent registrations on $name', (target) => 
       expect(finished.steps.filter((step) => step.status !== 'COMPLETED' && step.status !== 'STOPPED'), `round ${round}`).toEqual([]);
     }
   });
+
+  it('stops a run while its steps report outputs and end with them: every call answers, and what was stored stays', async () => {
+    const client = new StackyardClient({ url: server.url, env: {} });
+    for (let round = 0; round < 3; round += 1) {
+      const { run, steps } = await startedRun(client, 'stop-report-race');
+      const output = (index: number) => ({ name: 'model', uri: `s3://bucket/race/${round}/${index}`, sizeBytes: 1 });
+      // Half the steps report their outputs, half end with them: both store versions and touch the
+      // run, so both must lock the run before the step, as finishRun does.
+      const calls = await Promise.allSettled([
+        ...steps.slice(0, WRITERS / 2).map((step, index) => client.reportStepOutputs(step.id, [output(index)])),
+        client.finishRun({ runId: run.id, status: 'STOPPED', reason: 'stopped by the test' }),
+        ...steps.slice(WRITERS / 2).map((step, index) => client.finishStep({ stepRunId: step.id, status: 'COMPLETED', outputs: [output(WRITERS / 2 + index)] })),
+      ]);
+      for (const call of calls) {
+        if (call.status === 'rejected') {
+          expect(call.reason, `round ${round}`).toBeInstanceOf(StackyardError);
+          expect((call.reason as StackyardError).type, `round ${round}: ${String(call.reason)}`).toBe('IllegalOperationError');
+        }
+      }
+      const finished = (await client.getRun(run.id))!;
+      expect(finished.endedAt, `round ${round}`).not.toBeNull();
+      expect(finished.steps.filter((step) => step.status !== 'COMPLETED' && step.status !== 'STOPPED'), `round ${round}`).toEqual([]);
+      // Every report that answered kept its output; a step that completed has its output.
+      const byId = new Map(finished.steps.map((step) => [step.id, step]));
+      calls.forEach((call, index) => {
+        if (call.status !== 'fulfilled' || index === WRITERS / 2) return;
+        const step = byId.get(steps[index < WRITERS / 2 ? index : index - 1].id)!;
+        expect(step.outputs.map((stored) => stored.name), `round ${round}, ${step.name}`).toEqual(['model']);
+      });
+    }
+  });
 });

@@ -101,6 +101,45 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     expect(named.run.all.map((step: { name: string }) => step.name)).toEqual(['a', 'b']);
   });
 
+  it('ends a step with its outputs in one statement, and refuses outputs it cannot store without ending the step', async () => {
+    const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => startStep(server(), { runId: run.id, name })));
+    const finish = (variables: Record<string, unknown>) =>
+      server().request(
+        `mutation($id: ID!, $outputs: [StepOutputInput!]) {
+          finishStep(stepRunId: $id, status: COMPLETED, outputs: $outputs) {
+            ${RESULT_FIELDS} ... on StepRun { status outputs { name artifactVersion { uri } } }
+          }
+        }`,
+        variables,
+      );
+    const ended = await finish({ id: a.id, outputs: [{ name: 'model', uri: '/tmp/a/model' }, { name: 'metrics', uri: '/tmp/a/metrics' }] });
+    expect(ended.data!.finishStep.status).toBe('COMPLETED');
+    expect(ended.data!.finishStep.outputs.map((output: { name: string }) => output.name).sort()).toEqual(['metrics', 'model']);
+    // The outputs, the step's end and the run's status: one statement (the answer's outputs, another).
+    expect(ended.headers.get('x-sql-statements')).toBe('2');
+
+    // An output that repeats a reported one with another uri: refused, and the step goes on.
+    await reportOutputs(server(), b.id, [{ name: 'model', uri: '/tmp/b/model' }]);
+    expectType((await finish({ id: b.id, outputs: [{ name: 'model', uri: '/tmp/b/other' }] })).data!.finishStep, 'IdempotencyConflictError', 'outputs.0.uri');
+    // An output in a store that does not exist: refused, nothing stored, and the step goes on.
+    const noStore = Buffer.from('StackComponent:00000000-0000-4000-8000-000000000000').toString('base64');
+    const missingStore = { name: 'model', uri: '/tmp/c/model', artifactStoreId: noStore };
+    expect((await finish({ id: c.id, outputs: [missingStore] })).data!.finishStep).toMatchObject({ __typename: 'NotFoundError', field: 'outputs.0.artifactStoreId' });
+    const steps = await server().gql(`query($id: ID!) { run(id: $id) { status steps { name status outputs { name artifactVersion { uri } } } } }`, { id: run.id });
+    expect(steps.run.status).toBe('RUNNING');
+    expect(steps.run.steps.slice(1)).toEqual([
+      { name: 'b', status: 'RUNNING', outputs: [{ name: 'model', artifactVersion: { uri: '/tmp/b/model' } }] },
+      { name: 'c', status: 'RUNNING', outputs: [] },
+    ]);
+
+    // A step that has ended takes no new outputs; the outputs it ended with answer a retry.
+    expectType((await finish({ id: a.id, outputs: [{ name: 'extra', uri: '/tmp/a/extra' }] })).data!.finishStep, 'IllegalOperationError', 'stepRunId');
+    expect((await finish({ id: b.id, outputs: [{ name: 'model', uri: '/tmp/b/model' }] })).data!.finishStep).toMatchObject({ status: 'COMPLETED' });
+    expect((await finish({ id: c.id, outputs: [{ name: 'model', uri: '/tmp/c/model' }] })).data!.finishStep).toMatchObject({ status: 'COMPLETED' });
+    expect((await server().gql(`query($id: ID!) { run(id: $id) { status } }`, { id: run.id })).run.status).toBe('COMPLETED');
+  });
+
   it('fails the run when a step fails, with its message', async () => {
     const run = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
     const a = await startStep(server(), { runId: run.id, name: 'a' });

@@ -1,6 +1,6 @@
 // The rules of artifact versions: numbering per name without races, idempotent reports,
 // metadata.
-import { getTableColumns, sql } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { stackComponents } from '../components/component-tables';
 import { postgresErrorCode, UNIQUE_VIOLATION, type Database } from '../db/database';
 import { executePrepared } from '../db/prepared-statements';
@@ -52,15 +52,16 @@ export interface StepOutputLink {
 }
 
 /**
- * Records a batch of a step run's outputs as new artifact versions. Idempotent per (step run,
- * output name): an output reported before answers the version stored then.
+ * Checks a batch of a step run's outputs as reportStepOutputs and finishStep take them: within the
+ * limit, valid names given once, fields of the right shapes. Throws the typed error of the first
+ * fault.
  */
-export async function reportStepOutputs(db: Database, stepRunId: string, outputs: ReportedOutput[]): Promise<StepOutputLink[]> {
+export function checkReportedOutputs(outputs: ReportedOutput[]): CheckedOutput[] {
   if (outputs.length > MAX_OUTPUTS_PER_REPORT) {
     throw new LimitExceededError(`At most ${MAX_OUTPUTS_PER_REPORT} outputs per report`, 'outputs', MAX_OUTPUTS_PER_REPORT);
   }
   const seen = new Set<string>();
-  const checked = outputs.map((output, index) => {
+  return outputs.map((output, index) => {
     const field = `outputs.${index}`;
     const name = validateName(output.name, `${field}.name`);
     if (seen.has(name)) throw new ValidationError(`Output "${name}" is reported twice`, `${field}.name`);
@@ -72,7 +73,14 @@ export async function reportStepOutputs(db: Database, stepRunId: string, outputs
       artifactName: output.artifactName == null ? null : validateName(output.artifactName, `${field}.artifactName`),
     };
   });
+}
 
+/**
+ * Records a batch of a step run's outputs as new artifact versions. Idempotent per (step run,
+ * output name): an output reported before answers the version stored then.
+ */
+export async function reportStepOutputs(db: Database, stepRunId: string, outputs: ReportedOutput[]): Promise<StepOutputLink[]> {
+  const checked = checkReportedOutputs(outputs);
   const report = () => reportInOneStatement(db, stepRunId, checked);
   let outcome: ReportOutcome;
   try {
@@ -126,7 +134,8 @@ function versionJson(alias: string) {
   return sql.raw(`json_build_object(${columns.join(', ')})`);
 }
 
-type CheckedOutput = ReportedOutput & { name: string; artifactName: string | null };
+/** A reported output that passed checkReportedOutputs. */
+export type CheckedOutput = ReportedOutput & { name: string; artifactName: string | null };
 
 interface ConflictingVersion {
   artifactName: string;
@@ -149,17 +158,21 @@ interface ReportOutcome {
 }
 
 /**
- * The whole report as one statement of data-modifying CTEs, so no transaction is held open
- * across round trips: lock the step, keep the outputs it has not stored yet, check them, claim
- * version numbers, insert the versions and links, touch the run and notify. The writes only
- * happen when the checks pass, and the statement commits or fails as one.
+ * The CTEs that record a step run's outputs, for a statement that goes on from them. They lock
+ * the step's run (`run`) before the step (`step`), in the order finishRun and finishStep take
+ * them: a report locking the step first deadlocked with a run stopped at the same time. Then
+ * they keep the outputs the step has not stored yet, check them, claim version numbers, and
+ * insert the versions (`versions`) and links (`links`). `checked` is one row of what they found,
+ * `accepted` true when the outputs are stored: the step is running, a repeated output repeats
+ * what was stored, the stores exist, and `requires`, a condition on the CTE `step` (the step
+ * run's row), holds. The writes only happen when it is, and the statement commits or fails as one.
  *
  * Gap-free numbers: the upsert bumps each name's counter under its row lock (names in a fixed
  * order, so two reports never wait on each other's locks in opposite orders) and hands out
  * counter - count + 1 .. counter. Idempotence: the links' primary key (step run, output name);
  * a concurrent retry that loses fails on it and is answered by a second look.
  */
-async function reportInOneStatement(db: Database, stepRunId: string, outputs: CheckedOutput[]): Promise<ReportOutcome> {
+export function recordedOutputsCtes(stepRunId: string, outputs: CheckedOutput[], requires: SQL = sql`true`): SQL {
   const rows = outputs.map((output, index) => ({
     ord: index,
     name: output.name,
@@ -174,15 +187,19 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
     metadata: output.metadata ?? {},
     tags: [...new Set(output.tags ?? [])],
   }));
-  const result = await executePrepared(db, sql`
-    with step as (
-      select s.id, s.name, s.status, s.run_id, p.name as pipeline,
+  return sql`
+    run as (
+      select ${pipelineRuns.id} as id from ${pipelineRuns}
+      where ${pipelineRuns.id} = (select s.run_id from ${stepRuns} s where s.id = ${stepRunId})
+      for no key update),
+    step as (
+      select s.id, s.name, s.status, s.attempt, s.run_id, p.name as pipeline,
              (select (c->>'id')::uuid from jsonb_array_elements(r.stack_snapshot->'components') c
               where c->>'type' = 'artifact_store' limit 1) as snapshot_store
       from ${stepRuns} s
       join ${pipelineRuns} r on r.id = s.run_id
       join ${pipelines} p on p.id = r.pipeline_id
-      where s.id = ${stepRunId}
+      where s.id = ${stepRunId} and exists (select 1 from run)
       for no key update of s),
     stored as (
       select o.name, a.name as artifact_name, v.uri, v.type, v.data_type, v.materializer, v.content_hash,
@@ -211,7 +228,7 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
       select c.id from ${stackComponents} c
       where c.type = 'artifact_store'
         and c.id in (select artifact_store_id from fresh union all select snapshot_store from step)),
-    checked as (
+    findings as (
       select exists (select 1 from step) as found,
              (select pipeline from step) as pipeline,
              (select name from step) as step_name,
@@ -219,10 +236,13 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
              (select status from step) as status,
              exists (select 1 from fresh) as has_fresh,
              (select min(ord) from fresh
-              where artifact_store_id is not null and artifact_store_id not in (select id from stores)) as missing_store),
+              where artifact_store_id is not null and artifact_store_id not in (select id from stores)) as missing_store,
+             coalesce((select ${requires} from step), false) as required),
+    checked as (
+      select f.*, f.status = 'running' and f.conflict is null and f.missing_store is null and f.required as accepted
+      from findings f),
     accepted as (
-      select fresh.* from fresh, checked
-      where checked.status = 'running' and checked.missing_store is null and checked.conflict is null),
+      select fresh.* from fresh, checked where checked.accepted),
     claimed as (
       insert into ${artifacts} (name, latest_version)
       select full_name, count(*) from accepted group by full_name order by full_name
@@ -241,10 +261,19 @@ async function reportInOneStatement(db: Database, stepRunId: string, outputs: Ch
     links as (
       insert into ${stepRunOutputs} (step_run_id, name, artifact_version_id)
       select ${stepRunId}, producer_output_name, id from versions
-      returning name),
+      returning name)`;
+}
+
+/**
+ * The whole report as one statement of data-modifying CTEs, so no transaction is held open
+ * across round trips: recordedOutputsCtes, then touch the run and notify when it stored any.
+ */
+async function reportInOneStatement(db: Database, stepRunId: string, outputs: CheckedOutput[]): Promise<ReportOutcome> {
+  const result = await executePrepared(db, sql`
+    with ${recordedOutputsCtes(stepRunId, outputs)},
     touched as (
       update ${pipelineRuns} set updated_at = clock_timestamp(), last_heartbeat_at = clock_timestamp()
-      where id = (select run_id from step) and exists (select 1 from links)
+      where id = (select id from run) and exists (select 1 from links)
       returning id),
     notified as (
       select pg_notify(${RUN_UPDATED_CHANNEL}, id::text) from touched)

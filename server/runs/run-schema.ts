@@ -29,7 +29,6 @@ import {
 } from './run-service';
 import { pipelineRunComponents, pipelineRuns, pipelines, RUN_STATUSES, STEP_STATUSES, type RunStatus, type StepStatus } from './run-tables';
 import { StepAttemptType, StepWorkerInput, StepWorkerType } from './step-attempt-schema';
-import { reportStepOutputs } from '../artifacts/artifact-service';
 import { StepOutputInput, storedOutputArguments } from '../artifacts/step-output-input';
 import { queueWaitMs, stepAttemptsJson } from './step-attempts';
 
@@ -553,14 +552,9 @@ builder.mutationFields((t) => ({
       outputs: t.arg({ type: [StepOutputInput], description: 'With COMPLETED: outputs not reported yet, as reportStepOutputs takes them (and at most as many).' }),
     },
     resolve: async (_root, args, context) => {
-      const stepRunId = databaseId(args.stepRunId, 'StepRun', 'stepRunId');
-      if (args.outputs?.length) {
-        if (args.status !== 'completed') throw new ValidationError('Only a COMPLETED step brings outputs', 'outputs');
-        // Recorded first, in their own statement: a retry of the whole call finds them stored and goes on.
-        await reportStepOutputs(context.db, stepRunId, storedOutputArguments(args.outputs));
-      }
       return finishStep(context.db, {
-        stepRunId,
+        stepRunId: databaseId(args.stepRunId, 'StepRun', 'stepRunId'),
+        outputs: args.outputs ? storedOutputArguments(args.outputs) : null,
         status: args.status,
         errorMessage: args.errorMessage,
         attempt: args.attempt,

@@ -1,6 +1,7 @@
 // The rules of pipeline runs and step runs: starting, finishing, heartbeats and expiry.
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { checkReportedOutputs, recordedOutputsCtes, reportStepOutputs, type CheckedOutput, type ReportedOutput } from '../artifacts/artifact-service';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
 import { executePrepared } from '../db/prepared-statements';
@@ -385,6 +386,8 @@ export interface FinishStepInput {
   attempt?: number | null;
   /** With FAILED: ends the attempt but not the step, which awaits its next attempt. */
   willRetry?: boolean | null;
+  /** With COMPLETED: outputs not reported yet, recorded as reportStepOutputs records them before the step ends. */
+  outputs?: ReportedOutput[] | null;
 }
 
 export async function finishStep(db: Database, input: FinishStepInput): Promise<StepRunRow> {
@@ -397,11 +400,17 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
   if (input.status === 'cached' && !input.originalStepRunId) {
     throw new ValidationError('A cached step needs the step run it reused', 'originalStepRunId');
   }
-  // The usual end of a step is one statement; the other cases follow the rules one by one.
+  if (input.outputs?.length && input.status !== 'completed') throw new ValidationError('Only a COMPLETED step brings outputs', 'outputs');
+  const outputs = input.outputs?.length ? checkReportedOutputs(input.outputs) : null;
+  // The usual end of a step, its last outputs with it, is one statement; the other cases follow
+  // the rules one by one.
   if (input.status !== 'cached' && !input.willRetry) {
-    const ended = await endRunningStep(db, input);
+    const ended = outputs ? await endRunningStepWithOutputs(db, input, outputs) : await endRunningStep(db, input);
     if (ended) return ended;
   }
+  // The outputs first, in their own statement: a retry of the whole call finds them stored and
+  // goes on, and outputs that cannot be stored are refused with the report's own error.
+  if (outputs) await reportStepOutputs(db, input.stepRunId, outputs);
   return db.transaction(async (tx) => {
     // The run first, then the step, in the order startStep and finishRun lock them; and the run
     // before the statements that count its steps, so they see every step that ended before.
@@ -507,6 +516,35 @@ async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<St
   const [row] = resultRows<StepRunRow & { notified: unknown }>(result);
   if (!row) return undefined;
   const { notified: _notified, ...ended } = row;
+  return ended;
+}
+
+/**
+ * The usual end of a step that brings its last outputs, in one statement: recordedOutputsCtes
+ * (the run's lock first), then a running step whose current attempt has not ended completes with
+ * them, and the run's status is refreshed; nothing at all when the outputs or the step are not
+ * so (a concurrent retry that stored the same outputs first included).
+ */
+async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, outputs: CheckedOutput[]): Promise<StepRunRow | undefined> {
+  const endable = sql`${input.attempt != null ? sql`step.attempt = ${input.attempt} and ` : sql``}not exists (select 1 from ${stepAttempts} a where a.step_run_id = step.id and a.attempt = step.attempt)`;
+  let result: unknown;
+  try {
+    result = await executePrepared(db, sql`
+      with ${recordedOutputsCtes(input.stepRunId, outputs, endable)},
+      ended as (
+        update ${stepRuns} set status = 'completed', error_message = null, original_step_run_id = null, ended_at = clock_timestamp()
+        from checked where ${stepRuns}.id = ${input.stepRunId} and checked.accepted
+        returning ${stepRuns}.*),
+      ${runRefreshCtes(sql`(select id from run)`, { cte: sql`ended`, previous: 'running' })}
+      select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified, (select count(*) from links) as linked
+      from ended`);
+  } catch (error) {
+    if (postgresErrorCode(error) === UNIQUE_VIOLATION) return undefined;
+    throw error;
+  }
+  const [row] = resultRows<StepRunRow & { notified: unknown; linked: unknown }>(result);
+  if (!row) return undefined;
+  const { notified: _notified, linked: _linked, ...ended } = row;
   return ended;
 }
 
