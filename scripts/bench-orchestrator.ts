@@ -18,6 +18,8 @@
 //     them kept busy on average (their CPU over the wall time): on a machine shared by all of
 //     them, what bounds how fast steps can go. The driver, idle but for its subscription, is
 //     left out, with its start-up.
+// BENCH_CPU_PROFILE_DIR=dir: the server and the workers write V8 CPU profiles there (--cpu-prof),
+// to see where a step's CPU goes.
 // Every step runs (cache off). A warm-up run of the local orchestrator comes first (its figures
 // are not shown): the server is long-lived, and its first requests pay for V8 compiling its code
 // and PGlite's WebAssembly. The server (`stackyard server start`), the object store (s3rver),
@@ -52,6 +54,8 @@ const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 const stackyardBin = join(root, 'bin', 'stackyard.js');
 const fixtures = join(root, 'test', 'fixtures');
 const scratch = mkdtempSync(join(tmpdir(), 'stackyard-bench-orchestrator-'));
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
+const profiled = (args: string[]) => (PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, ...args] : args);
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -103,7 +107,7 @@ const serverEnv: NodeJS.ProcessEnv = {
   ...(database ? { DATABASE_URL: database.url } : { STACKYARD_DATA_DIR: join(scratch, 'db') }),
 };
 for (const name of ['STACKYARD_AUTH', 'STACKYARD_ADMIN_TOKEN', ...(database ? ['STACKYARD_DATA_DIR'] : ['DATABASE_URL'])]) delete serverEnv[name];
-const server = service([stackyardBin, 'server', 'start', '--port', String(serverPort)], serverEnv);
+const server = service(profiled([stackyardBin, 'server', 'start', '--port', String(serverPort)]), serverEnv);
 const url = `http://127.0.0.1:${serverPort}`;
 await answering(`${url}/ready`, server, 'the server');
 const client = new StackyardClient({ url, env: {}, configDir: join(scratch, 'config') });
@@ -135,7 +139,8 @@ async function drive(stack: string, steps = STEPS): Promise<string> {
 /** Starts `stackyard worker` processes and answers once each takes jobs. */
 async function startWorkers(stack: string, count: number, concurrency = CONCURRENCY) {
   const workers = Array.from({ length: count }, (_unused, index) => {
-    const child = spawn(process.execPath, [stackyardBin, 'worker', 'start', '--pipelines', join(fixtures, 'bullmq-pipelines.ts'), '--stack', stack, '--concurrency', String(concurrency), '--name', `${stack}-${index}`], {
+    const args = [stackyardBin, 'worker', 'start', '--pipelines', join(fixtures, 'bullmq-pipelines.ts'), '--stack', stack, '--concurrency', String(concurrency), '--name', `${stack}-${index}`];
+    const child = spawn(process.execPath, profiled(args), {
       cwd: root,
       env: baseEnv,
       stdio: ['ignore', 'pipe', 'inherit'],
