@@ -9,6 +9,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -107,13 +108,17 @@ export class S3ArtifactStore implements ArtifactStore {
       uri,
       source,
       (body) =>
-        new Upload({
-          client: this.client,
-          params: { Bucket: this.bucket, Key: this.key(uri), Body: body },
-          partSize: PART_SIZE,
-          queueSize: QUEUE_SIZE,
-          leavePartsOnError: false,
-        }).done(),
+        // Bytes in memory that fit one part are one PutObject, which is what lib-storage sends for
+        // them too, without its part queue; a stream or a larger buffer goes in parts.
+        Buffer.isBuffer(body) && body.byteLength <= PART_SIZE
+          ? this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(uri), Body: body }))
+          : new Upload({
+              client: this.client,
+              params: { Bucket: this.bucket, Key: this.key(uri), Body: body },
+              partSize: PART_SIZE,
+              queueSize: QUEUE_SIZE,
+              leavePartsOnError: false,
+            }).done(),
       (error) => this.settingError(error, uri),
     );
   }
