@@ -152,7 +152,11 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     // Again: every step cached from the store, whichever worker took it.
     const second = await runProcess('npm', ['run', '--silent', 'example'], asAdmin);
     expect(second.code, second.stderr).toBe(0);
-    for (const name of ['load_data', 'train', 'evaluate']) expect(second.stdout).toContain(`step ${name} cached`);
+    // Each cached step names the run whose outputs it reused.
+    for (const name of ['load_data', 'train', 'evaluate']) {
+      const line = second.stdout.split('\n').find((candidate) => candidate.includes(`step ${name} cached`));
+      expect(line, second.stdout).toContain(`(outputs of run ${run.name})`);
+    }
     const runs = (await admin.runsPage({ filter: { pipeline: 'quickstart', stackName: stack } })).edges.map((edge) => edge.node.status);
     expect(runs).toEqual(['CACHED', 'COMPLETED']);
     void cli;

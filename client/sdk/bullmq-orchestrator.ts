@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { RunProgressSubscription } from '../generated/graphql';
+import { CachedStepOriginsDocument, type RunProgressSubscription } from '../generated/graphql';
 import { followRun } from '../run-updates';
 import { codeHash } from './cache-key';
 import type { Orchestrator, RecordedRun } from './orchestrator';
@@ -192,7 +192,7 @@ export class BullmqOrchestrator implements Orchestrator {
     const seen = new Map<string, string>();
     const enqueued = new Set<string>();
     await followRun(run.client, run.run.id, async (state: ProgressRun) => {
-      this.reportProgress(run, state, seen);
+      await this.reportProgress(run, state, seen);
       if (state.endedAt) return true;
       await this.enqueueReady(run, state, enqueued);
       return false;
@@ -242,14 +242,20 @@ export class BullmqOrchestrator implements Orchestrator {
   }
 
   /** Progress lines from the statuses the server reports, each step's change once. */
-  private reportProgress(run: RecordedRun, state: ProgressRun, seen: Map<string, string>): void {
-    for (const step of state.steps) {
-      if (seen.get(step.name) === step.status) continue;
+  private async reportProgress(run: RecordedRun, state: ProgressRun, seen: Map<string, string>): Promise<void> {
+    const changed = state.steps.filter((step) => seen.get(step.name) !== step.status);
+    const cached = changed.filter((step) => step.status === 'CACHED').map((step) => step.name);
+    const origins = new Map<string, string>();
+    if (cached.length > 0) {
+      const read = await run.client.request(CachedStepOriginsDocument, { id: run.run.id, names: cached }, { retry: true });
+      for (const step of read.run?.steps ?? []) origins.set(step.name, step.originalStepRun?.run.name ?? '');
+    }
+    for (const step of changed) {
       seen.set(step.name, step.status);
       const durationMs = step.durationMs ?? 0;
       if (step.status === 'RUNNING') run.progress({ kind: 'step-started', step: step.name });
       else if (step.status === 'COMPLETED') run.progress({ kind: 'step-completed', step: step.name, durationMs });
-      else if (step.status === 'CACHED') run.progress({ kind: 'step-cached', step: step.name, durationMs, originalRunName: step.originalStepRun?.run.name ?? '' });
+      else if (step.status === 'CACHED') run.progress({ kind: 'step-cached', step: step.name, durationMs, originalRunName: origins.get(step.name) ?? '' });
       else if (step.status === 'FAILED') run.progress({ kind: 'step-failed', step: step.name, durationMs, message: step.errorMessage ?? '' });
     }
   }
