@@ -13,11 +13,18 @@ const MAX_RETRY_DELAY_MS = 5_000;
 
 /**
  * Calls `onState` with the run as it is now, then at each change, one call at a time, until it
- * answers true; answers that last state. Fails when the server refuses the subscription.
+ * answers true; answers that last state. Its steps come with it unless `withSteps` is false.
+ * Fails when the server refuses the subscription.
  */
-export function followRun(client: StackyardClient, runId: string, onState: (run: RunProgress) => Promise<boolean>): Promise<RunProgress> {
+export function followRun(
+  client: StackyardClient,
+  runId: string,
+  onState: (run: RunProgress) => Promise<boolean>,
+  { withSteps = true }: { withSteps?: boolean } = {},
+): Promise<RunProgress> {
   const document = RunProgressDocument;
-  const variables = { filter: { runId } };
+  // Without its steps, each event's read of the run is one row, whatever the run's size.
+  const variables = { filter: { runId }, withSteps };
   const id = persistedId(document);
   const asText = { query: print(document), variables };
   return new Promise<RunProgress>((resolve, reject) => {

@@ -183,20 +183,30 @@ export class BullmqOrchestrator implements Orchestrator {
     await checkRedisReachable(this.settings.redisUrl, `the orchestrator "${this.name}"`);
   }
 
-  /** Enqueues the steps that can start; workers enqueue the rest as they finish their parents. */
+  /**
+   * Enqueues the steps that can start; workers enqueue the rest as they finish their parents (a
+   * worker that dies first leaves its job to the one that takes it over, which enqueues them).
+   */
   async submit(run: RecordedRun): Promise<void> {
-    await this.enqueueReady(run, { steps: [] }, new Set());
+    const ready = readySteps(run.invocations, { steps: [] });
+    // The run's code record goes first, so any worker can check its steps.
+    await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
+    await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
   }
 
+  /** Submits the run and follows it until it ends; its steps' statuses only when it shows progress. */
   async execute(run: RecordedRun): Promise<Map<string, StepResult>> {
+    await this.submit(run);
     const seen = new Map<string, string>();
-    const enqueued = new Set<string>();
-    await followRun(run.client, run.run.id, async (state: ProgressRun) => {
-      await this.reportProgress(run, state, seen);
-      if (state.endedAt) return true;
-      await this.enqueueReady(run, state, enqueued);
-      return false;
-    });
+    await followRun(
+      run.client,
+      run.run.id,
+      async (state: ProgressRun) => {
+        if (state.steps) await this.reportProgress(run, state.steps, seen);
+        return state.endedAt != null;
+      },
+      { withSteps: run.showsProgress },
+    );
     return this.results(run);
   }
 
@@ -217,16 +227,6 @@ export class BullmqOrchestrator implements Orchestrator {
     return this.redisInstance;
   }
 
-  /** Enqueues the steps that became ready, each once from here (workers may enqueue them too). */
-  private async enqueueReady(run: RecordedRun, state: RunState, enqueued: Set<string>): Promise<void> {
-    const ready = readySteps(run.invocations, state).filter((step) => !enqueued.has(step));
-    if (ready.length === 0) return;
-    // The first steps of the run: its code record goes first, so any worker can check its steps.
-    if (enqueued.size === 0) await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
-    await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
-    for (const step of ready) enqueued.add(step);
-  }
-
   private runJobData(run: RecordedRun): RunJobData {
     return {
       runId: run.run.id,
@@ -242,8 +242,8 @@ export class BullmqOrchestrator implements Orchestrator {
   }
 
   /** Progress lines from the statuses the server reports, each step's change once. */
-  private async reportProgress(run: RecordedRun, state: ProgressRun, seen: Map<string, string>): Promise<void> {
-    const changed = state.steps.filter((step) => seen.get(step.name) !== step.status);
+  private async reportProgress(run: RecordedRun, steps: NonNullable<ProgressRun['steps']>, seen: Map<string, string>): Promise<void> {
+    const changed = steps.filter((step) => seen.get(step.name) !== step.status);
     const cached = changed.filter((step) => step.status === 'CACHED').map((step) => step.name);
     const origins = new Map<string, string>();
     if (cached.length > 0) {

@@ -10,6 +10,8 @@ export interface RecordedRun extends StepRunSettings {
   invocations: readonly StepInvocation[];
   /** The run's parameters, as given to run(): workers compose the pipeline again from them. */
   parameters: unknown;
+  /** Whether `progress` shows anything (run() was not given `progress: false`). */
+  showsProgress: boolean;
 }
 
 export interface Orchestrator {

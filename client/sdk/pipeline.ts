@@ -195,6 +195,7 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       stackName: stack,
       invocations,
       parameters: runOptions.parameters ?? null,
+      showsProgress: runOptions.progress !== false,
       store,
       enableCache: runOptions.enableCache,
       pipelineEnableCache: options.enableCache,
