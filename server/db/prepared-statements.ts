@@ -44,6 +44,13 @@ const keepText = (value: string) => value;
 const TEXT_KEPT_TYPES = [types.TIMESTAMP, types.TIMESTAMPTZ, types.DATE, types.INTERVAL, 1115, 1182, 1185, 1187, 1231];
 const drizzleParsers = Object.fromEntries(TEXT_KEPT_TYPES.map((type) => [type, keepText]));
 
+/**
+ * Named statements one PGlite keeps at most. The call sites render a few shapes each, far fewer;
+ * should one ever render its values into the text, the rest run unnamed instead of each taking
+ * the session's memory for good.
+ */
+const MAX_NAMED_STATEMENTS = 64;
+
 const preparedByClient = new WeakMap<PGlite, ReturnType<typeof preparedStatementsOf>>();
 
 function pglitePrepared(client: PGlite) {
@@ -66,10 +73,11 @@ function concat(...messages: Uint8Array[]): Uint8Array {
 function preparedStatementsOf(client: PGlite) {
   const statements = new Map<string, Promise<ParsedStatement>>();
   const parsers = { ...client.parsers, ...drizzleParsers };
+  let named = 0;
 
   /** Parses the statement under a new name; called holding the session. */
   async function parseStatement(text: string): Promise<ParsedStatement> {
-    const name = `stackyard_${statements.size}`;
+    const name = `stackyard_${(named += 1)}`;
     const { messages } = await client.execProtocol(
       concat(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()),
     );
@@ -79,6 +87,9 @@ function preparedStatementsOf(client: PGlite) {
   return {
     async execute(query: { sql: string; params: unknown[] }): Promise<Results> {
       countStatement();
+      if (!statements.has(query.sql) && statements.size >= MAX_NAMED_STATEMENTS) {
+        return client.query(query.sql, query.params, { rowMode: 'object', parsers });
+      }
       // Both of PGlite's locks, as its `query` takes them: no transaction open on the session
       // may take this statement in, and no other statement may run between its messages.
       return client._runExclusiveTransaction(() =>

@@ -523,7 +523,7 @@ async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<St
  * The usual end of a step that brings its last outputs, in one statement: recordedOutputsCtes
  * (the run's lock first), then a running step whose current attempt has not ended completes with
  * them, and the run's status is refreshed; nothing at all when the outputs or the step are not
- * so (a concurrent retry that stored the same outputs first included).
+ * so.
  */
 async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, outputs: CheckedOutput[]): Promise<StepRunRow | undefined> {
   const endable = sql`${input.attempt != null ? sql`step.attempt = ${input.attempt} and ` : sql``}not exists (select 1 from ${stepAttempts} a where a.step_run_id = step.id and a.attempt = step.attempt)`;
@@ -536,15 +536,17 @@ async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, 
         from checked where ${stepRuns}.id = ${input.stepRunId} and checked.accepted
         returning ${stepRuns}.*),
       ${runRefreshCtes(sql`(select id from run)`, { cte: sql`ended`, previous: 'running' })}
-      select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified, (select count(*) from links) as linked
+      select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
       from ended`);
   } catch (error) {
+    // A concurrent retry stored the same outputs first; the statement stored nothing, and the
+    // report's second look answers them.
     if (postgresErrorCode(error) === UNIQUE_VIOLATION) return undefined;
     throw error;
   }
-  const [row] = resultRows<StepRunRow & { notified: unknown; linked: unknown }>(result);
+  const [row] = resultRows<StepRunRow & { notified: unknown }>(result);
   if (!row) return undefined;
-  const { notified: _notified, linked: _linked, ...ended } = row;
+  const { notified: _notified, ...ended } = row;
   return ended;
 }
 
