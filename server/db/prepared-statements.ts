@@ -59,16 +59,6 @@ function pglitePrepared(client: PGlite) {
   return prepared;
 }
 
-function concat(...messages: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(messages.reduce((length, message) => length + message.length, 0));
-  let offset = 0;
-  for (const message of messages) {
-    joined.set(message, offset);
-    offset += message.length;
-  }
-  return joined;
-}
-
 /** One PGlite's named statements, by text: parsed on first use, kept for the session's life. */
 function preparedStatementsOf(client: PGlite) {
   const statements = new Map<string, Promise<ParsedStatement>>();
@@ -79,7 +69,7 @@ function preparedStatementsOf(client: PGlite) {
   async function parseStatement(text: string): Promise<ParsedStatement> {
     const name = `stackyard_${(named += 1)}`;
     const { messages } = await client.execProtocol(
-      concat(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()),
+      Buffer.concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]),
     );
     return { name, parameterTypes: pgliteParse.parseDescribeStatementResults(messages) };
   }
@@ -108,7 +98,7 @@ function preparedStatementsOf(client: PGlite) {
             return serializer ? serializer(value) : String(value);
           });
           const { messages } = await client.execProtocol(
-            concat(serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()),
+            Buffer.concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
           );
           return pgliteParse.parseResults(messages, parsers, { rowMode: 'object' })[0];
         }),
