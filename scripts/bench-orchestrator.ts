@@ -10,6 +10,11 @@
 //     from startStep to finishStep minus the sleep;
 //   - the pickup latency of bullmq jobs that waited for no slot: enqueue to processedOn, p50;
 //   - scaling: wall time with 1 worker over wall time with N;
+//   - the floor, in the same run: the same steps as plain BullMQ jobs on one plain BullMQ worker
+//     of the same concurrency that sleep and put a small output on the same store
+//     (scripts/bench-bullmq-floor-worker.ts), no Stackyard at all: what the job engine and the
+//     object store cost a step by themselves on this machine; the last line gives Stackyard's own
+//     overhead at 1 worker as the difference;
 //   - the same overhead with nothing queued: one worker taking one step at a time
 //     (BENCH_SEQUENTIAL_STEPS, default 30), the cost of a step itself rather than of the wait for
 //     a machine the other rows saturate;
@@ -254,7 +259,59 @@ async function bullmqRow(label: string, count: number, concurrency: number, step
   };
 }
 
+/**
+ * The floor: the same steps as plain BullMQ jobs taken by one plain BullMQ worker of `concurrency`
+ * (scripts/bench-bullmq-floor-worker.ts) that sleep the step's time and put a small output on the
+ * same store, with no Stackyard at all: what the job engine and the object store cost a step by
+ * themselves on this machine, measured as the bullmq rows are.
+ */
+async function floorRow(concurrency: number, steps: number): Promise<Row> {
+  const queueName = `bench-floor-${concurrency}`;
+  const settings = { redisUrl: redis.url, queue: queueName, concurrency, s3: { endpointUrl: s3EndpointUrl, bucket: BUCKET, accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY } };
+  // In this process, not under tsx's launcher, so its CPU is the worker's own.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'bench-bullmq-floor-worker.ts'), JSON.stringify(settings)], { cwd: root, env: baseEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('ready')) resolve();
+    });
+    void closed.then(() => reject(new Error(`the floor worker exited: ${output}`)));
+  });
+  const queue = new Queue(queueName, { connection: { url: redis.url } });
+  const before = { ...servicesCpu(), workers: processUsage(child.pid!).cpuMs };
+  let after: typeof before;
+  try {
+    await queue.addBulk(Array.from({ length: steps }, (_unused, index) => ({ name: 'nap', data: { ms: STEP_MS }, opts: { jobId: `nap-${index}` } })));
+    while ((await queue.getJobCountByTypes('completed', 'failed')) < steps) await new Promise((resolve) => setTimeout(resolve, 50));
+    after = { ...servicesCpu(), workers: processUsage(child.pid!).cpuMs };
+  } finally {
+    child.kill('SIGTERM');
+    await closed;
+  }
+  const jobs = await queue.getJobs(['completed'], 0, -1);
+  await queue.close();
+  if (jobs.length !== steps) throw new Error(`${steps - jobs.length} floor jobs failed`);
+  const held = jobs.map((job) => job.finishedOn! - job.processedOn! - STEP_MS);
+  const wallMs = Math.max(...jobs.map((job) => job.finishedOn!)) - Math.min(...jobs.map((job) => job.timestamp));
+  const firstWave = [...jobs].sort((a, b) => a.processedOn! - b.processedOn!).slice(0, Math.min(concurrency, jobs.length));
+  return {
+    label: `floor: plain BullMQ + s3, 1 worker x ${concurrency}`,
+    wallMs,
+    floorMs: Math.ceil(steps / concurrency) * STEP_MS,
+    overheadP50: quantile(held, 0.5),
+    overheadP90: quantile(held, 0.9),
+    pickupP50: quantile(firstWave.map((job) => job.processedOn! - job.timestamp), 0.5),
+    ...cpuFigures(before, after, steps, wallMs, true),
+  };
+}
+
+/** CPU per step of every process in the row. */
+const totalCpu = (row: Row) => Object.values(row.cpuPerStep).reduce<number>((sum, value) => sum + (value ?? 0), 0);
+
 const rows: Row[] = [];
+let floor: Row | undefined;
 let oneWorker: Row | undefined;
 try {
   // The local orchestrator: every step in the driver's process, all at once.
@@ -272,6 +329,8 @@ try {
     pickupP50: null,
     ...cpuFigures(before, after, STEPS, local.wallMs, false),
   });
+  floor = await floorRow(CONCURRENCY, STEPS);
+  rows.push(floor);
   for (const count of WORKER_COUNTS) {
     const row = await bullmqRow(`bullmq, ${count} worker${count > 1 ? 's' : ''} x ${CONCURRENCY}`, count, CONCURRENCY, STEPS);
     if (count === 1) oneWorker = row;
@@ -292,7 +351,7 @@ const table = rows.map((row) => [
   row.overheadP50.toFixed(0),
   row.overheadP90.toFixed(0),
   row.pickupP50 === null ? '-' : row.pickupP50.toFixed(0),
-  oneWorker && row.label.endsWith(`x ${CONCURRENCY}`) ? `${(oneWorker.wallMs / row.wallMs).toFixed(2)}x` : '-',
+  oneWorker && row.label.startsWith('bullmq') && row.label.endsWith(`x ${CONCURRENCY}`) ? `${(oneWorker.wallMs / row.wallMs).toFixed(2)}x` : '-',
   row.cpuPerStep.server.toFixed(1),
   row.cpuPerStep.s3.toFixed(1),
   ...[row.cpuPerStep.workers, row.cpuPerStep.redis, row.cpuPerStep.postgres].map((value) => (value === null ? '-' : value.toFixed(1))),
@@ -303,3 +362,9 @@ console.log(
 );
 const widths = head.map((title, index) => Math.max(title.length, ...table.map((row) => row[index].length)));
 for (const row of [head, ...table]) console.log(row.map((cell, index) => (index === 0 ? cell.padEnd(widths[index]) : cell.padStart(widths[index]))).join('  '));
+if (floor && oneWorker) {
+  console.log(
+    `Stackyard's own per-step overhead at 1 worker x ${CONCURRENCY}, over the floor of BullMQ and the store alone: p50 ${(oneWorker.overheadP50 - floor.overheadP50).toFixed(0)} ms ` +
+      `(${oneWorker.overheadP50.toFixed(0)} - ${floor.overheadP50.toFixed(0)}); CPU per step of everything ${totalCpu(oneWorker).toFixed(1)} ms against the floor's ${totalCpu(floor).toFixed(1)} ms`,
+  );
+}
