@@ -93,6 +93,20 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
         [{ redisUrl: 'redis://redis', backoffSeconds: -1 }, 'configuration.backoffSeconds'],
         [{ redisUrl: 'redis://redis', stepTimeoutSeconds: 0 }, 'configuration.stepTimeoutSeconds'],
         [{ redisUrl: 'redis://redis', queue: '' }, 'configuration.queue'],
+        // BullMQ refuses ':' in queue names only when it opens the queue, after the run exists.
+        [{ redisUrl: 'redis://redis', queue: 'team:steps' }, 'configuration.queue'],
+        [{ redisUrl: 'redis://redis', queue: '   ' }, 'configuration.queue'],
+        [{ redisUrl: 'redis://redis', queue: 'q'.repeat(101) }, 'configuration.queue'],
+        // Past Node's longest timer a timeout fires at once; past a day a backoff is a typo.
+        [{ redisUrl: 'redis://redis', stepTimeoutSeconds: 3_000_000 }, 'configuration.stepTimeoutSeconds'],
+        [{ redisUrl: 'redis://redis', backoffSeconds: 1e308 }, 'configuration.backoffSeconds'],
+        // No host would be each machine's own Redis; a database must be a number.
+        [{ redisUrl: 'redis://' }, 'configuration.redisUrl'],
+        [{ redisUrl: 'redis:///0' }, 'configuration.redisUrl'],
+        [{ redisUrl: 'redis://:secret@/0' }, 'configuration.redisUrl'],
+        [{ redisUrl: 'redis://redis:6379/abc' }, 'configuration.redisUrl'],
+        // A password in the query would be shown; it belongs in the user part, kept secret.
+        [{ redisUrl: 'redis://redis:6379?password=hunter2' }, 'configuration.redisUrl'],
       ];
       for (const [configuration, field] of cases) {
         expectType(await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'bullmq', configuration }), 'ValidationError', field);
@@ -100,6 +114,58 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
     });
     const masked = await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'bullmq', configuration: { redisUrl: 'redis://:****@redis:6379' } });
     expect(masked.message).toMatch(/masked password/);
+    const inQuery = await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'bullmq', configuration: { redisUrl: 'redis://redis:6379?password=hunter2' } });
+    expect(inQuery.message).not.toContain('hunter2');
+    // The longest timeout Node keeps, and settings at their bounds, are taken.
+    expectType(
+      await registerComponent(server, { type: 'ORCHESTRATOR', name, flavor: 'bullmq', configuration: { redisUrl: 'rediss://redis:6380/15', queue: 'team-steps.v2', stepTimeoutSeconds: 2_147_483, backoffSeconds: 86_400 } }),
+      'StackComponent',
+    );
+  });
+
+  it('imports an exported stack whose orchestrator has a password: the same component is reused, another password makes another component', async () => {
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const orchestrator = uniqueName('fleet');
+    const stack = uniqueName('fleet-stack');
+    expectType(await registerComponent(server, { type: 'ORCHESTRATOR', name: orchestrator, flavor: 'bullmq', configuration: { redisUrl: `redis://:${password}@redis.internal:6379/1` } }), 'StackComponent');
+    expectType(await registerStack(server, { name: stack, components: { orchestrator, artifactStore: s3Store } }), 'Stack');
+    const exported = (await server.gql(`query($name: String!) { exportStack(name: $name) { ${RESULT_FIELDS} ... on ExportStackPayload { yaml } } }`, { name: stack })).exportStack;
+    const yaml: string = expectType(exported, 'ExportStackPayload').yaml;
+    expect(yaml).toContain('redis://:****@redis.internal:6379/1');
+    expect(yaml).not.toContain(password);
+    const importStack = async (name: string, text: string) =>
+      (
+        await server.gql(
+          `mutation($name: String, $yaml: String!) { importStack(yaml: $yaml, name: $name) {
+            ${RESULT_FIELDS} ... on ImportStackPayload { stack { name } reusedComponents { id name } createdComponents { id name } } } }`,
+          { name, yaml: text },
+        )
+      ).importStack;
+
+    // The export as it is: its masked password finds the component it came from.
+    const copy = expectType(await importStack(uniqueName('copy'), yaml), 'ImportStackPayload');
+    expect(copy.reusedComponents.map((reused: { name: string }) => reused.name)).toContain(orchestrator);
+    expect(copy.createdComponents).toEqual([]);
+
+    // Another password is another Redis: a new component holds it, the old one keeps its own.
+    const otherPassword = `pw-${randomBytes(8).toString('hex')}`;
+    const moved = expectType(await importStack(uniqueName('moved'), yaml.replace('****', otherPassword)), 'ImportStackPayload');
+    expect(moved.reusedComponents.map((reused: { name: string }) => reused.name)).not.toContain(orchestrator);
+    const [created] = moved.createdComponents;
+    expect(created.name).toMatch(new RegExp(`^${orchestrator}-\\d+$`));
+    expect(await secretsOf(created.id)).toEqual({ redisUrl: `redis://:${otherPassword}@redis.internal:6379/1` });
+    expect(await secretsOf((await component(orchestrator)).id)).toEqual({ redisUrl: `redis://:${password}@redis.internal:6379/1` });
+
+    // The same password as the existing one reuses it.
+    const same = expectType(await importStack(uniqueName('same'), yaml.replace('****', password)), 'ImportStackPayload');
+    expect(same.reusedComponents.map((reused: { name: string }) => reused.name)).toContain(orchestrator);
+
+    // A masked password no component here matches cannot be imported: the password is unknown.
+    await expectUnchanged(server, async () => {
+      const elsewhere = await importStack(uniqueName('elsewhere'), yaml.replace('redis.internal', 'redis.elsewhere'));
+      expectType(elsewhere, 'ValidationError', 'yaml.components.orchestrator.configuration.redisUrl');
+      expect(elsewhere.message).toMatch(/masked password \*\*\*\*.*give the real password/);
+    });
   });
 
   it('refuses a remote orchestrator with a local artifact store wherever a stack is made, naming both', async () => {

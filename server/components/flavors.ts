@@ -43,6 +43,15 @@ const urlWithSecretPassword = (schemes: string, description: string) => ({
   writeOnlyPart: 'password',
 });
 
+/**
+ * BullMQ keeps a queue under keys that join its name with ':', so a name holding one would mix
+ * with other keys; it refuses such names when it opens the queue, after the run was recorded.
+ */
+const QUEUE_NAME_PATTERN = '^[^:\\s](?:[^:]{0,98}[^:\\s])?$';
+
+/** The longest timer Node keeps: a longer one fires at once (TimeoutOverflowWarning). */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 function schema(properties: JsonSchemaObject['properties'], required: string[] = []): JsonSchemaObject {
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }
@@ -55,11 +64,32 @@ const definitions: Omit<Flavor, 'local' | 'runsStepsOnOtherMachines' | 'readable
     description: 'Runs each step as a BullMQ job on a Redis queue, taken by `stackyard worker` processes on any number of machines.',
     configSchema: schema(
       {
-        redisUrl: urlWithSecretPassword('redis|rediss', 'Redis the queue lives in, as redis://[user:password@]host:port[/db]; its password is secret.'),
-        queue: string('Name of the BullMQ queue the steps go to.', { minLength: 1, default: 'stackyard' }),
+        redisUrl: {
+          ...urlWithSecretPassword('redis|rediss', 'Redis the queue lives in, as redis://[user:password@]host[:port][/db]; its password is secret.'),
+          // A host, and a database number if any: ioredis would take redis:// for the local
+          // Redis of each machine, and fail a run on a database that is not a number.
+          pattern: '^(redis|rediss)://[^/?#]+(/[0-9]*)?([?#].*)?$',
+          errorMessage: { pattern: 'must be redis://[user:password@]host[:port][/db] or rediss://..., with db a number' },
+        },
+        queue: string('Name of the BullMQ queue the steps go to: up to 100 characters, no ":" (BullMQ joins its keys with it).', {
+          pattern: QUEUE_NAME_PATTERN,
+          default: 'stackyard',
+          errorMessage: { pattern: 'must be 1 to 100 characters without ":" (BullMQ refuses it in queue names), not starting or ending with a space' },
+        }),
         attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3, description: 'Times a step runs before its failure fails the run.' },
-        backoffSeconds: { type: 'number', minimum: 0, default: 5, description: 'Wait before the first retry of a failed step, doubled for each later one.' },
-        stepTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, description: 'A step running longer fails with a timeout; no limit when absent.' },
+        backoffSeconds: {
+          type: 'number',
+          minimum: 0,
+          maximum: 86400,
+          default: 5,
+          description: 'Wait before the first retry of a failed step, doubled for each later one; at most a day.',
+        },
+        stepTimeoutSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: MAX_TIMER_SECONDS,
+          description: `A step running longer fails with a timeout; no limit when absent. At most ${MAX_TIMER_SECONDS} s (24.8 days), the longest timer Node keeps.`,
+        },
       },
       ['redisUrl'],
     ),
@@ -322,24 +352,30 @@ export function validateConfiguration(
   flavor: Flavor,
   configuration: Record<string, unknown>,
   field = 'configuration',
-): { configuration: Record<string, unknown>; secrets: Record<string, unknown> } {
+  options: { keepMaskedPasswords?: boolean } = {},
+): { configuration: Record<string, unknown>; secrets: Record<string, unknown>; maskedPasswords: string[] } {
   assertValid(validators.get(flavor)!, configuration, field);
   const secretKeys = new Set(secretFields(flavor));
   const passwordKeys = new Set(secretPasswordFields(flavor));
   const visible: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
+  const maskedPasswords: string[] = [];
   for (const [key, value] of Object.entries(configuration)) {
     if (passwordKeys.has(key) && typeof value === 'string') {
       const password = urlPassword(value, `${field}.${key}`);
-      // The masked form is what listings and exports show; storing it would lose the real password.
       if (password === MASKED_PASSWORD) {
-        throw new ValidationError(`${field}.${key} holds the masked password ${MASKED_PASSWORD}; give the real password`, `${field}.${key}`);
+        // The masked form is what listings and exports show; storing it would lose the real
+        // password. An import may keep it to find the component it was exported from.
+        if (!options.keepMaskedPasswords) {
+          throw new ValidationError(`${field}.${key} holds the masked password ${MASKED_PASSWORD}; give the real password`, `${field}.${key}`);
+        }
+        maskedPasswords.push(key);
       }
       visible[key] = password ? maskUrlPassword(value) : value;
-      if (password) secrets[key] = value;
+      if (password && password !== MASKED_PASSWORD) secrets[key] = value;
     } else {
       (secretKeys.has(key) ? secrets : visible)[key] = value;
     }
   }
-  return { configuration: visible, secrets };
+  return { configuration: visible, secrets, maskedPasswords };
 }

@@ -13,9 +13,20 @@ function parse(value: string, field: string): URL {
   }
 }
 
-/** The URL's password as written (percent-encoded), or '' when it has none. */
+/**
+ * The URL's password as written (percent-encoded), or '' when it has none. Refuses a URL without
+ * a host, and one that carries a password elsewhere than its user part (?password=...), where it
+ * would be shown: clients such as ioredis take one from the query too.
+ */
 export function urlPassword(value: string, field: string): string {
-  return parse(value, field).password;
+  const url = parse(value, field);
+  if (!url.hostname) throw new ValidationError(`${field} needs a host`, field);
+  for (const name of url.searchParams.keys()) {
+    if (/^(password|pass|pwd|username|user)$/i.test(name)) {
+      throw new ValidationError(`${field} carries "${name}" in its query; give credentials as scheme://user:password@host, where the password is kept secret`, field);
+    }
+  }
+  return url.password;
 }
 
 /** The URL with its password replaced by MASKED_PASSWORD. */

@@ -1,11 +1,14 @@
 // Stack export and import as YAML: a stack and its components' settings, without secrets,
 // so it can be checked in, shared, and registered on another server.
+import { isDeepStrictEqual } from 'node:util';
 import { and, eq, like, sql } from 'drizzle-orm';
 import { parse, stringify } from 'yaml';
 import { stackComponents } from '../components/component-tables';
 import { COMPONENT_TYPES, type ComponentType } from '../components/component-types';
-import { registerComponent, type ComponentRow } from '../components/component-service';
+import { registerComponent, typeLabel, type ComponentRow } from '../components/component-service';
 import { requireFlavor, validateConfiguration } from '../components/flavors';
+import { decryptSecrets } from '../components/secret-encryption';
+import { MASKED_PASSWORD } from '../components/url-passwords';
 import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
 import { NotFoundError, ValidationError } from '../errors';
@@ -101,12 +104,13 @@ export async function importStack(db: Database, yamlText: string, name: string |
   const exported = document as ExportedStack;
   const stackName = validateName(name ?? exported.stack_name, name == null ? 'yaml.stack_name' : 'name');
 
-  // Check every component before writing anything.
+  // Check every component before writing anything. An export masks passwords (****): such a
+  // component can only be one this server has, found by its other settings.
   const entries = Object.entries(exported.components) as [ComponentType, ExportedComponent][];
   for (const [type, component] of entries) {
     const field = `yaml.components.${type}`;
     validateName(component.name, `${field}.name`);
-    validateConfiguration(requireFlavor(type, component.flavor, `${field}.flavor`), component.configuration ?? {}, `${field}.configuration`);
+    validateConfiguration(requireFlavor(type, component.flavor, `${field}.flavor`), component.configuration ?? {}, `${field}.configuration`, { keepMaskedPasswords: true });
   }
 
   return db.transaction(async (tx) => {
@@ -115,12 +119,19 @@ export async function importStack(db: Database, yamlText: string, name: string |
     const names: Partial<Record<ComponentType, string>> = {};
     for (const [type, component] of entries) {
       const flavor = requireFlavor(type, component.flavor);
-      const { configuration } = validateConfiguration(flavor, component.configuration ?? {});
-      const existing = await findIdentical(tx, type, flavor.name, configuration, component.name);
+      const field = `yaml.components.${type}.configuration`;
+      const { configuration, secrets, maskedPasswords } = validateConfiguration(flavor, component.configuration ?? {}, field, { keepMaskedPasswords: true });
+      const existing = await findIdentical(tx, type, flavor.name, configuration, secrets, component.name, actor.secretKey);
       if (existing) {
         reusedComponents.push(existing);
         names[type] = existing.name;
         continue;
+      }
+      if (maskedPasswords.length > 0) {
+        throw new ValidationError(
+          `${field}.${maskedPasswords[0]} holds the masked password ${MASKED_PASSWORD}, and no ${typeLabel(type)} here has the other settings of "${component.name}"; give the real password`,
+          `${field}.${maskedPasswords[0]}`,
+        );
       }
       const created = await registerComponent(tx, {
         type,
@@ -141,15 +152,21 @@ export async function importStack(db: Database, yamlText: string, name: string |
   });
 }
 
-/** An existing component with the same type, flavor and visible settings, preferring the same name. */
+/**
+ * An existing component with the same type, flavor and visible settings, and the same value of
+ * each secret the YAML gives (one it leaves out or masks is the existing one's), preferring the
+ * same name.
+ */
 async function findIdentical(
   db: Queryable,
   type: ComponentType,
   flavor: string,
   configuration: Record<string, unknown>,
+  secrets: Record<string, unknown>,
   preferredName: string,
+  secretKey: Buffer,
 ): Promise<ComponentRow | undefined> {
-  const [row] = await db
+  const candidates = await db
     .select()
     .from(stackComponents)
     .where(
@@ -159,9 +176,13 @@ async function findIdentical(
         sql`${stackComponents.configuration} = ${JSON.stringify(configuration)}::jsonb`,
       ),
     )
-    .orderBy(sql`${stackComponents.name} = ${normalizeName(preferredName)} desc`, stackComponents.createdAt)
-    .limit(1);
-  return row;
+    .orderBy(sql`${stackComponents.name} = ${normalizeName(preferredName)} desc`, stackComponents.createdAt);
+  const given = Object.entries(secrets);
+  return candidates.find((candidate) => {
+    if (given.length === 0) return true;
+    const stored = decryptSecrets(secretKey, candidate.secrets);
+    return given.every(([key, value]) => isDeepStrictEqual(stored[key], value));
+  });
 }
 
 /** The name itself when free, else the first free `name-2`, `name-3`, ... */
