@@ -6,6 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { Redis } from 'ioredis';
 import { StackyardClient, UnsupportedStackError, pipeline, step } from '../client';
 import { closedPortUrl, processEnv, root, runCli, runProcess, succeeded, tempDir, type ProcessSettings } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer } from './harness';
@@ -281,5 +282,37 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     expect(driven.code).toBe(1);
     expect(driven.error).toMatch(new RegExp(`^Cannot reach Redis at ${unreachable.replace(/[/.]/g, '\\$&')}/? \\(redisUrl of the orchestrator "[^"]+"\\): `));
     expect((await admin.runsPage({ filter: { pipeline: 'bullmq-fanout', stackName: stack } })).totalCount).toBe(0);
+  });
+
+  it('says why Redis refused the connection: a wrong password is not an unreachable server', async () => {
+    const wrongUser = redis.url.replace('redis://', 'redis://nosuchuser:wrong-secret@');
+    const { stack } = await bullmqStack({}, wrongUser);
+    const driven = await drive(stack, 'fanout', { ms: 1 });
+    expect(driven.code).toBe(1);
+    expect(driven.error).toMatch(/^Cannot reach Redis at redis:\/\/nosuchuser:\*\*\*@127\.0\.0\.1:\d+\/? \(redisUrl of the orchestrator "[^"]+"\): WRONGPASS/);
+    expect(driven.error).not.toContain('wrong-secret');
+    expect((await admin.runsPage({ filter: { pipeline: 'bullmq-fanout', stackName: stack } })).totalCount).toBe(0);
+  });
+
+  it('fails the run with the queue\'s own reason when Redis refuses the steps at submit, waiting or not', async () => {
+    // A Redis that answers but takes no writes: out of memory, with nothing it may evict.
+    const full = await startRedis();
+    onTestFinished(() => full.close());
+    const control = new Redis(full.url);
+    await control.config('SET', 'maxmemory-policy', 'noeviction');
+    await control.config('SET', 'maxmemory', '1');
+    await control.quit();
+    const { stack } = await bullmqStack({}, full.url);
+    for (const flags of [[], ['--no-wait']]) {
+      const driven = await drive(stack, 'fanout', { ms: 1 }, flags);
+      expect(driven.code).toBe(1);
+      expect(driven.type).toBe('RunSubmissionError');
+    }
+    const runs = (await admin.runsPage({ filter: { pipeline: 'bullmq-fanout', stackName: stack } })).edges.map((edge) => edge.node);
+    expect(runs).toHaveLength(2);
+    for (const run of runs) {
+      expect(run.status).toBe('FAILED');
+      expect(run.statusReason).toMatch(/^The run could not be submitted to the queue "[^"]+" at redis:\/\/127\.0\.0\.1:\d+\/?: OOM command not allowed/);
+    }
   });
 });

@@ -379,12 +379,17 @@ describe.each(databaseTargets)('stackyard CLI on $name', (target) => {
   });
 
   it('explains itself with --help and rejects unknown commands and options', async () => {
-    const [stackHelp, registerHelp, unknownCommand, unknownOption] = await Promise.all([
+    const [stackHelp, registerHelp, unknownCommand, unknownOption, orchestratorHelp, alerterHelp] = await Promise.all([
       cli('stack', 'register', '--help'),
       cli('artifact-store', 'register', '--help'),
       cli('stak', 'list'),
       cli('stack', 'list', '--bogus'),
+      cli('orchestrator', '--help'),
+      cli('alerter', '--help'),
     ]);
+    expect(succeeded(orchestratorHelp)).toMatch(/register .*Register an orchestrator of a flavor/);
+    expect(succeeded(alerterHelp)).toMatch(/describe .*Show an alerter:/);
+    expect(succeeded(registerHelp)).toMatch(/^Register an artifact store of a flavor/m);
     const stackHelpText = succeeded(stackHelp);
     expect(stackHelpText).toMatch(/^Usage: stackyard stack register \[options\] <name>/);
     expect(stackHelpText).toMatch(/-o, --orchestrator <name> +the orchestrator to use/);

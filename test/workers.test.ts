@@ -2,7 +2,7 @@
 // workerHeartbeat, and `workers` (and `stackyard worker list`) show the ones seen recently, with
 // the step runs they run.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parsedJson, runCli, succeeded, tempDir } from './cli-process';
+import { expectFailure, parsedJson, runCli, succeeded, tempDir } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, RESULT_FIELDS } from './registry-operations';
 import { startRun, startStep } from './run-operations';
@@ -111,5 +111,19 @@ describe.each(databaseTargets)('workers on $name', (target) => {
     expect(listed).toMatchObject({ host: 'gpu-1', pid: 4242, queue: 'training', concurrency: 10, currentSteps: [{ name: 'featurize' }, { name: 'train' }] });
     // Seen within one second: this worker, but perhaps not those of the other tests.
     expect(succeeded(none)).toMatch(/No workers seen in the last 1.0s\.|│ NAME/);
+  });
+
+  it('refuses `stackyard worker start` with no module file or a concurrency the server would refuse, in the user\'s words', async () => {
+    const configDir = tempDir('stackyard-cli-worker-start-');
+    const cli = (...args: string[]) => runCli(['worker', 'start', ...args], { url: server.url, configDir });
+    const missing = await cli('--pipelines', './no-such-pipelines.ts');
+    expectFailure(missing, /^Error: No pipeline module at \.\/no-such-pipelines\.ts \(\/[^)]*no-such-pipelines\.ts\)\n$/);
+    expect(missing.stderr).not.toMatch(/dist|chunks|imported from/);
+    expectFailure(await cli('--pipelines', 'test/fixtures'), 'test/fixtures is a directory; --pipelines takes the module file');
+    for (const concurrency of ['0', '10001', 'many']) {
+      const refused = await cli('--pipelines', 'test/fixtures/bullmq-pipelines.ts', '--concurrency', concurrency);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/--concurrency.*Expected a whole number (of at least 1|from 1 to 10000)/);
+    }
   });
 });

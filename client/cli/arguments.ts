@@ -9,6 +9,15 @@ export function positiveInteger(text: string): number {
   return value;
 }
 
+/** Commander parser for a whole number from 1 to `max`. */
+export function positiveIntegerUpTo(max: number): (text: string) => number {
+  return (text) => {
+    const value = positiveInteger(text);
+    if (value > max) throw new InvalidArgumentError(`Expected a whole number from 1 to ${max}.`);
+    return value;
+  };
+}
+
 /** Commander collector for a repeatable `--label key=value`. */
 export function collectLabel(text: string, labels: Record<string, string>): Record<string, string> {
   const index = text.indexOf('=');

@@ -34,7 +34,7 @@ function addComponentGroup(program: Command, kind: ComponentKind): void {
 
   group
     .command('register')
-    .description(`Register a ${kind.label} of a flavor, with its settings`)
+    .description(`Register ${kind.one} of a flavor, with its settings`)
     .argument('<name>', `name of the new ${kind.label}`)
     .requiredOption('-f, --flavor <flavor>', `flavor, see \`stackyard ${kind.command} flavor list\``)
     .option('--label <key=value>', 'a label (repeatable)', collectLabel, {})
@@ -83,7 +83,7 @@ function addComponentGroup(program: Command, kind: ComponentKind): void {
 
   group
     .command('describe')
-    .description(`Show a ${kind.label}: flavor, settings, which secrets are set, labels, stacks and runs`)
+    .description(`Show ${kind.one}: flavor, settings, which secrets are set, labels, stacks and runs`)
     .argument('[name]', `the ${kind.label}; the active stack's when left out`)
     .action(async (name: string | undefined, _options: object, command: Command) => {
       const client = clientFor(command);
@@ -93,7 +93,7 @@ function addComponentGroup(program: Command, kind: ComponentKind): void {
 
   group
     .command('update')
-    .description(`Change settings and labels of a ${kind.label}; those not named keep their values`)
+    .description(`Change settings and labels of ${kind.one}; those not named keep their values`)
     .argument('<name>', `the ${kind.label}`)
     .option('--label <key=value>', 'add or change a label (repeatable)', collectLabel, {})
     .option('--remove-attr <key>', 'remove a setting (repeatable)', collectValues, [])
@@ -121,7 +121,7 @@ function addComponentGroup(program: Command, kind: ComponentKind): void {
 
   group
     .command('rename')
-    .description(`Rename a ${kind.label}; stacks that use it keep using it`)
+    .description(`Rename ${kind.one}; stacks that use it keep using it`)
     .argument('<name>', `current name`)
     .argument('<new-name>', 'new name')
     .action(async (name: string, newName: string, _options: object, command: Command) => {
@@ -131,7 +131,7 @@ function addComponentGroup(program: Command, kind: ComponentKind): void {
 
   group
     .command('delete')
-    .description(`Delete a ${kind.label} that no stack uses`)
+    .description(`Delete ${kind.one} that no stack uses`)
     .argument('<name>', `the ${kind.label}`)
     .action(async (name: string, _options: object, command: Command) => {
       const deleted = await clientFor(command).deleteComponent({ type: kind.type, name });

@@ -10,6 +10,8 @@ export interface ComponentKind {
   label: string;
   /** `artifact stores`, `container registries`. */
   plural: string;
+  /** With its article: `an orchestrator`, `a model registry`. */
+  one: string;
   /** Key in StackComponentsInput, which is also commander's name for the long flag. */
   inputKey: keyof StackComponentsInput;
   /** ZenML's short flag in `stack register` and friends: `-a`, or `-al` for the alerter. */
@@ -41,6 +43,7 @@ export const COMPONENT_KINDS: readonly ComponentKind[] = Object.entries(ZENML_FL
     command: words.join('-'),
     label,
     plural: label.endsWith('y') ? `${label.slice(0, -1)}ies` : `${label}s`,
+    one: `${/^[aeiou]/.test(label) ? 'an' : 'a'} ${label}`,
     inputKey: words.map((word, index) => (index === 0 ? word : word[0].toUpperCase() + word.slice(1))).join('') as keyof StackComponentsInput,
     zenmlFlag,
   };

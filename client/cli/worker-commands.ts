@@ -1,8 +1,11 @@
 // `stackyard worker start`: a process that runs the steps of runs on a bullmq stack, on this
 // machine, until it is stopped (SIGINT/SIGTERM let running steps finish first).
 import type { Command } from 'commander';
-import { positiveInteger } from './arguments';
+import { positiveIntegerUpTo } from './arguments';
 import { clientFor } from './command-context';
+
+/** As the server takes it in a worker's heartbeat (server/workers/worker-service.ts MAX_CONCURRENCY). */
+const MAX_WORKER_CONCURRENCY = 10_000;
 
 export function addWorkerCommands(program: Command): void {
   // `worker` may already exist (another file adds `worker list`): add to it rather than replace it.
@@ -12,7 +15,7 @@ export function addWorkerCommands(program: Command): void {
     .command('start')
     .description("Take step jobs from the stack's bullmq queue and run them, until stopped")
     .requiredOption('--pipelines <module>', 'the module (.ts or .js) that exports the pipelines to run')
-    .option('--concurrency <count>', 'steps run at once by this process', positiveInteger, 1)
+    .option('--concurrency <count>', `steps run at once by this process, 1 to ${MAX_WORKER_CONCURRENCY}`, positiveIntegerUpTo(MAX_WORKER_CONCURRENCY), 1)
     .option('--stack <name>', 'the bullmq stack to serve (else STACKYARD_STACK, else the active stack)')
     .option('--name <name>', 'this worker\'s name, unique among workers (default host:pid)')
     .addHelpText(

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { CachedStepOriginsDocument, type RunProgressSubscription } from '../generated/graphql';
 import { followRun } from '../run-updates';
 import { codeHash } from './cache-key';
+import { RunSubmissionError } from './errors';
 import type { Orchestrator, RecordedRun } from './orchestrator';
 import { recordedResult, type StepResult } from './step-execution';
 import type { StepInvocation } from './step';
@@ -81,6 +82,17 @@ export function redisConnection(redisUrl: string) {
   return { url: redisUrl, maxRetriesPerRequest: null };
 }
 
+/**
+ * An error's message, for the messages above: never its stack. A transaction Redis discarded
+ * (EXECABORT) says why through the errors of its commands (ioredis' previousErrors).
+ */
+function errorText(error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)) || String(error);
+  const previous = (error as { previousErrors?: unknown[] } | null)?.previousErrors;
+  const cause = Array.isArray(previous) && previous[0] instanceof Error ? previous[0].message : undefined;
+  return cause && cause !== message ? `${cause} (${message})` : message;
+}
+
 /** The URL without its password, for messages. */
 export function maskedRedisUrl(redisUrl: string): string {
   try {
@@ -95,13 +107,15 @@ export function maskedRedisUrl(redisUrl: string): string {
 /** Answers once Redis at the URL answers a PING, or throws an error that says where it tried. */
 export async function checkRedisReachable(redisUrl: string, what: string): Promise<void> {
   const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
-  // A failed connection also emits 'error'; connect() rejects with the same one.
-  probe.on('error', () => undefined);
+  // The first 'error' says why (refused, unknown host, wrong password); what connect() or the
+  // PING reject with after it is often only "Connection is closed".
+  let cause: unknown;
+  probe.on('error', (error: unknown) => (cause ??= error));
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    throw new Error(`Cannot reach Redis at ${maskedRedisUrl(redisUrl)} (redisUrl of ${what}): ${(error as Error).message || String(error)}`);
+    throw new Error(`Cannot reach Redis at ${maskedRedisUrl(redisUrl)} (redisUrl of ${what}): ${errorText(cause ?? error)}`);
   } finally {
     probe.disconnect();
   }
@@ -189,9 +203,13 @@ export class BullmqOrchestrator implements Orchestrator {
    */
   async submit(run: RecordedRun): Promise<void> {
     const ready = readySteps(run.invocations, { steps: [] });
-    // The run's code record goes first, so any worker can check its steps.
-    await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
-    await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
+    try {
+      // The run's code record goes first, so any worker can check its steps.
+      await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
+      await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
+    } catch (error) {
+      throw new RunSubmissionError(`The run could not be submitted to the queue "${this.queueName}" at ${maskedRedisUrl(this.settings.redisUrl)}: ${errorText(error)}`, { cause: error });
+    }
   }
 
   /** Submits the run and follows it until it ends; its steps' statuses only when it shows progress. */

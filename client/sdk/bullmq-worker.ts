@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { LRUCache } from 'lru-cache';
@@ -85,6 +85,9 @@ function isPipeline(value: unknown): value is Pipeline<unknown> {
  */
 export async function loadPipelines(modulePath: string): Promise<Map<string, Pipeline<unknown>>> {
   const absolute = resolvePath(modulePath);
+  // Said here in the user's words: the loader's own error names its caller, a file of this package.
+  if (!existsSync(absolute)) throw new Error(`No pipeline module at ${modulePath} (${absolute})`);
+  if (!statSync(absolute).isFile()) throw new Error(`${modulePath} is a directory; --pipelines takes the module file (.ts or .js) that exports the pipelines`);
   let exports: Record<string, unknown>;
   if (/\.[cm]?tsx?$/.test(absolute)) {
     let tsxPackage: string;

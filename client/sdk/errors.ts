@@ -13,6 +13,14 @@ export class ArtifactStoreError extends Error {
   override readonly name = 'ArtifactStoreError';
 }
 
+/**
+ * The orchestrator could not hand the run's steps over (its queue refused them); the run is
+ * failed with this reason, whether or not the caller waits for it.
+ */
+export class RunSubmissionError extends Error {
+  override readonly name = 'RunSubmissionError';
+}
+
 /** context.logMetric got a value that is not a finite number. */
 export class MetricValueError extends Error {
   override readonly name = 'MetricValueError';

@@ -4,7 +4,7 @@ export { pipeline, PipelineRunFailedError, type Pipeline, type PipelineOptions, 
 export type { StepResult, StoredOutput } from './step-execution';
 export { bytesMaterializer, stringMaterializer, jsonMaterializer, isJsonValue, type Materializer, type JsonValue } from './materializers';
 export { formatProgress, terminalProgress, type ProgressEvent, type ProgressListener } from './progress';
-export { UnsupportedStackError, ArtifactStoreError, MetricValueError } from './errors';
+export { UnsupportedStackError, ArtifactStoreError, MetricValueError, RunSubmissionError } from './errors';
 export { LocalPath } from './path-materializers';
 export { ArtifactHandle, ArtifactVersionHandle } from './artifact-versions';
 export type { ArtifactStore, StoredArtifact, ArtifactSource } from './artifact-store';

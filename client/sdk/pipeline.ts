@@ -8,7 +8,7 @@ import type { RunStatus } from '../generated/graphql';
 import { incompleteWriteTtlMs, type ArtifactStore } from './artifact-store';
 import { loadStoredValue, materializerTable, storeForComponent } from './artifact-versions';
 import { codeHash } from './cache-key';
-import { UnsupportedStackError } from './errors';
+import { RunSubmissionError, UnsupportedStackError } from './errors';
 import { isJsonValue } from './materializers';
 import type { Orchestrator, RecordedRun } from './orchestrator';
 import { orchestratorForComponent } from './orchestrators';
@@ -219,7 +219,8 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       try {
         await orchestrator.submit!(recorded);
       } catch (error) {
-        await client.finishRun({ runId: run.id, status: 'FAILED', reason: `The run could not be submitted: ${(error as Error).message}` }).catch(() => undefined);
+        const reason = error instanceof RunSubmissionError ? error.message : `The run could not be submitted: ${(error as Error).message}`;
+        await client.finishRun({ runId: run.id, status: 'FAILED', reason }).catch(() => undefined);
         throw error;
       }
       return resultOf(run.status, new Map());
@@ -230,7 +231,8 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
     try {
       steps = await orchestrator.execute(recorded);
     } catch (error) {
-      await client.finishRun({ runId: run.id, status: 'FAILED', reason: 'The SDK could not record a step' }).catch(() => undefined);
+      const reason = error instanceof RunSubmissionError ? error.message : 'The SDK could not record a step';
+      await client.finishRun({ runId: run.id, status: 'FAILED', reason }).catch(() => undefined);
       throw error;
     } finally {
       stopHeartbeats();
