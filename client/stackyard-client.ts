@@ -4,6 +4,7 @@
 // operations go out as their persisted id, so a server in allow-list mode runs them.
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { Kind, print, type DocumentNode } from 'graphql';
+import DataLoader from 'dataloader';
 import { ClientError, GraphQLClient, type RequestMiddleware } from 'graphql-request';
 import pRetry from 'p-retry';
 import { resolveConnectionSettings, type ConnectionOptions } from './connection-settings';
@@ -22,6 +23,14 @@ export interface StackyardClientOptions extends ConnectionOptions {
   /** Retries for idempotent requests when the server cannot be reached; default 4. */
   retries?: number;
   fetch?: typeof fetch;
+  /**
+   * Most step reports (startStep, finishStep, reportStepOutputs) one request carries. Reports
+   * made while one request of them is in flight wait for it and then go together, as one JSON
+   * array of operations (the server's serverLimits.maxBatchedOperations, 16): a process running
+   * many steps at once, a worker or the local orchestrator, sends far fewer requests. 1 sends
+   * each alone. Default 16.
+   */
+  maxBatchedReports?: number;
 }
 
 export interface RequestOptions {
@@ -89,6 +98,30 @@ function documentText(document: DocumentNode) {
   return found;
 }
 
+/** An operation waiting to go out in a batch of step reports. */
+interface BatchedOperation {
+  document: TypedDocumentNode<unknown, Variables>;
+  variables: Variables;
+}
+
+const DEFAULT_MAX_BATCHED_REPORTS = 16;
+
+/** One operation's answer in a batched request's answer. */
+interface BatchAnswer {
+  data?: unknown;
+  errors?: ClientError['response']['errors'];
+}
+
+/** The answers of a batched request's body, when it holds one per operation. */
+function batchAnswers(body: string | undefined, count: number): BatchAnswer[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body ?? '');
+    return Array.isArray(parsed) && parsed.length === count ? (parsed as BatchAnswer[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The server refused the persisted id before running anything: see serverWantsText. */
 function isUnknownPersistedId(error: unknown): boolean {
   return error instanceof ClientError && !error.response.data && serverWantsText(error.response.errors);
@@ -104,6 +137,11 @@ export class StackyardClient {
   private readonly config: ConstructorParameters<typeof GraphQLClient>[1];
   private readonly graphql: GraphQLClient;
   private readonly retries: number;
+  private readonly reports: DataLoader<BatchedOperation, unknown>;
+  /** Settles when the batch of reports in flight has been answered. */
+  private reportsInFlight: Promise<unknown> = Promise.resolve();
+  /** Set once the server refuses batched requests (one older than batching): reports go alone. */
+  private batchingRefused = false;
 
   constructor(options: StackyardClientOptions = {}) {
     const settings = resolveConnectionSettings(options);
@@ -114,6 +152,13 @@ export class StackyardClient {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     };
     this.graphql = new GraphQLClient(settings.url, this.config);
+    this.reports = new DataLoader((operations) => this.sendReports(operations), {
+      cache: false,
+      maxBatchSize: Math.max(1, options.maxBatchedReports ?? DEFAULT_MAX_BATCHED_REPORTS),
+      // A batch goes once the one in flight is answered: a lone report goes at once, and reports
+      // made while the server works on earlier ones go together instead of queueing there.
+      batchScheduleFn: (dispatch) => void this.reportsInFlight.then(dispatch),
+    });
   }
 
   /** The headers every request carries (the token's), for requests outside graphql-request such as subscriptions. */
@@ -135,6 +180,71 @@ export class StackyardClient {
       maxTimeout: 2000,
       shouldRetry: ({ error }) => isTransient(error),
     }).catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
+  }
+
+  /**
+   * A step report, an idempotent mutation: sent as `request` with retries would send it, batched
+   * with the reports made while others are in flight.
+   */
+  private report<Result, Vars extends Variables>(document: TypedDocumentNode<Result, Vars>, variables: Vars): Promise<Result> {
+    return this.reports.load({ document: document as TypedDocumentNode<unknown, Variables>, variables }) as Promise<Result>;
+  }
+
+  /** DataLoader's batch function: answers each operation's data, or its error, in order. */
+  private sendReports(operations: readonly BatchedOperation[]): Promise<unknown[]> {
+    const alone = (operation: BatchedOperation) => this.request(operation.document, operation.variables, { retry: true }).catch((error: unknown) => error as Error);
+    const sent = operations.length === 1 || this.batchingRefused ? Promise.all(operations.map(alone)) : this.sendBatch(operations, alone);
+    this.reportsInFlight = sent.catch(() => undefined);
+    return sent;
+  }
+
+  /**
+   * Sends the operations in one request, a JSON array of them (each as its persisted id), and
+   * answers each one's data or error as if it had gone alone. Transient failures of the request
+   * are retried as a whole: only idempotent operations are batched.
+   */
+  private async sendBatch(operations: readonly BatchedOperation[], alone: (operation: BatchedOperation) => Promise<unknown>): Promise<unknown[]> {
+    const body = JSON.stringify(
+      operations.map(({ document, variables }) => {
+        const id = persistedId(document);
+        const { text, operationName } = documentText(document);
+        return id === undefined ? { query: text, operationName, variables } : { operationName, variables, extensions: persistedQueryExtensions(id) };
+      }),
+    );
+    // graphql-request sends the batch and reads the answers; its body (document texts) is
+    // replaced by the operations as persisted ids.
+    const client = new GraphQLClient(this.url, { ...this.config, errorPolicy: 'all', requestMiddleware: (request) => ({ ...request, body }) });
+    let answers: BatchAnswer[] | undefined;
+    try {
+      answers = await pRetry(() => client.batchRequests(operations.map(({ document, variables }) => ({ document: documentText(document).text, variables }))), {
+        retries: this.retries,
+        minTimeout: 200,
+        maxTimeout: 2000,
+        shouldRetry: ({ error }) => isTransient(error),
+      });
+    } catch (error) {
+      if (!(error instanceof ClientError) || isTransient(error)) return operations.map(() => connectionFailure(error, this.url));
+      // An answer with an error status can still answer each operation (one refused with 401);
+      // otherwise the request was refused before any of it ran: each goes alone. A server that
+      // does not take batches at all (400) is not asked again; one that found the request too
+      // large (413) is, with smaller ones.
+      answers = batchAnswers(error.response.body, operations.length);
+      if (!answers) {
+        if (error.response.status === 400) this.batchingRefused = true;
+        return Promise.all(operations.map(alone));
+      }
+    }
+    const answered = answers;
+    return Promise.all(
+      operations.map((operation, index) => {
+        const answer = answered[index];
+        if (!answer) return connectionFailure(new Error('The server answered fewer operations than the request carried'), this.url);
+        if (!answer.errors?.length) return answer.data;
+        // A server without the persisted operation runs it as text, as `send` does.
+        if (serverWantsText(answer.errors)) return alone(operation);
+        return connectionFailure(new ClientError({ data: answer.data, errors: answer.errors, status: 200, headers: new Headers(), body: '' }, { query: documentText(operation.document).text, variables: operation.variables }), this.url);
+      }),
+    );
   }
 
   /** Sends a generated document as its persisted id, and as text to a server that lacks the id. */
@@ -292,15 +402,15 @@ export class StackyardClient {
   }
 
   async startStep(variables: ops.StartStepMutationVariables) {
-    return expectMember((await this.request(ops.StartStepDocument, variables, { retry: true })).startStep, 'StepRun');
+    return expectMember((await this.report(ops.StartStepDocument, variables)).startStep, 'StepRun');
   }
 
   async finishStep(variables: ops.FinishStepMutationVariables) {
-    return expectMember((await this.request(ops.FinishStepDocument, variables, { retry: true })).finishStep, 'StepRun');
+    return expectMember((await this.report(ops.FinishStepDocument, variables)).finishStep, 'StepRun');
   }
 
   async reportStepOutputs(stepRunId: string, outputs: ops.StepOutputInput[]) {
-    const result = (await this.request(ops.ReportStepOutputsDocument, { stepRunId, outputs }, { retry: true })).reportStepOutputs;
+    const result = (await this.report(ops.ReportStepOutputsDocument, { stepRunId, outputs })).reportStepOutputs;
     return expectMember(result, 'ReportStepOutputsPayload').outputs;
   }
 

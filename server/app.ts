@@ -1,6 +1,6 @@
 // The GraphQL application: the schema served by graphql-yoga with Stackyard's plugins.
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
-import type { RequestContext, ServerLimits } from './context';
+import type { AuthUser, RequestContext, ServerLimits } from './context';
 import type { Database } from './db/database';
 import type { Logger } from './logger';
 import type { RunUpdates } from './runs/run-events';
@@ -41,10 +41,14 @@ export interface ServerContext {
 /** Yoga's own default is 25 MB; Stackyard's largest requests (a stack's YAML, 100 outputs) are far smaller. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/** Operations one batched request may carry: enough for a worker's concurrent step reports. */
+export const MAX_BATCHED_OPERATIONS = 16;
+
 export type StackyardApp = YogaServerInstance<ServerContext, RequestContext>;
 
 export function createApp(options: AppOptions): StackyardApp {
   const { db, authenticate, secretKey, runUpdates, logger, limits } = options;
+  const callers = new WeakMap<Request, Promise<AuthUser>>();
   return createYoga<ServerContext, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -56,7 +60,16 @@ export function createApp(options: AppOptions): StackyardApp {
     logging: logger,
     // Checked before parsing, against Content-Length and as a chunked body streams in.
     maxRequestBodySize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    context: async ({ request, remoteAddress }) => ({ db, user: await authenticate(request, remoteAddress), secretKey, runUpdates, limits }),
+    // A body that is a JSON array carries several operations, each executed and answered as if
+    // sent alone, in one array: a worker running many steps reports them in one request.
+    batching: { limit: limits.maxBatchedOperations },
+    context: async ({ request, remoteAddress }) => {
+      // Each operation of a batched request gets its own context; the caller is authenticated
+      // once per request, and a bad token counts once against the address.
+      let caller = callers.get(request);
+      if (!caller) callers.set(request, (caller = authenticate(request, remoteAddress)));
+      return { db, user: await caller, secretKey, runUpdates, limits };
+    },
     maskedErrors: {
       // The client gets "Unexpected error."; the server log gets the error and its cause.
       maskError(error, message) {

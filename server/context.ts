@@ -30,6 +30,8 @@ export interface ServerLimits {
   /** Deepest nesting of objects and lists in a JSON argument (validation.ts MAX_JSON_DEPTH). */
   maxJsonDepth: number;
   heartbeatTimeoutMs: number;
+  /** Most operations one HTTP request may carry as a JSON array (GraphQL over HTTP batching). */
+  maxBatchedOperations: number;
 }
 
 /** Who makes a change, for the service layer: it records the creator and encrypts secrets. */

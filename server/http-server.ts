@@ -218,6 +218,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         createApp,
         createAuthenticator,
         MAX_OUTPUTS_PER_REPORT,
+        MAX_BATCHED_OPERATIONS,
         MAX_JSON_DEPTH,
         startRunExpiry,
         serveArtifactContent,
@@ -244,7 +245,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         queryLimits: config.queryLimits,
         maxBodyBytes: config.maxBodyBytes,
         persistedOperationsOnly: config.persistedOperationsOnly,
-        limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, maxJsonDepth: MAX_JSON_DEPTH, heartbeatTimeoutMs },
+        limits: { maxOutputsPerReport: MAX_OUTPUTS_PER_REPORT, maxPageSize: 100, maxJsonDepth: MAX_JSON_DEPTH, heartbeatTimeoutMs, maxBatchedOperations: MAX_BATCHED_OPERATIONS },
       });
       runExpiry = startRunExpiry(database.db, heartbeatTimeoutMs, logger);
       logger.info({ url: `${url}/graphql`, database: database.kind, auth: authRequired ? 'tokens' : 'local' }, 'Stackyard is ready');

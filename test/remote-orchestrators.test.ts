@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, succeeded, tempDir } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
-import { expectType, expectUnchanged, registerComponent, registerStack, RESULT_FIELDS } from './registry-operations';
+import { expectType, expectUnchanged, registerComponent, registerStack, RESULT_FIELDS, type MutationResult } from './registry-operations';
 
 describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
   const testServer = useTestServer(target);
@@ -130,12 +130,13 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
     expectType(await registerComponent(server, { type: 'ORCHESTRATOR', name: orchestrator, flavor: 'bullmq', configuration: { redisUrl: `redis://:${password}@redis.internal:6379/1` } }), 'StackComponent');
     expectType(await registerStack(server, { name: stack, components: { orchestrator, artifactStore: s3Store } }), 'Stack');
     const exported = (await server.gql(`query($name: String!) { exportStack(name: $name) { ${RESULT_FIELDS} ... on ExportStackPayload { yaml } } }`, { name: stack })).exportStack;
-    const yaml: string = expectType(exported, 'ExportStackPayload').yaml;
+    const yaml = expectType(exported, 'ExportStackPayload').yaml as string;
     expect(yaml).toContain('redis://:****@redis.internal:6379/1');
     expect(yaml).not.toContain(password);
+    type Imported = { reusedComponents: { id: string; name: string }[]; createdComponents: { id: string; name: string }[] };
     const importStack = async (name: string, text: string) =>
       (
-        await server.gql(
+        await server.gql<{ importStack: MutationResult & Partial<Imported> }>(
           `mutation($name: String, $yaml: String!) { importStack(yaml: $yaml, name: $name) {
             ${RESULT_FIELDS} ... on ImportStackPayload { stack { name } reusedComponents { id name } createdComponents { id name } } } }`,
           { name, yaml: text },
@@ -143,13 +144,13 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
       ).importStack;
 
     // The export as it is: its masked password finds the component it came from.
-    const copy = expectType(await importStack(uniqueName('copy'), yaml), 'ImportStackPayload');
+    const copy = expectType(await importStack(uniqueName('copy'), yaml), 'ImportStackPayload') as unknown as Imported;
     expect(copy.reusedComponents.map((reused: { name: string }) => reused.name)).toContain(orchestrator);
     expect(copy.createdComponents).toEqual([]);
 
     // Another password is another Redis: a new component holds it, the old one keeps its own.
     const otherPassword = `pw-${randomBytes(8).toString('hex')}`;
-    const moved = expectType(await importStack(uniqueName('moved'), yaml.replace('****', otherPassword)), 'ImportStackPayload');
+    const moved = expectType(await importStack(uniqueName('moved'), yaml.replace('****', otherPassword)), 'ImportStackPayload') as unknown as Imported;
     expect(moved.reusedComponents.map((reused: { name: string }) => reused.name)).not.toContain(orchestrator);
     const [created] = moved.createdComponents;
     expect(created.name).toMatch(new RegExp(`^${orchestrator}-\\d+$`));
@@ -157,7 +158,7 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
     expect(await secretsOf((await component(orchestrator)).id)).toEqual({ redisUrl: `redis://:${password}@redis.internal:6379/1` });
 
     // The same password as the existing one reuses it.
-    const same = expectType(await importStack(uniqueName('same'), yaml.replace('****', password)), 'ImportStackPayload');
+    const same = expectType(await importStack(uniqueName('same'), yaml.replace('****', password)), 'ImportStackPayload') as unknown as Imported;
     expect(same.reusedComponents.map((reused: { name: string }) => reused.name)).toContain(orchestrator);
 
     // A masked password no component here matches cannot be imported: the password is unknown.

@@ -15,15 +15,23 @@ export function useStatementCount(): Plugin<{ requestLog?: RequestLogFields }> {
   const counts = new WeakMap<Request, StatementCount>();
   return {
     onExecute({ args, setExecuteFn, executeFn }) {
-      const count: StatementCount = { statements: 0 };
       const context = args.contextValue as { request?: Request; requestLog?: RequestLogFields };
-      if (context.request) counts.set(context.request, count);
-      setExecuteFn((executeArgs) => withStatementCount(count, () => executeFn(executeArgs)));
+      // The operations of a batched request share the request's count: the header and the log
+      // line give the statements of the whole request.
+      let count = context.request && counts.get(context.request);
+      if (!count) {
+        count = { statements: 0 };
+        if (context.request) counts.set(context.request, count);
+      }
+      const shared = count;
+      setExecuteFn((executeArgs) => withStatementCount(shared, () => executeFn(executeArgs)));
       return {
         onExecuteDone() {
           if (context.requestLog) {
-            context.requestLog.operationName = getOperationAST(args.document, args.operationName)?.name?.value;
-            context.requestLog.statements = count.statements;
+            const name = getOperationAST(args.document, args.operationName)?.name?.value;
+            const previous = context.requestLog.operationName;
+            context.requestLog.operationName = previous && name ? `${previous},${name}` : (name ?? previous);
+            context.requestLog.statements = shared.statements;
           }
         },
       };

@@ -468,6 +468,9 @@ builder.queryFields((t) => ({
         maxPageSize: f.exposeInt('maxPageSize'),
         maxJsonDepth: f.exposeInt('maxJsonDepth', { description: 'Deepest nesting of objects and lists in a JSON argument (labels, configuration, config, parameters, metadata).' }),
         heartbeatTimeoutSeconds: f.float({ resolve: (limits) => limits.heartbeatTimeoutMs / 1000 }),
+        maxBatchedOperations: f.exposeInt('maxBatchedOperations', {
+          description: 'Most operations one request may carry when its body is a JSON array of operations (GraphQL over HTTP batching); each is answered as if sent alone.',
+        }),
       }),
     }),
     resolve: (_root, _args, context) => context.limits,
