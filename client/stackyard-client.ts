@@ -428,8 +428,9 @@ export class StackyardClient {
   }
 
   /** Workers seen within the last `seenWithinSeconds` (300 by default), by name. */
-  async workers(seenWithinSeconds?: number) {
-    return (await this.request(ops.WorkersDocument, { seenWithinSeconds }, { retry: true })).workers;
+  /** Workers seen within the last `seenWithinSeconds` (300 by default); stopped ones only with includeStopped. */
+  async workers(seenWithinSeconds?: number, options: { includeStopped?: boolean } = {}) {
+    return (await this.request(ops.WorkersDocument, { seenWithinSeconds, includeStopped: options.includeStopped ?? false }, { retry: true })).workers;
   }
 
   async logMetadata(id: string, metadata: Record<string, unknown>) {

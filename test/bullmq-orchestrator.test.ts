@@ -179,6 +179,14 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     expect(join.status).toBe('COMPLETED');
     expect(join.inputs.map((input) => input.name).sort()).toEqual(['a', 'b', 'c']);
     for (const branch of branches) expect(Date.parse(join.startedAt)).toBeGreaterThanOrEqual(Date.parse(branch.endedAt!));
+
+    // A worker stopped with SIGTERM says so as it exits: `worker list` no longer shows it.
+    const [stopping] = workers;
+    const name = (await admin.workers()).find((listed) => listed.pid === stopping.pid)!.name;
+    process.kill(stopping.pid, 'SIGTERM');
+    expect(await stopping.exited).toBe(0);
+    expect((await admin.workers()).map((listed) => listed.name)).not.toContain(name);
+    expect((await admin.workers(undefined, { includeStopped: true })).find((listed) => listed.name === name)?.stoppedAt).toBeTruthy();
   });
 
   it('finishes a run submitted with wait: false without its driver: workers enqueue what they unblock', async () => {

@@ -8,7 +8,7 @@ import { expectType, RESULT_FIELDS } from './registry-operations';
 import { startRun, startStep } from './run-operations';
 
 const NO_SUCH_STEP_RUN = Buffer.from('StepRun:00000000-0000-0000-0000-000000000000').toString('base64');
-const WORKER = `name host pid queue concurrency stack startedAt lastSeenAt currentSteps { id name attempt run { name } }`;
+const WORKER = `name host pid queue concurrency stack startedAt lastSeenAt stoppedAt currentSteps { id name attempt run { name } }`;
 
 describe.each(databaseTargets)('workers on $name', (target) => {
   const testServer = useTestServer(target);
@@ -24,8 +24,13 @@ describe.each(databaseTargets)('workers on $name', (target) => {
     return data.workerHeartbeat;
   }
 
-  const workers = async (seenWithinSeconds?: number) =>
-    (await server.gql(`query($s: Int) { workers(seenWithinSeconds: $s) { ${WORKER} } }`, seenWithinSeconds === undefined ? {} : { s: seenWithinSeconds })).workers as {
+  const workers = async (seenWithinSeconds?: number, includeStopped?: boolean) =>
+    (
+      await server.gql(`query($s: Int, $stopped: Boolean) { workers(seenWithinSeconds: $s, includeStopped: $stopped) { ${WORKER} } }`, {
+        ...(seenWithinSeconds === undefined ? {} : { s: seenWithinSeconds }),
+        ...(includeStopped === undefined ? {} : { stopped: includeStopped }),
+      })
+    ).workers as {
       name: string;
       [key: string]: unknown;
     }[];
@@ -94,6 +99,27 @@ describe.each(databaseTargets)('workers on $name', (target) => {
     ];
     for (const [change, field] of cases) expectType(await heartbeat({ ...base, ...change }), 'ValidationError', field);
     expect((await workers(3600)).some((worker) => worker.name === name)).toBe(false);
+  });
+
+  it('leaves out a worker that said it stopped, until it runs again; includeStopped shows when it stopped', async () => {
+    const name = uniqueName('host-b:7');
+    const { steps } = await runWithSteps(['prep']);
+    const base = { name, host: 'host-b', pid: 7, queue: 'stackyard', concurrency: 2 };
+    expectType(await heartbeat({ ...base, currentStepRunIds: [steps[0].id] }), 'Worker');
+    expect((await workers()).find((worker) => worker.name === name)).toMatchObject({ stoppedAt: null });
+    const stopped = expectType(await heartbeat({ ...base, currentStepRunIds: [], stopping: true }), 'Worker');
+    expect(Date.parse(stopped.stoppedAt as string)).toBeGreaterThan(0);
+    expect((await workers()).some((worker) => worker.name === name)).toBe(false);
+    expect((await workers(undefined, true)).find((worker) => worker.name === name)).toMatchObject({ stoppedAt: stopped.stoppedAt, currentSteps: [] });
+
+    const configDir = tempDir('stackyard-cli-workers-');
+    const all = succeeded(await runCli(['worker', 'list', '--include-stopped'], { url: server.url, configDir }));
+    expect(all).toMatch(new RegExp(`│ ${name} +│ host-b +│ 7 +│ stackyard +│ 2 +│ - +│ stopped (just now|[\\d.]+s ago) +│`));
+    expect(succeeded(await runCli(['worker', 'list'], { url: server.url, configDir }))).not.toContain(name);
+
+    // The same name started again is a running worker.
+    expectType(await heartbeat({ ...base, pid: 8, currentStepRunIds: [] }), 'Worker');
+    expect((await workers()).find((worker) => worker.name === name)).toMatchObject({ pid: 8, stoppedAt: null });
   });
 
   it('prints the workers seen recently with `stackyard worker list`', async () => {

@@ -32,8 +32,9 @@ export function addWorkerListCommand(program: Command): void {
       positiveInteger,
       DEFAULT_SEEN_WITHIN_SECONDS,
     )
-    .action(async (options: { seenWithin: number }, command: Command) => {
-      const workers = await clientFor(command).workers(options.seenWithin);
+    .option('--include-stopped', 'also the workers that stopped (their LAST SEEN says when)')
+    .action(async (options: { seenWithin: number; includeStopped?: boolean }, command: Command) => {
+      const workers = await clientFor(command).workers(options.seenWithin, { includeStopped: options.includeStopped });
       answer(command, workers, () =>
         printTable(
           ['NAME', 'HOST', 'PID', 'QUEUE', 'CONCURRENCY', 'CURRENT STEPS', 'LAST SEEN'],
@@ -46,7 +47,7 @@ export function addWorkerListCommand(program: Command): void {
             worker.currentSteps.length === 0
               ? '-'
               : worker.currentSteps.map((step) => `${step.run.name} / ${step.name}${step.attempt > 1 ? ` (attempt ${step.attempt})` : ''}`).join('\n'),
-            ago(worker.lastSeenAt),
+            worker.stoppedAt ? `stopped ${ago(worker.stoppedAt)}` : ago(worker.lastSeenAt),
           ]),
           `No workers seen in the last ${formatDuration(options.seenWithin * 1000)}.`,
         ),

@@ -427,6 +427,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       await worker.close();
       await queue.close();
       await redis.quit();
+      // The last heartbeat: `worker list` stops showing this process at once, not minutes later.
+      await client
+        .workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [], stack: stack.name, stopping: true })
+        .catch(() => undefined);
     },
   };
 }

@@ -19,6 +19,7 @@ export const WorkerType = builder.drizzleObject('workers', {
     currentSteps: t.relation('currentSteps', { description: 'Step runs it was running at its last heartbeat.', query: { orderBy: { startedAt: 'asc', id: 'asc' } } }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'First heartbeat of this process.' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
+    stoppedAt: t.expose('stoppedAt', { type: 'DateTime', nullable: true, description: 'When it stopped, as its last heartbeat said; null while it runs.' }),
   }),
 });
 
@@ -31,6 +32,7 @@ const WorkerHeartbeatInput = builder.inputType('WorkerHeartbeatInput', {
     concurrency: t.int({ required: true }),
     currentStepRunIds: t.idList({ required: true, description: 'Step runs it runs now.' }),
     stack: t.string({ description: 'Name of the stack it serves.' }),
+    stopping: t.boolean({ description: 'The last heartbeat of a worker that stops: it takes no more steps and exits.' }),
   }),
 });
 
@@ -38,14 +40,18 @@ builder.queryFields((t) => ({
   workers: t.drizzleField({
     authScopes: { reader: true },
     type: ['workers'],
-    description: 'Workers seen recently, by name.',
+    description: 'Workers seen recently, by name: those running, and with includeStopped those that stopped.',
     args: {
       seenWithinSeconds: t.arg.int({ defaultValue: 300, description: 'Only workers whose last heartbeat is at most this old; 0 or less lists none.' }),
+      includeStopped: t.arg.boolean({ defaultValue: false, description: 'Also the workers that said they stopped.' }),
     },
     resolve: (query, _root, args, context) =>
       context.db.query.workers.findMany(
         query({
-          where: { RAW: (table) => sql`${table.lastSeenAt} >= clock_timestamp() - make_interval(secs => ${args.seenWithinSeconds ?? 300})` },
+          where: {
+            RAW: (table) =>
+              sql`${table.lastSeenAt} >= clock_timestamp() - make_interval(secs => ${args.seenWithinSeconds ?? 300})${args.includeStopped ? sql`` : sql` and ${table.stoppedAt} is null`}`,
+          },
           orderBy: { name: 'asc' },
         }),
       ),

@@ -21,13 +21,16 @@ export interface WorkerHeartbeatInput {
   /** Database ids of the step runs the worker runs now. */
   currentStepRunIds: string[];
   stack?: string | null;
+  /** The process's last heartbeat: it takes no more steps and exits. */
+  stopping?: boolean | null;
 }
 
 /**
  * Records that a worker is alive and what it runs. The worker is created on its first heartbeat;
  * a new process under the same name (another host or pid) starts its `startedAt` again. Step
  * runs that no longer exist (their run was deleted) are left out rather than refused: the
- * worker's report is still true of everything else.
+ * worker's report is still true of everything else. A worker that stops says so in its last
+ * heartbeat; any later one (the same name started again) makes it a running worker again.
  */
 export async function recordWorkerHeartbeat(db: Database, input: WorkerHeartbeatInput): Promise<WorkerRow> {
   const values = {
@@ -49,7 +52,7 @@ export async function recordWorkerHeartbeat(db: Database, input: WorkerHeartbeat
   return db.transaction(async (tx) => {
     const [worker] = await tx
       .insert(workers)
-      .values({ ...values, startedAt: sql`clock_timestamp()`, lastSeenAt: sql`clock_timestamp()` })
+      .values({ ...values, startedAt: sql`clock_timestamp()`, lastSeenAt: sql`clock_timestamp()`, stoppedAt: input.stopping ? sql`clock_timestamp()` : null })
       .onConflictDoUpdate({
         target: workers.name,
         set: {
@@ -59,6 +62,7 @@ export async function recordWorkerHeartbeat(db: Database, input: WorkerHeartbeat
           concurrency: sql`excluded.concurrency`,
           stack: sql`excluded.stack`,
           lastSeenAt: sql`excluded.last_seen_at`,
+          stoppedAt: sql`excluded.stopped_at`,
           startedAt: sql`case when ${workers.host} = excluded.host and ${workers.pid} = excluded.pid then ${workers.startedAt} else excluded.started_at end`,
         },
       })

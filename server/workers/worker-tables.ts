@@ -17,6 +17,8 @@ export const workers = pgTable(
     /** First heartbeat of this process (a new host or pid under the same name starts again). */
     startedAt: microsecondTimestamp('started_at').notNull().defaultNow(),
     lastSeenAt: microsecondTimestamp('last_seen_at').notNull().defaultNow(),
+    /** When the process said, in its last heartbeat, that it stopped; null while it runs. */
+    stoppedAt: microsecondTimestamp('stopped_at'),
   },
   (table) => [index('workers_last_seen_idx').on(table.lastSeenAt)],
 );

@@ -1,0 +1,1 @@
+ALTER TABLE "workers" ADD COLUMN "stopped_at" timestamp(6) with time zone;
