@@ -5,6 +5,7 @@ import type { Database } from './db/database';
 import type { Logger } from './logger';
 import type { RunUpdates } from './runs/run-events';
 import type { Authenticator } from './users/authentication';
+import { useBatchShape } from './plugins/use-batch-shape';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention';
 import { useNoNulCharacters } from './plugins/use-no-nul-characters';
 import { useOperationInContext } from './plugins/use-operation-in-context';
@@ -88,6 +89,7 @@ export function createApp(options: AppOptions): StackyardApp {
     plugins: [
       useCsrfPrevention(),
       useUtf8Body(),
+      useBatchShape(),
       usePersistedOperations({ only: options.persistedOperationsOnly }),
       useNoNulCharacters(),
       ...useQueryLimits(options.queryLimits),

@@ -211,7 +211,15 @@ function httpCases(): BadInputCase[] {
   return [
     { id: 'json-truncated', sentence: 'a truncated JSON body', request: () => ({ contentType: 'application/json', body: '{"query": "{ activeStack { name } }"' }) },
     { id: 'json-trailing', sentence: 'JSON with a trailing comma', request: () => ({ contentType: 'application/json', body: '{"query": "{ __typename }",}' }) },
-    { id: 'json-array', sentence: 'a JSON array body', request: () => ({ contentType: 'application/json', body: '[{"query": "{ __typename }"}]' }) },
+    // A JSON array is a batch of operations (test/batched-requests.test.ts); these are not.
+    { id: 'json-array-empty', sentence: 'an empty JSON array body', request: () => ({ contentType: 'application/json', body: '[]' }) },
+    { id: 'json-array-garbage', sentence: 'a JSON array of things that are not operations', request: () => ({ contentType: 'application/json', body: '[1, "x", null]' }) },
+    { id: 'json-array-nested', sentence: 'a JSON array of arrays', request: () => ({ contentType: 'application/json', body: '[[{"query": "{ __typename }"}]]' }) },
+    {
+      id: 'json-array-over-limit',
+      sentence: 'a batch of 10,000 operations',
+      request: () => ({ contentType: 'application/json', body: JSON.stringify(Array.from({ length: 10_000 }, () => ({ query: '{ __typename }' }))) }),
+    },
     { id: 'json-null', sentence: 'a JSON null body', request: () => ({ contentType: 'application/json', body: 'null' }) },
     { id: 'json-string', sentence: 'a JSON string body', request: () => ({ contentType: 'application/json', body: '"{ __typename }"' }) },
     { id: 'json-empty', sentence: 'an empty JSON body', request: () => ({ contentType: 'application/json', body: '' }) },

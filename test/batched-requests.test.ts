@@ -20,7 +20,7 @@ interface Answer {
 }
 
 /** Posts the operations as one JSON array. */
-async function postBatch(server: TestServer, operations: { query: string; variables?: Record<string, unknown> }[]) {
+async function postBatch(server: TestServer, operations: unknown[]) {
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
@@ -69,13 +69,34 @@ describe.each(databaseTargets)('batched requests on $name', (target) => {
     expect(await startedSteps(server, runId)).toEqual(['s0', 's2']);
   });
 
-  it('keeps internal errors out of each answer', async () => {
+  it('answers a malformed operation with its own clear error, and keeps internal errors out of each answer', async () => {
     const server = testServer();
-    const { body } = await postBatch(server, [{ query: '{ serverLimits { maxPageSize } }' }, { query: 'query { run(id: "not-a-node-id") { id } }' }, { query: '{ nope }' }]);
+    const { status, body } = await postBatch(server, [
+      { query: '{ serverLimits { maxPageSize } }' },
+      { query: 'query { run(id: "not-a-node-id") { id } }' },
+      { query: '{ nope }' },
+      {},
+      { query: 42 },
+      { query: '{ __typename }', variables: 'x' },
+    ]);
+    expect(status).toBe(200);
     const answers = body as Answer[];
+    expect(answers).toHaveLength(6);
     expect(answers[0].data).toEqual({ serverLimits: { maxPageSize: 100 } });
-    expect(JSON.stringify(answers)).not.toMatch(/ at \w+ \(|select |insert |stack/i);
     expect(answers[2].errors![0].message).toMatch(/nope/);
+    for (const answer of answers.slice(3)) expect(answer.errors?.length, JSON.stringify(answer)).toBeGreaterThan(0);
+    expect(JSON.stringify(answers)).not.toMatch(/ at \w+ \(|select |insert |stack|Unexpected error/i);
+  });
+
+  it('refuses an empty batch and one whose items are not operations, running nothing', async () => {
+    const server = testServer();
+    const runId = await runExpecting(server, 1);
+    for (const batch of [[], [{ query: START_STEP, variables: { runId, name: 's0' } }, null], [[{ query: '{ __typename }' }]], ['{ __typename }']]) {
+      const { status, body } = await postBatch(server, batch);
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect((body as Answer).errors![0].message).toMatch(/empty batch|is not an operation/);
+    }
+    expect(await startedSteps(server, runId)).toEqual([]);
   });
 
   it('refuses more operations than serverLimits.maxBatchedOperations, running none of them', async () => {
