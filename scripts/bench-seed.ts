@@ -39,10 +39,10 @@ export async function seedHistory(url: string, shape: HistoryShape): Promise<See
     WHERE s.name LIKE 'bench-%' AND c.name = 'default'`);
   // Run g: the busy stack takes the first half, the others share the rest; one run a second.
   await client.query(
-    `INSERT INTO pipeline_runs (pipeline_id, stack_id, name, status, expected_steps, stack_snapshot,
+    `INSERT INTO pipeline_runs (pipeline_id, stack_id, name, status, expected_steps, expected_step_count, stack_snapshot,
                                 created_at, started_at, updated_at, last_heartbeat_at, ended_at, duration_ms, tags)
      SELECT p.id, s.id, 'bench-run-' || g, 'completed',
-            (SELECT jsonb_agg(jsonb_build_object('name', 'step' || k, 'parents', '[]'::jsonb)) FROM generate_series(1, $2) k),
+            (SELECT jsonb_agg(jsonb_build_object('name', 'step' || k, 'parents', '[]'::jsonb)) FROM generate_series(1, $2) k), $2,
             jsonb_build_object('stackId', s.id, 'name', s.name, 'components', '[]'::jsonb),
             t, t, t + interval '40 seconds', t + interval '40 seconds', t + interval '40 seconds', 40000,
             CASE WHEN g % 3 = 0 THEN ARRAY['nightly'] ELSE '{}'::text[] END

@@ -6,6 +6,8 @@ import { sql } from 'drizzle-orm';
 import { createPubSub } from 'graphql-yoga';
 import type { DatabaseHandle, Queryable } from '../db/database';
 
+// The database function stackyard_refresh_run (migration run_refresh_in_step_trigger) announces on
+// this channel by its name.
 export const RUN_UPDATED_CHANNEL = 'stackyard_run_updated';
 
 /** Announces that a run changed. Call inside the changing transaction: a rollback sends nothing. */

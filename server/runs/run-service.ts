@@ -10,7 +10,7 @@ import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFou
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps, type StepChange } from './run-status';
+import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -23,7 +23,7 @@ import {
   type StepStatus,
   type StepWorker,
 } from './run-tables';
-import { notifyRunUpdated, RUN_UPDATED_CHANNEL } from './run-events';
+import { notifyRunUpdated } from './run-events';
 import { assertSameArguments } from './idempotency';
 import { attemptArguments, checkAttempt, checkWorker, endCurrentAttempt, endedAttempt, openNextAttempt, type AttemptStart } from './step-attempts';
 import { checkLogsFolder, stepLogUri } from '../logs/step-log-service';
@@ -133,6 +133,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
           // The default name carries the start time to the microsecond, as ZenML's does.
           name: runName ?? sql`${pipelineName} || '-' || to_char(clock_timestamp() at time zone 'UTC', 'YYYY_MM_DD-HH24_MI_SS_US')`,
           expectedSteps,
+          expectedStepCount: expectedSteps.length,
           stackSnapshot: snapshot,
           tags,
           config: input.config ?? {},
@@ -183,17 +184,9 @@ export async function requireStepRun(db: Queryable, stepRunId: string, field = '
   return step;
 }
 
-/**
- * The CTE that refreshes a run from its steps (refreshedRunSql) for the statement that changes a
- * step, saying what it changed. The statement must read `notified`.
- */
-function runRefreshCtes(runId: string | SQL, changed: StepChange): SQL {
-  return sql`notified as (${refreshedRunSql(runId, RUN_UPDATED_CHANNEL, changed)})`;
-}
-
-/** Recomputes a run's status from its steps and announces it, in one statement. */
+/** Recomputes a run's status from its steps and announces it, when no step's status changed (the trigger does it then). */
 async function refreshRunStatus(tx: Queryable, runId: string): Promise<void> {
-  await tx.execute(refreshedRunSql(runId, RUN_UPDATED_CHANNEL));
+  await tx.execute(refreshedRunSql(runId));
 }
 
 function endedNow() {
@@ -288,7 +281,7 @@ async function openStep(
   const id = randomUUID();
   const result = await executePrepared(db, sql`
     with run as (
-      select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, jsonb_array_length(${pipelineRuns.expectedSteps}) > 0 as expects_steps
+      select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, ${pipelineRuns.expectedStepCount} > 0 as expects_steps
       from ${pipelineRuns}
       where ${pipelineRuns.id} = ${runId} and ${pipelineRuns.status} not in (${FINISHED_RUN_STATUSES_SQL})
       for no key update),
@@ -308,13 +301,12 @@ async function openStep(
       select opened.id, i.name, i.artifact_version_id
       from opened cross join jsonb_to_recordset(${JSON.stringify(inputs.map((item) => ({ name: item.name, artifact_version_id: item.artifactVersionId })))}::jsonb)
         as i(name text, artifact_version_id uuid)
-      returning 1),
-    ${runRefreshCtes(runId, { cte: sql`opened`, previous: null })}
-    select ${rowColumns(stepRuns, 'opened')}, (select count(*) from notified) as notified, (select count(*) from linked) as linked
+      returning 1)
+    select ${rowColumns(stepRuns, 'opened')}, (select count(*) from linked) as linked
     from opened`);
-  const [row] = resultRows<StepRunRow & { notified: unknown; linked: unknown }>(result);
+  const [row] = resultRows<StepRunRow & { linked: unknown }>(result);
   if (!row) return undefined;
-  const { notified: _notified, linked: _linked, ...step } = row;
+  const { linked: _linked, ...step } = row;
   return step;
 }
 
@@ -483,7 +475,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       })
       .where(eq(stepRuns.id, step.id))
       .returning();
-    await refreshRunStatus(tx, run.id);
+    // The trigger on step_runs has refreshed the run from the step's new status.
     return finished;
   });
 }
@@ -491,7 +483,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
 /**
  * The usual end of a step, in one statement: the run's lock (taken first, as finishRun takes it),
  * then the current attempt of a running step ends it (completed, failed or stopped) and the run's
- * status is refreshed; nothing when the step is not so.
+ * status is refreshed (by the trigger on step_runs); nothing when the step is not so.
  */
 async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<StepRunRow | undefined> {
   const result = await executePrepared(db, sql`
@@ -509,20 +501,17 @@ async function endRunningStep(db: Queryable, input: FinishStepInput): Promise<St
       update ${stepRuns} set status = ${input.status}, error_message = ${input.status === 'failed' ? input.errorMessage!.trim() : null},
         original_step_run_id = null, ended_at = clock_timestamp()
       from step where ${stepRuns}.id = step.id
-      returning ${stepRuns}.*),
-    ${runRefreshCtes(sql`(select id from run)`, { cte: sql`ended`, previous: 'running' })}
-    select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
+      returning ${stepRuns}.*)
+    select ${rowColumns(stepRuns, 'ended')}
     from ended`);
-  const [row] = resultRows<StepRunRow & { notified: unknown }>(result);
-  if (!row) return undefined;
-  const { notified: _notified, ...ended } = row;
-  return ended;
+  const [row] = resultRows<StepRunRow>(result);
+  return row;
 }
 
 /**
  * The usual end of a step that brings its last outputs, in one statement: recordedOutputsCtes
  * (the run's lock first), then a running step whose current attempt has not ended completes with
- * them, and the run's status is refreshed; nothing at all when the outputs or the step are not
+ * them, and the run's status is refreshed (by the trigger); nothing at all when the outputs or the step are not
  * so.
  */
 async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, outputs: CheckedOutput[]): Promise<StepRunRow | undefined> {
@@ -534,9 +523,8 @@ async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, 
       ended as (
         update ${stepRuns} set status = 'completed', error_message = null, original_step_run_id = null, ended_at = clock_timestamp()
         from checked where ${stepRuns}.id = ${input.stepRunId} and checked.accepted
-        returning ${stepRuns}.*),
-      ${runRefreshCtes(sql`(select id from run)`, { cte: sql`ended`, previous: 'running' })}
-      select ${rowColumns(stepRuns, 'ended')}, (select count(*) from notified) as notified
+        returning ${stepRuns}.*)
+      select ${rowColumns(stepRuns, 'ended')}
       from ended`);
   } catch (error) {
     // A concurrent retry stored the same outputs first; the statement stored nothing, and the
@@ -544,10 +532,8 @@ async function endRunningStepWithOutputs(db: Queryable, input: FinishStepInput, 
     if (postgresErrorCode(error) === UNIQUE_VIOLATION) return undefined;
     throw error;
   }
-  const [row] = resultRows<StepRunRow & { notified: unknown }>(result);
-  if (!row) return undefined;
-  const { notified: _notified, ...ended } = row;
-  return ended;
+  const [row] = resultRows<StepRunRow>(result);
+  return row;
 }
 
 export interface FinishRunInput {

@@ -11,43 +11,28 @@ export function isFinished(status: RunStatus): boolean {
 /** The statuses a run can end with, as SQL literals. */
 export const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
 
-/**
- * What one statement changes of its run's steps, for the run-status functions in that same
- * statement: the run's counts (kept by a trigger at the end of the statement) do not hold it yet.
- * `cte` names the statement's CTE of the step runs it inserted or updated (its `status` column is
- * the status after); `previous` is their status before, null for inserted ones.
- */
-export interface StepChange {
-  cte: SQL;
-  previous: 'running' | null;
-}
+// A statement that changes a step's status needs nothing more: the trigger on step_runs that
+// keeps the run's counts of its steps by status also refreshes the run from them, in the same
+// UPDATE (migrations run_step_count_trigger and run_refresh_in_step_trigger).
 
 /**
  * The status a run's steps give it, and whether it ends now (finished, with no step running),
- * as a query of one row (status, ends). The rule is the database function stackyard_run_status
- * (migration run_step_count_trigger), which reads the counts of the run's steps by status that
- * a trigger on step_runs keeps on the run: recording one step of a run with thousands reads none
- * of the others.
+ * as a query of one row (status, ends). The rule is the database function stackyard_run_status,
+ * which reads the counts of the run's steps by status that the trigger keeps on the run:
+ * recording one step of a run with thousands reads none of the others.
  */
 export function derivedRunStatusSql(runId: string): SQL {
-  return sql`select status, ends from stackyard_run_status(${runId}::uuid, ${changedArrays()})`;
+  return sql`select status, ends from stackyard_run_status(${runId}::uuid)`;
 }
 
 /**
- * Refreshes a run from its steps: locks it, stores the status they give it, ends it once it is
- * finished and nothing runs, and announces it on `channel`; as a query answering the status (one
- * row, or none when `changed` is given and its CTE is empty). The function counts what committed
- * before it took the lock, which a statement's own snapshot may not see.
+ * Refreshes a run from its steps when something else than a step's status changed (a step's
+ * next attempt, a failed attempt that will be retried), so its watchers see it: locks it, stores
+ * the status its steps give it, ends it once it is finished and nothing runs, and announces it on
+ * RUN_UPDATED_CHANNEL.
  */
-export function refreshedRunSql(runId: string | SQL, channel: string, changed?: StepChange): SQL {
-  return sql`select stackyard_refresh_run(${runId}::uuid, ${changedArrays(changed)}, ${channel}) as status${changed ? sql` where exists (select 1 from ${changed.cte})` : sql``}`;
-}
-
-/** The statuses the change adds to its run's counts and removes from them. */
-function changedArrays(changed?: StepChange): SQL {
-  if (!changed) return sql`'{}'::step_status[], '{}'::step_status[]`;
-  const removed = changed.previous === null ? sql`'{}'::step_status[]` : sql`array(select ${changed.previous}::step_status from ${changed.cte})`;
-  return sql`array(select status from ${changed.cte}), ${removed}`;
+export function refreshedRunSql(runId: string | SQL): SQL {
+  return sql`select stackyard_refresh_run(${runId}::uuid) as status`;
 }
 
 /** Expected steps that have not finished successfully. */

@@ -60,6 +60,8 @@ export const pipelineRuns = pgTable(
     status: runStatusEnum('status').notNull().default('initializing'),
     statusReason: text('status_reason'),
     expectedSteps: jsonb('expected_steps').$type<ExpectedStep[]>().notNull().default([]),
+    /** How many steps expectedSteps lists: the run's status reads it at every step, and the list can hold thousands. */
+    expectedStepCount: integer('expected_step_count').notNull().default(0),
     stackSnapshot: jsonb('stack_snapshot').$type<StackSnapshot>().notNull(),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
     config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),

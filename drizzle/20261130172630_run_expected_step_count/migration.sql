@@ -1,0 +1,1 @@
+ALTER TABLE "pipeline_runs" ADD COLUMN "expected_step_count" integer DEFAULT 0 NOT NULL;
