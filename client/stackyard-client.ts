@@ -225,9 +225,9 @@ export class StackyardClient {
     } catch (error) {
       if (!(error instanceof ClientError) || isTransient(error)) return operations.map(() => connectionFailure(error, this.url));
       // An answer with an error status can still answer each operation (one refused with 401);
-      // otherwise the request was refused before any of it ran: each goes alone. A server that
-      // does not take batches at all (400) is not asked again; one that found the request too
-      // large (413) is, with smaller ones.
+      // otherwise the request was refused before any of it ran, and each operation goes alone.
+      // A server that does not take batches at all (400) gets no more of them; one that found
+      // this request too large (413) still gets the next ones.
       answers = batchAnswers(error.response.body, operations.length);
       if (!answers) {
         if (error.response.status === 400) this.batchingRefused = true;
