@@ -130,6 +130,28 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     ]);
   });
 
+  it('ends a step whose attempt fails after its run has failed, so the run ends instead of waiting for a retry it would refuse', async () => {
+    const run = expectType(await startRun(server, { pipeline: uniqueName('two-fail'), steps: [{ name: 'fast' }, { name: 'slow' }] }), 'PipelineRun');
+    const fast = expectType(await startStep({ runId: run.id, name: 'fast', attempt: 1, worker: worker('w1') }), 'StepRun');
+    const slow = expectType(await startStep({ runId: run.id, name: 'slow', attempt: 1, worker: worker('w2') }), 'StepRun');
+    // fast uses up its attempts: the run has failed, and slow still runs.
+    expect(expectType(await finishStep({ stepRunId: fast.id, status: 'FAILED', errorMessage: 'fast failure', attempt: 1 }), 'StepRun')).toMatchObject({
+      status: 'FAILED',
+      run: { status: 'FAILED' },
+    });
+    // slow's attempt fails and would be retried, but no attempt can start in a failed run: the step
+    // ends with this failure, and the run with it.
+    const report = { stepRunId: slow.id, status: 'FAILED', errorMessage: 'slow failure', attempt: 1, willRetry: true };
+    const ended = expectType(await finishStep(report), 'StepRun');
+    expect(ended).toMatchObject({ status: 'FAILED', errorMessage: 'slow failure', attempt: 1 });
+    // A retry of the report answers the same.
+    expect(await finishStep(report)).toMatchObject({ id: slow.id, status: 'FAILED', errorMessage: 'slow failure' });
+    const { run: after } = await server.gql(`query($id: ID!) { run(id: $id) { status endedAt } }`, { id: run.id });
+    expect(after.status).toBe('FAILED');
+    expect(after.endedAt).not.toBeNull();
+    expectType(await startStep({ runId: run.id, name: 'slow', attempt: 2, worker: worker('w3') }), 'IllegalOperationError');
+  });
+
   it('stops a step that awaits its retry when the run is stopped', async () => {
     const run = expectType(await startRun(server, { pipeline: uniqueName('attempts-stop') }), 'PipelineRun');
     const step = expectType(await startStep({ runId: run.id, name: 'train', worker: worker('w1') }), 'StepRun');
