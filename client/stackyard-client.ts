@@ -22,6 +22,11 @@ type Typed = { __typename?: string };
 export interface StackyardClientOptions extends ConnectionOptions {
   /** Retries for idempotent requests when the server cannot be reached; default 4. */
   retries?: number;
+  /**
+   * Retries for step reports (startStep, finishStep, reportStepOutputs), 2 s apart at most;
+   * default `retries`. A worker sets many, so that what its steps did outlives a server restart.
+   */
+  reportRetries?: number;
   fetch?: typeof fetch;
   /**
    * Most step reports (startStep, finishStep, reportStepOutputs) one request carries. Reports
@@ -36,6 +41,8 @@ export interface StackyardClientOptions extends ConnectionOptions {
 export interface RequestOptions {
   /** Retry on connection failures; only for requests that are safe to repeat. */
   retry?: boolean;
+  /** How many times; the client's `retries` when absent. */
+  retries?: number;
 }
 
 /** The member of a result union with this __typename. */
@@ -137,6 +144,7 @@ export class StackyardClient {
   private readonly config: ConstructorParameters<typeof GraphQLClient>[1];
   private readonly graphql: GraphQLClient;
   private readonly retries: number;
+  private readonly reportRetries: number;
   private readonly reports: DataLoader<BatchedOperation, unknown>;
   /** Settles when the batch of reports in flight has been answered. */
   private reportsInFlight: Promise<unknown> = Promise.resolve();
@@ -147,6 +155,7 @@ export class StackyardClient {
     const settings = resolveConnectionSettings(options);
     this.url = settings.url;
     this.retries = options.retries ?? 4;
+    this.reportRetries = options.reportRetries ?? this.retries;
     this.config = {
       headers: settings.token ? { authorization: `Bearer ${settings.token}` } : {},
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -175,7 +184,7 @@ export class StackyardClient {
     const send = () => this.send(document, variables);
     if (!options.retry) return send().catch((error: unknown) => Promise.reject(connectionFailure(error, this.url)));
     return pRetry(send, {
-      retries: this.retries,
+      retries: options.retries ?? this.retries,
       minTimeout: 200,
       maxTimeout: 2000,
       shouldRetry: ({ error }) => isTransient(error),
@@ -192,7 +201,8 @@ export class StackyardClient {
 
   /** DataLoader's batch function: answers each operation's data, or its error, in order. */
   private sendReports(operations: readonly BatchedOperation[]): Promise<unknown[]> {
-    const alone = (operation: BatchedOperation) => this.request(operation.document, operation.variables, { retry: true }).catch((error: unknown) => error as Error);
+    const alone = (operation: BatchedOperation) =>
+      this.request(operation.document, operation.variables, { retry: true, retries: this.reportRetries }).catch((error: unknown) => error as Error);
     const sent = operations.length === 1 || this.batchingRefused ? Promise.all(operations.map(alone)) : this.sendBatch(operations, alone);
     this.reportsInFlight = sent.catch(() => undefined);
     return sent;
@@ -217,7 +227,7 @@ export class StackyardClient {
     let answers: BatchAnswer[] | undefined;
     try {
       answers = await pRetry(() => client.batchRequests(operations.map(({ document, variables }) => ({ document: documentText(document).text, variables }))), {
-        retries: this.retries,
+        retries: this.reportRetries,
         minTimeout: 200,
         maxTimeout: 2000,
         shouldRetry: ({ error }) => isTransient(error),

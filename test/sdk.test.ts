@@ -214,6 +214,25 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     expect(run.steps.map((s) => [s.name, s.status, s.errorMessage])).toEqual([['broken', 'FAILED', 'read  bytes']]);
   });
 
+  it('records what a step threw that is not an Error in words, not as [object Object]', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    const objectThrower = step('object_thrower', (): number => {
+      throw { code: 42, reason: 'quota' };
+    });
+    const stringThrower = step('string_thrower', (): number => {
+      throw 'disk full';
+    });
+    const flow = pipeline(uniqueName('sdk-throw'), () => {
+      objectThrower();
+      stringThrower();
+    });
+    const error = await flow.run({ client: sdk, stack, progress: () => {} }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PipelineRunFailedError);
+    const run = (await sdk.getRun((error as PipelineRunFailedError).run.id))!;
+    expect(Object.fromEntries(run.steps.map((s) => [s.name, s.errorMessage]))).toEqual({ object_thrower: '{"code":42,"reason":"quota"}', string_thrower: 'disk full' });
+  });
+
   it('runs independent steps at the same time', async () => {
     const sdk = client();
     const { stack } = await localStack(sdk);

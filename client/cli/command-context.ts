@@ -24,9 +24,9 @@ const CONNECT_TIMEOUT_MS = 1500;
  * saved connection. Two retries rather than the client's four, and a connect timeout: a person
  * at a terminal should hear within two seconds that the server is down or unreachable.
  */
-export function clientFor(command: Command, overrides: Pick<GlobalOptions, 'token'> = {}): StackyardClient {
+export function clientFor(command: Command, overrides: Pick<GlobalOptions, 'token'> & { reportRetries?: number } = {}): StackyardClient {
   const { url, token } = { ...globalOptions(command), ...overrides };
-  return new StackyardClient({ url, token, retries: 2, fetch: fetchWithConnectDeadline(CONNECT_TIMEOUT_MS) });
+  return new StackyardClient({ url, token, retries: 2, reportRetries: overrides.reportRetries, fetch: fetchWithConnectDeadline(CONNECT_TIMEOUT_MS) });
 }
 
 /** Reads a paged listing of the client to the end. */

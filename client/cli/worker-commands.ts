@@ -7,6 +7,9 @@ import { clientFor } from './command-context';
 /** As the server takes it in a worker's heartbeat (server/workers/worker-service.ts MAX_CONCURRENCY). */
 const MAX_WORKER_CONCURRENCY = 10_000;
 
+/** Retries of a step report, at most 2 s apart: about five minutes. */
+const WORKER_REPORT_RETRIES = 150;
+
 export function addWorkerCommands(program: Command): void {
   // `worker` may already exist (another file adds `worker list`): add to it rather than replace it.
   const worker = program.commands.find((command) => command.name() === 'worker') ?? program.command('worker').description('Processes that run the steps of bullmq stacks');
@@ -30,8 +33,10 @@ Example:
     )
     .action(async (options: { pipelines: string; concurrency: number; stack?: string; name?: string }, command: Command) => {
       const { startStepWorker } = await import('../sdk/bullmq-worker');
-      // The client retries as a pipeline's would: a worker outlives short server restarts.
-      const client = clientFor(command);
+      // A step's reports are retried for about five minutes (2 s apart): what a step did outlives
+      // a server restart, and the step's attempt is not used up meanwhile (the worker holds its
+      // job). Other requests retry as the CLI's do, so a worker with no server fails at once.
+      const client = clientFor(command, { reportRetries: WORKER_REPORT_RETRIES });
       const running = await startStepWorker({ client, pipelinesModule: options.pipelines, concurrency: options.concurrency, stack: options.stack, name: options.name });
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

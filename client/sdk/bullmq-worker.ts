@@ -180,15 +180,21 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     else heldRuns.delete(runId);
   };
 
-  // Best effort: a missed beat is sent again at the next tick.
+  // Best effort: a missed beat is sent again at the next tick. Once the worker stops, only its
+  // last beat goes, after the ones in flight: a later one would say it runs again.
   let lastBeatAt = 0;
+  let stopping = false;
+  let beating: Promise<unknown> = Promise.resolve();
   const heartbeat = async () => {
+    if (stopping) return;
     lastBeatAt = Date.now();
     const beats: Promise<unknown>[] = [...heldRuns.keys()].map((runId) => client.heartbeat(runId));
     beats.push(
       Promise.resolve().then(() => client.workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [...currentStepRunIds], stack: stack.name })),
     );
-    await Promise.allSettled(beats);
+    const settled = Promise.allSettled(beats);
+    beating = settled;
+    await settled;
   };
   /**
    * A beat soon after a step starts or ends, so `worker list` shows the current steps; at most
@@ -196,6 +202,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
    */
   let beatSoon: NodeJS.Timeout | null = null;
   const requestHeartbeat = () => {
+    if (stopping) return;
     beatSoon ??= setTimeout(
       () => {
         beatSoon = null;
@@ -422,11 +429,14 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     queue: orchestrator.queueName,
     stack: stack.name,
     async close() {
+      // Running steps finish first, and the heartbeats go on meanwhile, keeping their runs alive.
+      await worker.close();
+      stopping = true;
       clearInterval(timer);
       if (beatSoon) clearTimeout(beatSoon);
-      await worker.close();
       await queue.close();
       await redis.quit();
+      await beating;
       // The last heartbeat: `worker list` stops showing this process at once, not minutes later.
       await client
         .workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [], stack: stack.name, stopping: true })

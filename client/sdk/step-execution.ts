@@ -79,10 +79,20 @@ export class StepAttemptFailedError extends Error {
   override readonly name = 'StepAttemptFailedError';
 }
 
+/** What a step threw, in words: an Error's message, or a thrown value as JSON where String() would say [object Object]. */
 export function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message || error.name : String(error);
+  const message = error instanceof Error ? error.message || error.name : thrownValueText(error);
   // The server refuses text holding NUL (its database cannot store it); the failure still counts.
   return message.replaceAll('\u0000', '').trim() || 'The step failed without a message';
+}
+
+function thrownValueText(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** The part of an output link the SDK reads: what a step run or a report answers. */
