@@ -173,9 +173,22 @@ export async function enqueueSteps(queue: Queue, redis: Redis, run: RunJobData, 
   await redis.expire(runCodeKey(queue, run.runId), RUN_CODE_TTL_SECONDS);
 }
 
-/** A plain connection for the run's code record, beside BullMQ's own (whose client exposes only BullMQ's commands). */
+/**
+ * A plain connection for the run's code record, beside BullMQ's own (whose client exposes only
+ * BullMQ's commands). While Redis is away the commands that fail say so; without a listener
+ * ioredis would also print each reconnection's error with its stack.
+ */
 export function redisClient(redisUrl: string): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** The queue of step jobs, for adding to it; its connection errors are handled as redisClient's. */
+export function stepQueue(queueName: string, redisUrl: string): Queue {
+  const queue = new Queue(queueName, { connection: redisConnection(redisUrl) });
+  queue.on('error', () => undefined);
+  return queue;
 }
 
 type ProgressRun = RunProgressSubscription['runUpdated'];
@@ -236,7 +249,7 @@ export class BullmqOrchestrator implements Orchestrator {
   }
 
   private queue(): Queue {
-    this.queueInstance ??= new Queue(this.queueName, { connection: redisConnection(this.settings.redisUrl) });
+    this.queueInstance ??= stepQueue(this.queueName, this.settings.redisUrl);
     return this.queueInstance;
   }
 

@@ -23,6 +23,7 @@ import {
   readySteps,
   redisClient,
   redisConnection,
+  stepQueue,
   runCodeHashes,
   RUN_CODE_TTL_DAYS,
   type StepJobData,
@@ -147,7 +148,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const concurrency = options.concurrency ?? 1;
   const attempts = settings.attempts ?? 3;
   const connection = redisConnection(settings.redisUrl);
-  const queue = new Queue(orchestrator.queueName, { connection });
+  const queue = stepQueue(orchestrator.queueName, settings.redisUrl);
   const redis = redisClient(settings.redisUrl);
 
   /** Artifact stores by stack, opened once. */
