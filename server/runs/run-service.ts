@@ -426,24 +426,14 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
         'attempt',
       );
     }
-    if (input.willRetry) {
-      // A retry of a report that ended the step (its run had failed) answers as the first did.
-      if (step.status === 'failed' && step.errorMessage === input.errorMessage!.trim()) return step;
+    // A run that has failed (another step used up its attempts) starts no further attempt: a
+    // failure that would be retried ends the step instead, below, so the run ends once nothing
+    // runs rather than waiting for a retry that startStep would refuse.
+    if (input.willRetry && !isFinished(run.status)) {
       if (step.status !== 'running') throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
       if (ended) {
         if (ended.status === 'failed' && ended.errorMessage === input.errorMessage!.trim()) return step;
         throw new IllegalOperationError(`Attempt ${step.attempt} of step "${step.name}" has already ended (${ended.status})`, 'attempt');
-      }
-      // A run that has failed (another step used up its attempts) starts no further attempt: this
-      // failure ends the step, so the run ends once nothing runs, instead of waiting for a retry
-      // that startStep will refuse.
-      if (isFinished(run.status)) {
-        const [failed] = await tx
-          .update(stepRuns)
-          .set({ status: 'failed', errorMessage: input.errorMessage!.trim(), endedAt: sql`clock_timestamp()` })
-          .where(eq(stepRuns.id, step.id))
-          .returning();
-        return failed;
       }
       await endCurrentAttempt(tx, step, 'failed', input.errorMessage!.trim());
       // The run goes on; its watchers see the failed attempt.
