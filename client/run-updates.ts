@@ -6,6 +6,7 @@ import { createClient } from 'graphql-sse';
 import { RunProgressDocument, type RunProgressSubscription } from './generated/graphql';
 import { persistedId, persistedQueryExtensions, serverWantsText } from './persisted-operations';
 import type { StackyardClient } from './stackyard-client';
+import { StackyardError } from './stackyard-error';
 
 export type RunProgress = RunProgressSubscription['runUpdated'];
 
@@ -20,7 +21,7 @@ export function followRun(
   client: StackyardClient,
   runId: string,
   onState: (run: RunProgress) => Promise<boolean>,
-  { withSteps = true }: { withSteps?: boolean } = {},
+  { withSteps = true, signal }: { withSteps?: boolean; /** Once it aborts, the run is read at once: the run has ended, or is gone. */ signal?: AbortSignal } = {},
 ): Promise<RunProgress> {
   const document = RunProgressDocument;
   // Without its steps, each event's read of the run is one row, whatever the run's size.
@@ -37,9 +38,22 @@ export function followRun(
       sse.dispose();
       outcome();
     };
+    /** Reads the run once, through the client, and handles it as an event. */
+    const readNow = () => {
+      handling = handling.then(async () => {
+        if (settled) return;
+        try {
+          handle(await client.getRun(runId));
+        } catch (error) {
+          finish(() => reject(error));
+        }
+      });
+    };
     const handle = (state: RunProgress | null | undefined) => {
       handling = handling.then(async () => {
-        if (settled || !state) return;
+        if (settled) return;
+        // The run is gone (deleted while followed): no later state will end the wait.
+        if (!state) return finish(() => reject(new StackyardError('NotFoundError', `The run ${runId} was deleted`)));
         try {
           if (await onState(state)) finish(() => resolve(state));
         } catch (error) {
@@ -68,18 +82,15 @@ export function followRun(
       },
       on: {
         // Whatever changed before the server listened is read once, through the client.
-        connected: () => {
-          handling = handling.then(async () => {
-            if (settled) return;
-            try {
-              handle(await client.getRun(runId));
-            } catch (error) {
-              finish(() => reject(error));
-            }
-          });
-        },
+        connected: () => readNow(),
       },
     });
+    // Told from elsewhere that the run has ended (its heartbeat said so), the run is read at
+    // once: a deleted run sends no event at all.
+    if (signal) {
+      if (signal.aborted) readNow();
+      else signal.addEventListener('abort', readNow, { once: true });
+    }
     const request = id ? { query: '', variables, extensions: persistedQueryExtensions(id) } : asText;
     sse.subscribe<RunProgressSubscription>(request, {
       next: (result) => {

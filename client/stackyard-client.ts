@@ -72,7 +72,11 @@ export async function* allPages<Node>(fetchPage: (after: string | undefined) => 
 function connectionFailure(error: unknown, url: string): StackyardError {
   if (error instanceof StackyardError) return error;
   if (error instanceof ClientError) {
-    const messages = error.response.errors?.map((item) => item.message).filter(Boolean) ?? [];
+    const errors = error.response.errors ?? [];
+    const messages = errors.map((item) => item.message).filter(Boolean);
+    // The server names what another request deleted while it read the answer.
+    const deleted = errors.length > 0 && errors.every((item) => item.extensions?.code === 'NOT_FOUND');
+    if (deleted) return new StackyardError('NotFoundError', messages.join('; '), null, null, { cause: error });
     if (messages.length > 0) return new StackyardError('ServerError', messages.join('; '), null, null, { cause: error });
     return new StackyardError('ConnectionError', `${url} answered HTTP ${error.response.status}`, null, null, { cause: error });
   }
@@ -289,6 +293,12 @@ export class StackyardClient {
     return (await this.request(ops.ComponentDocument, { type, name }, { retry: true })).component ?? null;
   }
 
+  /** The component with this id; null when there is none (deleted, or the id names something else). */
+  async componentById(id: string) {
+    const found = (await this.request(ops.ComponentByIdDocument, { id }, { retry: true })).node;
+    return found?.__typename === 'StackComponent' ? found : null;
+  }
+
   async registerComponent(variables: ops.RegisterComponentMutationVariables) {
     return expectMember((await this.request(ops.RegisterComponentDocument, variables)).registerComponent, 'StackComponent');
   }
@@ -428,6 +438,21 @@ export class StackyardClient {
     return expectMember((await this.request(ops.FinishRunDocument, variables, { retry: true })).finishRun, 'PipelineRun');
   }
 
+  /** Stops a run that has not ended, as its user; one that has ended is refused (IllegalOperationError). Not retried: a repeat would be refused as the run has ended. */
+  async stopRun(runId: string, reason?: string) {
+    return expectMember((await this.request(ops.StopRunDocument, { runId, reason })).stopRun, 'PipelineRun');
+  }
+
+  /**
+   * Tells the server the run waits in its orchestrator's queue with no driver following it
+   * (run({ wait: false })): it is not failed for silence while its steps only wait. Retried: a
+   * repeat keeps the first time.
+   */
+  async detachRun(runId: string) {
+    return expectMember((await this.request(ops.DetachRunDocument, { runId }, { retry: true })).detachRun, 'PipelineRun');
+  }
+
+  /** Keeps the run alive on the server; answers its status and, once it has ended, endedAt. */
   async heartbeat(runId: string) {
     return expectMember((await this.request(ops.HeartbeatDocument, { runId }, { retry: true })).heartbeat, 'PipelineRun');
   }
@@ -506,6 +531,11 @@ export class StackyardClient {
   /** The run with this name, global id, UUID or unique UUID prefix; throws NotFoundError or AmbiguousReferenceError. */
   async findRun(reference: string) {
     return expectMember((await this.request(ops.RunByReferenceDocument, { reference }, { retry: true })).runByReference, 'PipelineRun');
+  }
+
+  /** findRun's run with every attempt of its steps: where each ran, how long it queued, how it ended. */
+  async describeRun(reference: string) {
+    return expectMember((await this.request(ops.RunDescriptionDocument, { reference }, { retry: true })).runByReference, 'PipelineRun');
   }
 
   /** One page of pipelines by name, each with its run counts per status. */

@@ -10,7 +10,9 @@ import { createGraphQLError } from 'graphql-yoga';
 import type { RequestContext } from './context';
 import { relations } from './db/schema';
 import NameArgumentsPlugin from './name-arguments';
+import DeletedRowsPlugin from './deleted-rows-plugin';
 import PrebuiltRowsPlugin from './prebuilt-rows-plugin';
+import RetriedMutationsPlugin from './retried-mutations-plugin';
 
 const capitalize = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
 
@@ -62,7 +64,7 @@ export const builder = new SchemaBuilder<{
   // Name arguments are normalised before any resolver sees them (server/name-arguments.ts).
   // jsonDepth (server/json-depth-plugin.ts) runs inside the errors plugin, so its ValidationError is a typed result.
   // Objects the database built whole skip the drizzle plugin's per-field checks (server/prebuilt-rows-plugin.ts).
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, 'jsonDepth', RelayPlugin, PrebuiltRowsPlugin, DrizzlePlugin, NameArgumentsPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RetriedMutationsPlugin, 'jsonDepth', RelayPlugin, DeletedRowsPlugin, PrebuiltRowsPlugin, DrizzlePlugin, NameArgumentsPlugin],
   scopeAuth: {
     authScopes: ({ user }) => {
       const role = user?.role;

@@ -41,9 +41,13 @@ export interface Actor {
 }
 
 /** The caller's id. Resolvers run only after their auth scopes passed, so a caller exists. */
-export function callerId(context: RequestContext): string {
+export function caller(context: RequestContext): AuthUser {
   if (!context.user) throw new Error('A resolver ran without an authenticated caller');
-  return context.user.id;
+  return context.user;
+}
+
+export function callerId(context: RequestContext): string {
+  return caller(context).id;
 }
 
 export function actor(context: RequestContext): Actor {

@@ -35,7 +35,7 @@ function sharedAjv(): Ajv {
 export const MAX_NAME_LENGTH = 255;
 // Control characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A-U+202E,
 // U+2066-U+2069) make names that print differently from what they are.
-const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
+export const CONTROL_CHARACTER_RANGE = '\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069';
 const CONTROL_CHARACTERS = new RegExp(`[${CONTROL_CHARACTER_RANGE}]`);
 const CONTROL_CHARACTERS_MESSAGE = 'must not contain control characters such as tab, newline or a direction override';
 // A lone UTF-16 surrogate (a JSON \\ud800 escape) is not text; U+FFFD is what bytes that were not

@@ -16,7 +16,7 @@ describe.each(databaseTargets)('stackyard run compare on $name', (target) => {
     const pipeline = uniqueName('compare');
     const runs = [];
     for (const [index, lr] of [0.1, 0.2, 0.1].entries()) {
-      const run = await client.startRun({ pipeline, name: `${pipeline}-${index}`, config: { parameters: { lr, rows: 500 } } });
+      const run = await client.startRun({ pipeline, name: `${pipeline}-${index}`, config: { parameters: { lr, rows: 500 }, enableCache: null, ...(index === 1 ? { priority: 10 } : {}) } });
       await client.logMetrics(run.id, null, [
         { name: 'loss', value: 1 - lr, step: 0, timestamp: new Date(1_000).toISOString() },
         { name: 'loss', value: 0.5, step: 1, timestamp: new Date(2_000).toISOString() },
@@ -40,7 +40,9 @@ describe.each(databaseTargets)('stackyard run compare on $name', (target) => {
 
     // describe shows one run's parameters and metrics the same way.
     const described = succeeded(await cli('run', 'describe', runs[1].name));
-    expect(described).toMatch(/\nParameters\nlr=0\.2\nrows=500\n/);
+    expect(described).toMatch(/\nParameters\nlr=0\.2\nrows=500\n\nSettings\npriority=10\n/);
+    // A run asked for nothing more than its parameters shows no settings.
+    expect(succeeded(await cli('run', 'describe', runs[0].name))).not.toContain('Settings');
     expect(described).toMatch(/│ loss +│ 0\.5 +│ 1 +│ 2 +│/);
     expect(described).toMatch(/│ mse +│ 3 +│ 0 +│ 1 +│/);
 

@@ -257,6 +257,18 @@ describe.each(databaseTargets)('stackyard CLI for ZenML users on $name', (target
     expect(succeeded(await cli('run', 'describe', uuid.slice(0, 13)))).toMatch(/│ train +│ skipped +│ - +│ - +│/);
     const live = await startRun(testServer(), { pipeline: uniqueName('polish-live'), steps: [{ name: 'wait', parents: [] }] });
     expect(succeeded(await cli('run', 'describe', live.name))).toMatch(/│ wait +│ pending +│ - +│ - +│/);
+    // A failed run goes on with what does not depend on the failure: that is still `pending`, the
+    // steps after the failed one (directly or not) are `skipped`.
+    const going = await startRun(testServer(), {
+      pipeline: uniqueName('polish-going'),
+      steps: [{ name: 'broken' }, { name: 'after', parents: ['broken'] }, { name: 'later', parents: ['after'] }, { name: 'apart' }],
+    });
+    const broken = await startStep(testServer(), { runId: going.id, name: 'broken' });
+    await finishStep(testServer(), { stepRunId: broken.id, status: 'FAILED', errorMessage: 'boom' });
+    const goingOn = succeeded(await cli('run', 'describe', going.name));
+    expect(goingOn).toMatch(/│ after +│ skipped +│/);
+    expect(goingOn).toMatch(/│ later +│ skipped +│/);
+    expect(goingOn).toMatch(/│ apart +│ pending +│/);
 
     expect(succeeded(await cli('run', 'delete', uuid.slice(0, 13), '-y'))).toBe(`Deleted run "${names[0]}".\n`);
   });

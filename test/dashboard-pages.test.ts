@@ -306,4 +306,27 @@ describe.skipIf(!hasChromium)(`dashboard pages in Chromium on ${target.name}`, (
       await client.finishRun({ runId: run.id, status: 'STOPPED' });
     }
   });
+
+  it('stops a running run with its Stop button, once the user confirms', async () => {
+    const run = await client.startRun({ pipeline: uniqueName('pages-stoppable'), stack: stackName, steps: [{ name: 'slow' }] });
+    const step = await client.startStep({ runId: run.id, name: 'slow' });
+    const page = await openPage(`/runs/${encodeURIComponent(run.id)}`);
+    const stop = page.getByRole('button', { name: `Stop run ${run.name}` });
+    // Declining changes nothing.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await stop.click();
+    expect((await client.getRun(run.id))!.status).toBe('RUNNING');
+    page.once('dialog', (dialog) => {
+      expect(dialog.message()).toBe(`Stop the run “${run.name}”? Its running steps are abandoned.`);
+      void dialog.accept();
+    });
+    await stop.click();
+    await page.getByRole('status', { name: 'Run status' }).getByText('Stopped').waitFor();
+    await page.locator('dt:text-is("Reason") + dd').getByText('Stopped by local').waitFor();
+    await expect.poll(() => stop.count()).toBe(0);
+    const stopped = (await client.getRun(run.id))!;
+    expect(stopped).toMatchObject({ status: 'STOPPED', statusReason: 'Stopped by local' });
+    expect(stopped.steps.map((candidate) => [candidate.id, candidate.status])).toEqual([[step.id, 'STOPPED']]);
+    await page.context().close();
+  });
 });

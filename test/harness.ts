@@ -195,3 +195,17 @@ export function useTestServer(target: DatabaseTarget, options: StartOptions = {}
     return server;
   };
 }
+
+/** Waits for a condition checked every 200 ms, failing after two minutes: a busy machine is slow, not broken. */
+/** The database id inside a GraphQL global id (`Type:uuid`, base64), for a test's own SQL session. */
+export const databaseId = (id: string) => Buffer.from(id, 'base64').toString().split(':')[1];
+
+export async function until<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

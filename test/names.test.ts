@@ -37,6 +37,7 @@ async function mutate(server: TestServer, document: string, variables: Record<st
  */
 const FREE_TEXT = new Set([
   'Mutation.finishRun(reason)',
+  'Mutation.stopRun(reason)',
   'Mutation.finishStep(errorMessage)',
   'Mutation.importStack(yaml)',
   'Mutation.registerComponent(flavor)',

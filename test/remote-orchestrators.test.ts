@@ -97,6 +97,9 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
         [{ redisUrl: 'redis://redis', queue: 'team:steps' }, 'configuration.queue'],
         [{ redisUrl: 'redis://redis', queue: '   ' }, 'configuration.queue'],
         [{ redisUrl: 'redis://redis', queue: 'q'.repeat(101) }, 'configuration.queue'],
+        // Names that print as something other than what they are.
+        [{ redisUrl: 'redis://redis', queue: 'a\nb' }, 'configuration.queue'],
+        [{ redisUrl: 'redis://redis', queue: 'steps\u202e' }, 'configuration.queue'],
         // Past Node's longest timer a timeout fires at once; past a day a backoff is a typo.
         [{ redisUrl: 'redis://redis', stepTimeoutSeconds: 3_000_000 }, 'configuration.stepTimeoutSeconds'],
         [{ redisUrl: 'redis://redis', backoffSeconds: 1e308 }, 'configuration.backoffSeconds'],
@@ -189,6 +192,8 @@ describe.each(databaseTargets)('remote orchestrators on $name', (target) => {
           expect(refused.message).toContain(`"${name}" (${flavor})`);
           expect(refused.message).toContain(`"${store}" (local)`);
           expect(refused.message).toMatch(/runs steps on other machines, which cannot read the local directory/);
+          // The advice names only stores the SDK can run (gcs registers, but cannot run yet).
+          expect(refused.message).toMatch(/use a remote artifact store the SDK runs, s3 or azure$/);
         }
       }
     });

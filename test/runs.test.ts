@@ -1,6 +1,6 @@
 // Reporting runs, steps and outputs (../shared/domain.md, "Pipelines, runs, steps" and "Artifacts").
 import { describe, expect, it } from 'vitest';
-import { databaseTargets, startTestServer, uniqueName, useTestServer } from './harness';
+import { databaseTargets, startTestServer, uniqueName, until, useTestServer } from './harness';
 import { RESULT_FIELDS, expectType, registerComponent, registerStack } from './registry-operations';
 import { completeRun, finishRun, finishStep, reportOutputs, startRun, startStep } from './run-operations';
 
@@ -128,7 +128,9 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     expect((await finish({ id: c.id, outputs: [missingStore] })).data!.finishStep).toMatchObject({ __typename: 'NotFoundError', field: 'outputs.0.artifactStoreId' });
     const steps = await server().gql(`query($id: ID!) { run(id: $id) { status steps { name status outputs { name artifactVersion { uri } } } } }`, { id: run.id });
     expect(steps.run.status).toBe('RUNNING');
-    expect(steps.run.steps.slice(1)).toEqual([
+    // The steps started together, so their start order (the list's order) is not a, b, c.
+    const byName = (x: { name: string }, y: { name: string }) => x.name.localeCompare(y.name);
+    expect(steps.run.steps.sort(byName).slice(1)).toEqual([
       { name: 'b', status: 'RUNNING', outputs: [{ name: 'model', artifactVersion: { uri: '/tmp/b/model' } }] },
       { name: 'c', status: 'RUNNING', outputs: [] },
     ]);
@@ -149,6 +151,40 @@ describe.each(databaseTargets)('runs on $name', (target) => {
     const ended = await finishRun(server(), { runId: run.id });
     expect(ended.status).toBe('FAILED');
     expectType(await startStep(server(), { runId: run.id, name: 'b' }), 'IllegalOperationError', 'runId');
+  });
+
+  it('goes on with the steps that do not depend on a failed one, and ends once nothing runs and none can start', async () => {
+    // a fails; b waits for a (it never runs); c waits for nothing and d for c: both still run, even
+    // started after the failure, and the run ends, FAILED, with the last of them.
+    const run = await startRun(server(), {
+      pipeline: uniqueName('p'),
+      steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }, { name: 'c' }, { name: 'd', parents: ['c'] }],
+    });
+    const endOf = async () => (await server().gql(`query($id: ID!) { run(id: $id) { status endedAt } }`, { id: run.id })).run;
+    const a = await startStep(server(), { runId: run.id, name: 'a' });
+    expect(await finishStep(server(), { stepRunId: a.id, status: 'FAILED', errorMessage: 'boom' })).toMatchObject({ run: { status: 'FAILED' } });
+    expect(await endOf()).toEqual({ status: 'FAILED', endedAt: null });
+    // b waits for a: it never starts, whether or not the run has ended yet.
+    const refused = expectType(await startStep(server(), { runId: run.id, name: 'b' }), 'IllegalOperationError', 'name');
+    expect(refused.message).toBe('Step "b" waits for step "a", which failed: it cannot start');
+    const c = await startStep(server(), { runId: run.id, name: 'c' });
+    await finishStep(server(), { stepRunId: c.id, status: 'COMPLETED' });
+    expect(await endOf()).toEqual({ status: 'FAILED', endedAt: null });
+    const d = await startStep(server(), { runId: run.id, name: 'd' });
+    expect(d.status).toBe('RUNNING');
+    await finishStep(server(), { stepRunId: d.id, status: 'COMPLETED' });
+    const ended = await endOf();
+    expect(ended.status).toBe('FAILED');
+    expect(ended.endedAt).not.toBeNull();
+    expectType(await startStep(server(), { runId: run.id, name: 'b' }), 'IllegalOperationError', 'runId');
+
+    // A step that fails while an independent one runs: the run ends with the one that runs.
+    const fan = await startRun(server(), { pipeline: uniqueName('p'), steps: [{ name: 'x' }, { name: 'y' }, { name: 'z', parents: ['x', 'y'] }] });
+    const [x, y] = await Promise.all(['x', 'y'].map((name) => startStep(server(), { runId: fan.id, name })));
+    await finishStep(server(), { stepRunId: x.id, status: 'FAILED', errorMessage: 'boom' });
+    expect((await server().gql(`query($id: ID!) { run(id: $id) { endedAt } }`, { id: fan.id })).run.endedAt).toBeNull();
+    await finishStep(server(), { stepRunId: y.id, status: 'COMPLETED' });
+    expect((await server().gql(`query($id: ID!) { run(id: $id) { status endedAt } }`, { id: fan.id })).run).toMatchObject({ status: 'FAILED', endedAt: expect.any(String) });
   });
 
   it('marks a run cached when every step was cached, pointing at the original step runs', async () => {
@@ -361,6 +397,33 @@ describe.each(databaseTargets)('heartbeats on $name', (target) => {
   it('fails a run that stops sending heartbeats, with the reason', async () => {
     const server = await startTestServer(target, { heartbeatTimeoutMs: 1500 });
     try {
+      // Handed to a queue by a driver that left (run({ wait: false })): silent, but owes no heartbeat
+      // while its steps wait; once one of its steps runs, it does.
+      const detach = async (id: string) =>
+        (await server.gql(`mutation($id: ID!) { detachRun(runId: $id) { __typename ... on PipelineRun { detachedAt } } }`, { id })).detachRun;
+      const queued = await startRun(server, { pipeline: 'queued', steps: [{ name: 'a' }, { name: 'b', parents: ['a'] }] });
+      const firstDetach = await detach(queued.id);
+      expect(firstDetach.detachedAt).toEqual(expect.any(String));
+      expect((await detach(queued.id)).detachedAt).toBe(firstDetach.detachedAt);
+      const queuedStep = await startStep(server, { runId: queued.id, name: 'a' });
+      await finishStep(server, { stepRunId: queuedStep.id, status: 'COMPLETED' });
+      // Its step's attempt failed and awaits its retry (BullMQ's backoff, then the queue): it waits too.
+      const retrying = await startRun(server, { pipeline: 'retrying', steps: [{ name: 'a' }] });
+      await detach(retrying.id);
+      const retried = await startStep(server, { runId: retrying.id, name: 'a' });
+      const awaitsRetry = await server.gql(
+        `mutation($id: ID!) { finishStep(stepRunId: $id, status: FAILED, errorMessage: "flaky", attempt: 1, willRetry: true) { __typename ... on StepRun { status } } }`,
+        { id: retried.id },
+      );
+      expect(awaitsRetry.finishStep).toEqual({ __typename: 'StepRun', status: 'RUNNING' });
+      const taken = await startRun(server, { pipeline: 'taken', steps: [{ name: 'a' }] });
+      await detach(taken.id);
+      await startStep(server, { runId: taken.id, name: 'a' });
+      // A failed run goes on with its independent steps, so it has not ended: silent, it expires too.
+      const failing = await startRun(server, { pipeline: 'failing', steps: [{ name: 'a' }, { name: 'b' }] });
+      const failed = await startStep(server, { runId: failing.id, name: 'a' });
+      await startStep(server, { runId: failing.id, name: 'b' });
+      await finishStep(server, { stepRunId: failed.id, status: 'FAILED', errorMessage: 'boom' });
       const silent = await startRun(server, { pipeline: 'silent', steps: [{ name: 'a' }] });
       const step = await startStep(server, { runId: silent.id, name: 'a' });
       const alive = await startRun(server, { pipeline: 'alive' });
@@ -381,6 +444,17 @@ describe.each(databaseTargets)('heartbeats on $name', (target) => {
       const stepAfter = await server.gql(`query($id: ID!) { node(id: $id) { ... on StepRun { status errorMessage } } }`, { id: step.id });
       expect(stepAfter.node).toEqual({ status: 'FAILED', errorMessage: 'The run stopped reporting: no heartbeat for 1500ms' });
       expect((await server.gql(`query($id: ID!) { run(id: $id) { status } }`, { id: alive.id })).run.status).toBe('INITIALIZING');
+      const read = async (id: string) => (await server.gql(`query($id: ID!) { run(id: $id) { status statusReason endedAt } }`, { id })).run;
+      // Sweeps that failed the silent run passed over the queued one, however long it waits.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await read(queued.id)).toEqual({ status: 'RUNNING', statusReason: null, endedAt: null });
+      await until('the runs whose steps ran silently to expire', async () => (await read(taken.id)).endedAt && (await read(failing.id)).endedAt);
+      expect(await read(taken.id)).toMatchObject({ status: 'FAILED', statusReason: 'no heartbeat for 1500ms' });
+      expect(await read(failing.id)).toMatchObject({ status: 'FAILED', statusReason: 'no heartbeat for 1500ms' });
+      expect(await read(queued.id)).toEqual({ status: 'RUNNING', statusReason: null, endedAt: null });
+      expect(await read(retrying.id)).toEqual({ status: 'RUNNING', statusReason: null, endedAt: null });
+      // A run that has ended is answered as it is.
+      expect((await detach(taken.id)).detachedAt).toEqual(expect.any(String));
     } finally {
       await server.close();
     }

@@ -17,7 +17,8 @@ import {
   type Materializer,
   type ProgressEvent,
 } from '../client';
-import { databaseTargets, uniqueName, useTestServer } from './harness';
+import pg from 'pg';
+import { databaseId, databaseTargets, uniqueName, until, useTestServer } from './harness';
 
 const temporaryDirectories: string[] = [];
 afterAll(() => temporaryDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -177,6 +178,38 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     expect(executions).toEqual(['first', 'second']);
   });
 
+  it.runIf(target.name === 'postgres')('runs a cached step after all when the run it would reuse is deleted meanwhile', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    let executions = 0;
+    const train = step('train', () => { executions += 1; return 'model'; });
+    const flow = pipeline(uniqueName('sdk-cache-gone'), () => { train(); });
+    const original = await flow.run({ client: sdk, stack, progress: false });
+    // Another program's session deletes the original run and holds the delete open: the next run
+    // finds the original, and its cached finish waits for the delete, which then commits.
+    const other = new pg.Client({ connectionString: server().databaseLocation });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('DELETE FROM pipeline_runs WHERE id = $1', [databaseId(original.id)]);
+      const second = flow.run({ client: sdk, stack, progress: false });
+      second.catch(() => {}); // awaited below, once the delete commits
+      await until('the cached finish to wait for the delete', async () => {
+        const { rows } = await other.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        return rows[0].waiting > 0;
+      });
+      await other.query('COMMIT');
+      const result = await second;
+      expect(result.status).toBe('COMPLETED');
+      expect(executions).toBe(2);
+      const run = (await sdk.getRun(result.id))!;
+      expect(run.steps).toMatchObject([{ name: 'train', status: 'COMPLETED', originalStepRun: null, logUri: expect.any(String) }]);
+      expect(run.steps[0].outputs).toHaveLength(1);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('fails the step and the run, skips what depends on it and runs what does not', async () => {
     const sdk = client();
     const { stack } = await localStack(sdk);
@@ -184,11 +217,18 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     const broken = step('broken', ({ x }: { x: number }): number => { throw new Error(`boom ${x}`); });
     const after = step('after', ({ x }: { x: number }) => x);
     const sideline = step('sideline', ({ x }: { x: number }) => x + 1);
+    // late starts well after broken has failed: the run still runs it.
+    const slow = step('slow', async ({ x }: { x: number }) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return x;
+    });
+    const late = step('late', ({ x }: { x: number }) => x * 2);
     const { progress, kinds } = recorder();
     const failing = pipeline(uniqueName('sdk-failure'), () => {
       const x = source();
       after({ x: broken({ x }) });
       sideline({ x });
+      late({ x: slow({ x }) });
     });
     const error = await failing.run({ client: sdk, stack, progress }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PipelineRunFailedError);
@@ -196,11 +236,12 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     const result = (error as PipelineRunFailedError).run;
     expect(result.steps.after.status).toBe('skipped');
     expect(result.steps.sideline.status).toBe('completed');
+    expect(result.steps.late.status).toBe('completed');
     expect(kinds()).toContain('step-skipped after');
 
     const run = (await sdk.getRun(result.id))!;
     expect(run.status).toBe('FAILED');
-    expect(Object.fromEntries(run.steps.map((s) => [s.name, s.status]))).toEqual({ source: 'COMPLETED', broken: 'FAILED', sideline: 'COMPLETED' });
+    expect(Object.fromEntries(run.steps.map((s) => [s.name, s.status]))).toEqual({ source: 'COMPLETED', broken: 'FAILED', sideline: 'COMPLETED', slow: 'COMPLETED', late: 'COMPLETED' });
     expect(run.steps.find((s) => s.name === 'broken')!.errorMessage).toBe('boom 1');
   });
 
@@ -251,6 +292,24 @@ describe.each(databaseTargets)('pipeline SDK on $name', (target) => {
     const result = await pipeline(uniqueName('sdk-parallel'), () => { left(); right(); }).run({ client: sdk, stack, progress: false });
     expect(peak).toBe(2);
     expect(result.status).toBe('COMPLETED');
+  });
+
+  it('runs a fan-out of 30 steps at once without a warning about their listeners', async () => {
+    const sdk = client();
+    const { stack } = await localStack(sdk);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const branches = Array.from({ length: 30 }, (_, index) => step(`branch_${index}`, async () => index, { enableCache: false }));
+      const result = await pipeline(uniqueName('sdk-fanout'), () => branches.forEach((branch) => branch())).run({ client: sdk, stack, progress: false });
+      expect(result.status).toBe('COMPLETED');
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.startsWith('MaxListenersExceededWarning'))).toEqual([]);
   });
 
   it('uses STACKYARD_STACK over the active stack, and refuses stacks it cannot run on', async () => {

@@ -4,6 +4,7 @@
 // over is refused and changes nothing; run pages built in SQL answer the new fields as the
 // planner does.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parsedJson, runCli, succeeded, tempDir } from './cli-process';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, RESULT_FIELDS } from './registry-operations';
 import { finishRun, startRun } from './run-operations';
@@ -130,7 +131,7 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     ]);
   });
 
-  it('ends a step whose attempt fails after its run has failed, so the run ends instead of waiting for a retry it would refuse', async () => {
+  it('retries a step of a run that has failed, when it does not depend on the failed step, and ends the run after it', async () => {
     const run = expectType(await startRun(server, { pipeline: uniqueName('two-fail'), steps: [{ name: 'fast' }, { name: 'slow' }] }), 'PipelineRun');
     const fast = expectType(await startStep({ runId: run.id, name: 'fast', attempt: 1, worker: worker('w1') }), 'StepRun');
     const slow = expectType(await startStep({ runId: run.id, name: 'slow', attempt: 1, worker: worker('w2') }), 'StepRun');
@@ -139,17 +140,29 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
       status: 'FAILED',
       run: { status: 'FAILED' },
     });
-    // slow's attempt fails and would be retried, but no attempt can start in a failed run: the step
-    // ends with this failure, and the run with it.
+    // slow does not depend on fast: its failed attempt awaits its retry, and the run waits for it.
     const report = { stepRunId: slow.id, status: 'FAILED', errorMessage: 'slow failure', attempt: 1, willRetry: true };
-    const ended = expectType(await finishStep(report), 'StepRun');
-    expect(ended).toMatchObject({ status: 'FAILED', errorMessage: 'slow failure', attempt: 1 });
+    expect(expectType(await finishStep(report), 'StepRun')).toMatchObject({ status: 'RUNNING', attempt: 1 });
     // A retry of the report answers the same.
-    expect(await finishStep(report)).toMatchObject({ id: slow.id, status: 'FAILED', errorMessage: 'slow failure' });
-    const { run: after } = await server.gql(`query($id: ID!) { run(id: $id) { status endedAt } }`, { id: run.id });
+    expect(await finishStep(report)).toMatchObject({ id: slow.id, status: 'RUNNING' });
+    const endOf = async () => (await server.gql(`query($id: ID!) { run(id: $id) { status endedAt } }`, { id: run.id })).run;
+    expect(await endOf()).toEqual({ status: 'FAILED', endedAt: null });
+    expect(expectType(await startStep({ runId: run.id, name: 'slow', attempt: 2, worker: worker('w3') }), 'StepRun')).toMatchObject({ attempt: 2, status: 'RUNNING' });
+    const done = expectType(await finishStep({ stepRunId: slow.id, status: 'COMPLETED', attempt: 2 }), 'StepRun');
+    expect(done.attempts).toMatchObject([{ attempt: 1, status: 'FAILED', errorMessage: 'slow failure' }, { attempt: 2, status: 'COMPLETED' }]);
+    const after = await endOf();
     expect(after.status).toBe('FAILED');
     expect(after.endedAt).not.toBeNull();
-    expectType(await startStep({ runId: run.id, name: 'slow', attempt: 2, worker: worker('w3') }), 'IllegalOperationError');
+  });
+
+  it('ends a step whose attempt fails after its run has ended, instead of waiting for a retry it would refuse', async () => {
+    const run = expectType(await startRun(server, { pipeline: uniqueName('ended-fail'), steps: [{ name: 'only' }] }), 'PipelineRun');
+    const only = expectType(await startStep({ runId: run.id, name: 'only', attempt: 1, worker: worker('w1') }), 'StepRun');
+    expectType(await finishRun(server, { runId: run.id, status: 'FAILED', reason: 'given up' }), 'PipelineRun');
+    // The run's end stopped the step: a late failed attempt changes nothing, and no attempt starts.
+    expect(await finishStep({ stepRunId: only.id, status: 'FAILED', errorMessage: 'late', attempt: 1, willRetry: true })).toMatchObject({ __typename: 'IllegalOperationError' });
+    expect(await stepOf(run.id as string)).toMatchObject({ status: 'STOPPED' });
+    expectType(await startStep({ runId: run.id, name: 'only', attempt: 2, worker: worker('w3') }), 'IllegalOperationError');
   });
 
   it('stops a step that awaits its retry when the run is stopped', async () => {
@@ -170,6 +183,32 @@ describe.each(databaseTargets)('step attempts on $name', (target) => {
     ]);
     const done = expectType(await finishStep({ stepRunId: step.id, status: 'COMPLETED' }), 'StepRun');
     expect(done.attempts).toMatchObject([{ attempt: 1, status: 'COMPLETED', endedAt: done.endedAt }]);
+  });
+
+  it('shows each step\'s attempt, worker and queue wait with `stackyard run describe`, and every attempt of a retried step', async () => {
+    const run = expectType(await startRun(server, { pipeline: uniqueName('attempts-cli') }), 'PipelineRun');
+    const prep = expectType(await startStep({ runId: run.id, name: 'prep', worker: worker('w1'), queuedAt: secondsAgo(2) }), 'StepRun');
+    expectType(await finishStep({ stepRunId: prep.id, status: 'COMPLETED' }), 'StepRun');
+    const train = expectType(await startStep({ runId: run.id, name: 'train', worker: worker('w1'), queuedAt: secondsAgo(4) }), 'StepRun');
+    expectType(await finishStep({ stepRunId: train.id, status: 'FAILED', errorMessage: 'out of memory', willRetry: true }), 'StepRun');
+    expectType(await startStep({ runId: run.id, name: 'train', attempt: 2, worker: worker('w22'), queuedAt: secondsAgo(1) }), 'StepRun');
+
+    const cli = (...args: string[]) => runCli(args, { url: server.url, configDir: tempDir('stackyard-attempts-cli-') });
+    const text = succeeded(await cli('run', 'describe', run.name as string));
+    expect(text).toMatch(/│ STEP +│ STATUS +│ ATTEMPT +│ WORKER +│ QUEUE WAIT +│ DURATION +│ CACHED FROM +│/);
+    expect(text).toMatch(/│ prep +│ completed +│ 1 +│ w1 \(w1\.example, pid 4002\) +│ [\d.]+m?s +│ [\d.]+m?s +│ - +│/);
+    expect(text).toMatch(/│ train +│ running +│ 2 +│ w22 \(w22\.example, pid 4003\) +│ [\d.]+m?s +│ - +│ - +│/);
+    // The retried step's attempts, the failed one with its error; the step done at once has none listed.
+    const attempts = text.slice(text.indexOf('\nAttempts'));
+    expect(attempts).toMatch(/│ train +│ 1 +│ failed +│ w1 \(w1\.example, pid 4002\) +│ [\d.]+m?s +│ [\d.]+m?s +│ out of memory +│/);
+    expect(attempts).toMatch(/│ train +│ 2 +│ running +│ w22 \(w22\.example, pid 4003\) +│ [\d.]+m?s +│ - +│ - +│/);
+    expect(attempts).not.toMatch(/│ prep /);
+
+    const described = parsedJson(await cli('run', 'describe', run.name as string, '--json'));
+    expect(described.steps.find((step: { name: string }) => step.name === 'train').attempts).toMatchObject([
+      { attempt: 1, status: 'FAILED', errorMessage: 'out of memory', worker: worker('w1') },
+      { attempt: 2, status: 'RUNNING', errorMessage: null, worker: worker('w22') },
+    ]);
   });
 
   it('refuses malformed attempts, workers and retries, changing nothing', async () => {

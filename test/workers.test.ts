@@ -8,7 +8,7 @@ import { expectType, RESULT_FIELDS } from './registry-operations';
 import { startRun, startStep } from './run-operations';
 
 const NO_SUCH_STEP_RUN = Buffer.from('StepRun:00000000-0000-0000-0000-000000000000').toString('base64');
-const WORKER = `name host pid queue concurrency stack startedAt lastSeenAt stoppedAt currentSteps { id name attempt run { name } }`;
+const WORKER = `name host pid queue concurrency stack startedAt lastSeenAt stoppedAt status currentSteps { id name attempt run { name } }`;
 
 describe.each(databaseTargets)('workers on $name', (target) => {
   const testServer = useTestServer(target);
@@ -73,6 +73,42 @@ describe.each(databaseTargets)('workers on $name', (target) => {
     expect(expectType(await heartbeat({ ...base, pid: 202, currentStepRunIds: [steps[0].id] }), 'Worker')).toMatchObject({ currentSteps: [] });
   });
 
+  it('shows a step on the worker that runs it: not on one whose step another took over, nor once it has ended', async () => {
+    const { steps } = await runWithSteps(['train']);
+    const [dead, survivor] = [uniqueName('dead'), uniqueName('survivor')];
+    const beat = async (name: string, currentStepRunIds: unknown[]) =>
+      expectType(await heartbeat({ name, host: 'h', pid: name.length, queue: 'q', concurrency: 1, currentStepRunIds }), 'Worker');
+    await beat(dead, [steps[0].id]);
+    // The dead worker's last heartbeat named the step; the survivor's attempt took it over.
+    await beat(survivor, [steps[0].id]);
+    const listed = async (name: string) => ((await workers()).find((worker) => worker.name === name)!.currentSteps as { name: string }[]).map((step) => step.name);
+    expect(await listed(dead)).toEqual([]);
+    expect(await listed(survivor)).toEqual(['train']);
+    // Ended before the survivor's next heartbeat: no longer current.
+    expectType(await server.gql(`mutation($id: ID!) { finishStep(stepRunId: $id, status: COMPLETED) { ${RESULT_FIELDS} } }`, { id: steps[0].id }).then((data) => data.finishStep), 'StepRun');
+    expect(await listed(survivor)).toEqual([]);
+  });
+
+  it('shows a step on one worker when the heartbeats of several that name it arrive at once, or when two swap their steps', async () => {
+    const onWorkers = async (names: string[], stepId: string) =>
+      (await workers()).filter((worker) => names.includes(worker.name) && (worker.currentSteps as { id: string }[]).some((step) => step.id === stepId)).map((worker) => worker.name);
+    for (let round = 0; round < 5; round += 1) {
+      const [train, evaluate] = (await runWithSteps(['train', 'evaluate'])).steps.map((step) => step.id as string);
+      const names = [uniqueName('contender'), uniqueName('contender'), uniqueName('contender')];
+      const beat = (name: string, currentStepRunIds: string[]) => heartbeat({ name, host: 'h', pid: 1, queue: 'q', concurrency: 2, currentStepRunIds });
+      // Each heartbeat takes the step over from the others; whichever commits last has it.
+      for (const answer of await Promise.all(names.map((name) => beat(name, [train])))) expectType(answer, 'Worker');
+      expect(await onWorkers(names, train), `round ${round}`).toHaveLength(1);
+      // Two workers that swap their steps at once: each step ends on one of them.
+      const [first, second] = names;
+      await beat(first, [train]);
+      await beat(second, [evaluate]);
+      for (const answer of await Promise.all([beat(first, [evaluate]), beat(second, [train])])) expectType(answer, 'Worker');
+      expect(await onWorkers(names, train), `round ${round}`).toHaveLength(1);
+      expect(await onWorkers(names, evaluate), `round ${round}`).toHaveLength(1);
+    }
+  });
+
   it('lists workers with their steps, runs included, in one SQL statement', async () => {
     const { steps } = await runWithSteps(['a', 'b', 'c']);
     for (const [index, step] of steps.entries()) {
@@ -96,6 +132,8 @@ describe.each(databaseTargets)('workers on $name', (target) => {
       [{ stack: '' }, 'input.stack'],
       [{ currentStepRunIds: ['not-an-id'] }, 'input.currentStepRunIds.0'],
       [{ currentStepRunIds: Array.from({ length: 1001 }, () => NO_SUCH_STEP_RUN) }, 'input.currentStepRunIds'],
+      [{ heartbeatIntervalMs: 0 }, 'input.heartbeatIntervalMs'],
+      [{ heartbeatIntervalMs: -5 }, 'input.heartbeatIntervalMs'],
     ];
     for (const [change, field] of cases) expectType(await heartbeat({ ...base, ...change }), 'ValidationError', field);
     expect((await workers(3600)).some((worker) => worker.name === name)).toBe(false);
@@ -114,12 +152,31 @@ describe.each(databaseTargets)('workers on $name', (target) => {
 
     const configDir = tempDir('stackyard-cli-workers-');
     const all = succeeded(await runCli(['worker', 'list', '--include-stopped'], { url: server.url, configDir }));
-    expect(all).toMatch(new RegExp(`│ ${name} +│ host-b +│ 7 +│ stackyard +│ 2 +│ - +│ stopped (just now|[\\d.]+s ago) +│`));
+    expect(all).toMatch(new RegExp(`│ ${name} +│ stopped +│ host-b +│ 7 +│ stackyard +│ 2 +│ - +│ stopped (just now|[\\d.]+s ago) +│`));
     expect(succeeded(await runCli(['worker', 'list'], { url: server.url, configDir }))).not.toContain(name);
 
     // The same name started again is a running worker.
     expectType(await heartbeat({ ...base, pid: 8, currentStepRunIds: [] }), 'Worker');
     expect((await workers()).find((worker) => worker.name === name)).toMatchObject({ pid: 8, stoppedAt: null });
+  });
+
+  it('tells a live worker from one that missed three of its heartbeats without saying it stopped', async () => {
+    const name = uniqueName('lost:9');
+    const base = { name, host: 'lost', pid: 9, queue: 'q', concurrency: 1, currentStepRunIds: [] };
+    // A worker that beats every second is silent once 3 s pass without a beat; one that gave no
+    // interval (5 s by default) is still live then.
+    const quick = expectType(await heartbeat({ ...base, heartbeatIntervalMs: 1000 }), 'Worker');
+    const slow = expectType(await heartbeat({ ...base, name: `${name}-slow` }), 'Worker');
+    expect(quick.status).toBe('LIVE');
+    expect(slow.status).toBe('LIVE');
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const listed = new Map((await workers()).map((worker) => [worker.name, worker.status]));
+    expect(listed.get(name)).toBe('SILENT');
+    expect(listed.get(`${name}-slow`)).toBe('LIVE');
+    const table = succeeded(await runCli(['worker', 'list'], { url: server.url, configDir: tempDir('stackyard-cli-workers-') }));
+    expect(table).toMatch(new RegExp(`│ ${name} +│ silent +│ lost +│`));
+    // Its next heartbeat makes it live again.
+    expect(expectType(await heartbeat({ ...base, heartbeatIntervalMs: 1000 }), 'Worker').status).toBe('LIVE');
   });
 
   it('prints the workers seen recently with `stackyard worker list`', async () => {
@@ -130,9 +187,9 @@ describe.each(databaseTargets)('workers on $name', (target) => {
     const cli = (...args: string[]) => runCli(args, { url: server.url, configDir });
     const [text, json, none] = await Promise.all([cli('worker', 'list'), cli('worker', 'list', '--json'), cli('worker', 'list', '--seen-within', '1')]);
     const table = succeeded(text);
-    expect(table).toMatch(/│ NAME +│ HOST +│ PID +│ QUEUE +│ CONCURRENCY +│ CURRENT STEPS +│ LAST SEEN +│/);
-    expect(table).toMatch(new RegExp(`│ ${name} +│ gpu-1 +│ 4242 +│ training +│ 10 +│ ${run.name} / featurize +│ (just now|[\\d.]+s ago) +│`));
-    expect(table).toMatch(new RegExp(`│ +│ +│ +│ +│ +│ ${run.name} / train +│ +│`));
+    expect(table).toMatch(/│ NAME +│ STATUS +│ HOST +│ PID +│ QUEUE +│ CONCURRENCY +│ CURRENT STEPS +│ LAST SEEN +│/);
+    expect(table).toMatch(new RegExp(`│ ${name} +│ live +│ gpu-1 +│ 4242 +│ training +│ 10 +│ ${run.name} / featurize +│ (just now|[\\d.]+s ago) +│`));
+    expect(table).toMatch(new RegExp(`│ +│ +│ +│ +│ +│ +│ ${run.name} / train +│ +│`));
     const listed = parsedJson(json).find((worker: { name: string }) => worker.name === name);
     expect(listed).toMatchObject({ host: 'gpu-1', pid: 4242, queue: 'training', concurrency: 10, currentSteps: [{ name: 'featurize' }, { name: 'train' }] });
     // Seen within one second: this worker, but perhaps not those of the other tests.

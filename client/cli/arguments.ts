@@ -2,21 +2,28 @@
 // given as `--KEY=VALUE` or `--KEY VALUE`, named in kebab-, snake- or camelCase.
 import { InvalidArgumentError } from 'commander';
 
-/** Commander parser for a count such as `--limit` or `--concurrency`. */
-export function positiveInteger(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a whole number of at least 1.');
-  return value;
+/** The largest GraphQL Int, which every count the CLI sends must fit. */
+const MAX_GRAPHQL_INT = 2_147_483_647;
+
+/**
+ * Commander parser for a whole number from `min` to `max`, written in decimal digits: Number()
+ * would also take 1e2, 0x10 or 1.0, which nobody means as a count.
+ */
+export function wholeNumberIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max)) throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    return value;
+  };
 }
 
 /** Commander parser for a whole number from 1 to `max`. */
 export function positiveIntegerUpTo(max: number): (text: string) => number {
-  return (text) => {
-    const value = positiveInteger(text);
-    if (value > max) throw new InvalidArgumentError(`Expected a whole number from 1 to ${max}.`);
-    return value;
-  };
+  return wholeNumberIn(1, max);
 }
+
+/** Commander parser for a count such as `--limit` or `--seen-within`. */
+export const positiveInteger = positiveIntegerUpTo(MAX_GRAPHQL_INT);
 
 /** Commander collector for a repeatable `--label key=value`. */
 export function collectLabel(text: string, labels: Record<string, string>): Record<string, string> {

@@ -1,15 +1,11 @@
 // `stackyard artifact ...`, as `zenml artifact ...`: artifacts, their versions, and downloading a
 // version's bytes through the artifact store that wrote it (checked against its hash).
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
+import { positiveInteger } from './arguments';
 import { answer, clientFor, collectAll } from './command-context';
 import { formatPairs, formatTime, printFields, printTable } from './output';
 
-function versionNumber(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('Expected a version number of at least 1.');
-  return value;
-}
 
 function formatSize(bytes: number | null | undefined): string {
   return bytes == null ? '' : `${bytes} B`;
@@ -50,7 +46,7 @@ export function addArtifactCommands(program: Command): void {
     .command('describe')
     .description('Show one version: URI, store, size, SHA-256, materializer, metadata')
     .argument('<name>', 'the artifact name')
-    .argument('<version>', 'the version number', versionNumber)
+    .argument('<version>', 'the version number', positiveInteger)
     .action(async (name: string, number: number, _options: object, command: Command) => {
       const found = await clientFor(command).artifact(name).version(number).describe();
       answer(command, found, () =>
@@ -75,7 +71,7 @@ export function addArtifactCommands(program: Command): void {
     .command('download')
     .description('Copy a version\'s stored bytes to a local file, through the store that wrote it; the size and SHA-256 are checked')
     .argument('<name>', 'the artifact name')
-    .argument('<version>', 'the version number', versionNumber)
+    .argument('<version>', 'the version number', positiveInteger)
     .argument('[destination]', 'the file to write; default: the stored file\'s name in the current directory')
     .action(async (name: string, number: number, destination: string | undefined, _options: object, command: Command) => {
       const handle = clientFor(command).artifact(name).version(number);

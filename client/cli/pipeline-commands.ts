@@ -1,9 +1,10 @@
 // `stackyard pipeline ...`, as `zenml pipeline ...`: pipelines with how often their runs
 // succeed, and one pipeline with its newest runs.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { RunStatsFieldsFragment } from '../generated/graphql';
 import { StackyardError } from '../stackyard-error';
 import { allPages } from '../stackyard-client';
+import { wholeNumberIn } from './arguments';
 import { answer, clientFor, collectAll } from './command-context';
 import { formatRunStats, formatTime, printFields, printHeading, printTable } from './output';
 import { printRunTable } from './run-table';
@@ -19,11 +20,7 @@ export function formatSuccessRate(stats: RunStatsFieldsFragment): string {
   return finished === 0 ? '-' : `${Math.round((100 * succeeded) / finished)}% (${succeeded} of ${finished})`;
 }
 
-function runCount(text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > PAGE_SIZE) throw new InvalidArgumentError(`Expected a whole number from 0 to ${PAGE_SIZE}.`);
-  return value;
-}
+const runCount = wholeNumberIn(0, PAGE_SIZE);
 
 export function addPipelineCommands(program: Command): void {
   const pipeline = program.command('pipeline').description('Look through pipelines and how their runs went');
@@ -59,6 +56,8 @@ export function addPipelineCommands(program: Command): void {
           ['Runs', formatRunStats(described.runStats)],
           ['Success rate', formatSuccessRate(described.runStats)],
         ]);
+        // --runs 0 asks for the figures alone: no list, rather than one that says there are no runs.
+        if (options.runs === 0) return;
         printHeading(described.runStats.total > described.runs.length ? `Newest ${described.runs.length} runs (\`stackyard run list --pipeline ${name}\` lists all)` : 'Runs');
         printRunTable(described.runs, 'No runs.');
       });

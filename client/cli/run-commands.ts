@@ -1,5 +1,5 @@
-// `stackyard run ...`: run history newest first, one run with its steps and outputs, and deleting
-// a run. Runs are named by their name, global id, UUID or a unique UUID prefix.
+// `stackyard run ...`: run history newest first, one run with its steps and outputs, stopping and
+// deleting a run. Runs are named by their name, global id, UUID or a unique UUID prefix.
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RunFilter, RunQuery, RunStatus } from '../generated/graphql';
 import type { StackyardClient } from '../stackyard-client';
@@ -9,11 +9,13 @@ import { formatDuration } from '../format-duration';
 import { formatStatus, formatTime, printFields, printHeading, printTable } from './output';
 import { addRunCompareCommand } from './run-compare-command';
 import { printRunParametersAndMetrics } from './run-metrics-output';
-import { unstartedStepStatus } from '../unstarted-steps';
+import { unstartedStepStatuses } from '../unstarted-steps';
 import { printRunTable } from './run-table';
 import { addRunLogCommand } from './run-log-commands';
 
 type DescribedRun = NonNullable<RunQuery['run']>;
+type RunDescription = Awaited<ReturnType<StackyardClient['describeRun']>>;
+type StepWorker = NonNullable<DescribedRun['steps'][number]['worker']>;
 
 // A Record, so the compiler insists on every status the schema has.
 const RUN_STATUSES: Record<RunStatus, true> = { INITIALIZING: true, RUNNING: true, COMPLETED: true, FAILED: true, CACHED: true, STOPPED: true };
@@ -54,7 +56,7 @@ interface RunListOptions {
 }
 
 export function addRunCommands(program: Command): void {
-  const run = program.command('run').description('Look through pipeline runs');
+  const run = program.command('run').description('Look through pipeline runs, stop or delete them');
 
   run
     .command('list')
@@ -85,10 +87,10 @@ export function addRunCommands(program: Command): void {
 
   run
     .command('describe')
-    .description('Show a run: status, stack, steps (status, duration, cached from) and outputs with their URIs')
+    .description('Show a run: status, stack, steps (status, duration, cached from; attempt, worker and queue wait when a remote orchestrator ran them, with each attempt) and outputs with their URIs')
     .argument('<run>', RUN_ARGUMENT)
     .action(async (idOrName: string, _options: object, command: Command) => {
-      const found = await requireRun(clientFor(command), idOrName);
+      const found = await clientFor(command).describeRun(idOrName);
       answer(command, found, () => printRun(found));
     });
 
@@ -103,6 +105,18 @@ export function addRunCommands(program: Command): void {
       if (!options.yes) await confirmOrRefuse(`delete run "${found.name}"`);
       const deleted = await client.deleteRun(found.id);
       answer(command, deleted, () => console.log(`Deleted run "${found.name}".`));
+    });
+
+  run
+    .command('stop')
+    .description('Stop a run that has not ended: it and its running steps end as stopped, and workers abort those steps within a heartbeat')
+    .argument('<run>', RUN_ARGUMENT)
+    .option('--reason <text>', 'why, kept in the run\'s status reason after your name')
+    .action(async (idOrName: string, options: { reason?: string }, command: Command) => {
+      const client = clientFor(command);
+      const found = await requireRun(client, idOrName);
+      const stopped = await client.stopRun(found.id, options.reason);
+      answer(command, stopped, () => console.log(`Stopped run "${stopped.name}" (${stopped.statusReason}).`));
     });
 
   addRunCompareCommand(run, async (client, idOrName) => (await requireRun(client, idOrName)).id);
@@ -134,7 +148,12 @@ export async function requireRun(client: StackyardClient, reference: string): Pr
   return client.findRun(reference);
 }
 
-function printRun(described: DescribedRun): void {
+/** A worker as the dashboard names it: its name, then where it ran. */
+function workerLabel(worker: StepWorker | null | undefined): string {
+  return worker ? `${worker.name} (${worker.host}, pid ${worker.pid})` : '-';
+}
+
+function printRun(described: RunDescription): void {
   console.log(`Run "${described.name}"`);
   printFields([
     ['ID', described.id],
@@ -149,23 +168,48 @@ function printRun(described: DescribedRun): void {
   printRunParametersAndMetrics(described);
 
   printHeading('Steps');
-  const started = new Set(described.steps.map((step) => step.name));
+  // Where and how many times a step ran matters for a remote orchestrator's steps only; a local
+  // run's steps all ran once, in the driver.
+  const remote = described.steps.some((step) => step.worker != null || step.attempt > 1 || step.queuedAt != null);
+  const whereRan = (cells: string[]) => (remote ? cells : []);
   printTable(
-    ['STEP', 'STATUS', 'DURATION', 'CACHED FROM'],
+    ['STEP', 'STATUS', ...whereRan(['ATTEMPT', 'WORKER', 'QUEUE WAIT']), 'DURATION', 'CACHED FROM'],
     [
       ...described.steps.map((step) => [
         step.name,
         formatStatus(step.status),
+        ...whereRan([String(step.attempt), workerLabel(step.worker), formatDuration(step.queueWaitMs)]),
         formatDuration(step.durationMs),
         step.originalStepRun ? `run "${step.originalStepRun.run.name}"` : '-',
       ]),
       // Steps the run expects but that have not started, so a stuck run shows where it stands.
-      ...described.expectedSteps.filter((step) => !started.has(step.name)).map((step) => [step.name, formatStatus(unstartedStepStatus(described.status)), '-', '-']),
+      ...[...unstartedStepStatuses(described)].map(([name, status]) => [name, formatStatus(status), ...whereRan(['-', '-', '-']), '-', '-']),
     ],
     'No steps.',
   );
   for (const step of described.steps) {
     if (step.errorMessage) console.log(`Step "${step.name}" failed: ${step.errorMessage}`);
+  }
+
+  // Every attempt of the steps that took more than one, each with its worker and its error.
+  const retried = described.steps.filter((step) => step.attempts.length > 1);
+  if (retried.length > 0) {
+    printHeading('Attempts');
+    printTable(
+      ['STEP', 'ATTEMPT', 'STATUS', 'WORKER', 'QUEUE WAIT', 'DURATION', 'ERROR'],
+      retried.flatMap((step) =>
+        step.attempts.map((attempt) => [
+          step.name,
+          String(attempt.attempt),
+          formatStatus(attempt.status),
+          workerLabel(attempt.worker),
+          formatDuration(attempt.queueWaitMs),
+          formatDuration(attempt.endedAt ? Math.max(0, Date.parse(attempt.endedAt) - Date.parse(attempt.startedAt)) : null),
+          attempt.errorMessage ?? (attempt.status === 'LOST' ? 'The worker stopped answering; another attempt took the step over' : '-'),
+        ]),
+      ),
+      'No attempts.',
+    );
   }
 
   printHeading('Outputs');

@@ -28,8 +28,6 @@ function formatEntry(entry: LogEntry, prefix: string): string {
   return head + entry.message.split('\n').join(`\n${prefix}${' '.repeat(head.length - prefix.length)}`) + '\n';
 }
 
-const RUNNING = new Set(['INITIALIZING', 'RUNNING']);
-
 /** Prints each step's log from where it was left, until the run (or the one step) has ended when following. */
 export async function printRunLogs(client: StackyardClient, runId: string, options: RunLogOptions): Promise<void> {
   const write = options.write ?? ((text: string) => void process.stdout.write(text));
@@ -41,8 +39,9 @@ export async function printRunLogs(client: StackyardClient, runId: string, optio
       throw new StackyardError('NotFoundError', `The run "${run.name}" has no step "${options.step}"`, 'step');
     }
     const steps = run.steps.filter((s) => !options.step || s.name === options.step);
-    // The step ends on its own; a step that never started ends with its run.
-    const ended = !RUNNING.has(run.status) || (options.step !== undefined && steps.length > 0 && steps[0].status !== 'RUNNING');
+    // The step ends on its own; a step that never started ends with its run. A failed run may
+    // still run steps that do not depend on the failure: the run has ended once endedAt says so.
+    const ended = run.endedAt != null || (options.step !== undefined && steps.length > 0 && steps[0].status !== 'RUNNING');
     for (const stepRun of steps) {
       if (!stepRun.logUri) continue;
       let offset = printedUpTo.get(stepRun.id) ?? 0;

@@ -10,8 +10,12 @@ export function printRunParametersAndMetrics(described: DescribedRun): void {
   const shown = typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters) ? (parameters as Record<string, unknown>) : {};
   printHeading('Parameters');
   console.log(formatPairs(shown) === '-' ? 'No parameters.' : formatPairs(shown));
+  // How the run was asked to run (enableCache, priority) is not a parameter of the pipeline.
   const otherSettings = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== null && value !== undefined));
-  if (Object.keys(otherSettings).length > 0) console.log(formatPairs(otherSettings));
+  if (Object.keys(otherSettings).length > 0) {
+    printHeading('Settings');
+    console.log(formatPairs(otherSettings));
+  }
 
   printHeading('Metrics');
   printTable(

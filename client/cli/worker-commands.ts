@@ -20,13 +20,14 @@ export function addWorkerCommands(program: Command): void {
     .requiredOption('--pipelines <module>', 'the module (.ts or .js) that exports the pipelines to run')
     .option('--concurrency <count>', `steps run at once by this process, 1 to ${MAX_WORKER_CONCURRENCY}`, positiveIntegerUpTo(MAX_WORKER_CONCURRENCY), 1)
     .option('--stack <name>', 'the bullmq stack to serve (else STACKYARD_STACK, else the active stack)')
-    .option('--name <name>', 'this worker\'s name, unique among workers (default host:pid)')
+    .option('--name <name>', 'this worker\'s name, unique among running workers (default host:pid)')
     .addHelpText(
       'after',
       `
 The token (--token or STACKYARD_TOKEN) reports the steps: a service account's, or an editor's.
 STACKYARD_WORKER_LOCK_MS and STACKYARD_WORKER_STALLED_INTERVAL_MS (default 30000 each) set how
-soon the job of a worker that died is given to another: within about their sum.
+soon the job of a worker that died is given to another: within about their sum, at most one
+more stalled interval.
 
 Example:
   $ stackyard worker start --pipelines ./pipelines.ts --concurrency 4`,
@@ -39,12 +40,22 @@ Example:
       const client = clientFor(command, { reportRetries: WORKER_REPORT_RETRIES });
       const running = await startStepWorker({ client, pipelinesModule: options.pipelines, concurrency: options.concurrency, stack: options.stack, name: options.name });
       await new Promise<void>((resolve) => {
+        // A second signal stops it at once: its running steps' jobs go to other workers as their
+        // next attempt once their locks expire, as when a worker dies.
+        const stopNow = (signal: NodeJS.Signals) => {
+          process.stdout.write(`Worker ${running.name} stopping at once (${signal} again): its running steps go to other workers once their locks expire\n`);
+          process.exit(signal === 'SIGINT' ? 130 : 143);
+        };
         const stop = (signal: NodeJS.Signals) => {
-          process.stdout.write(`Worker ${running.name} stopping (${signal}): running steps finish first\n`);
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.once('SIGINT', stopNow);
+          process.once('SIGTERM', stopNow);
+          process.stdout.write(`Worker ${running.name} stopping (${signal}): running steps finish first; ${signal} again stops at once\n`);
           running.close().then(resolve, resolve);
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       });
     });
 }

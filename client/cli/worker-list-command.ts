@@ -37,9 +37,11 @@ export function addWorkerListCommand(program: Command): void {
       const workers = await clientFor(command).workers(options.seenWithin, { includeStopped: options.includeStopped });
       answer(command, workers, () =>
         printTable(
-          ['NAME', 'HOST', 'PID', 'QUEUE', 'CONCURRENCY', 'CURRENT STEPS', 'LAST SEEN'],
+          ['NAME', 'STATUS', 'HOST', 'PID', 'QUEUE', 'CONCURRENCY', 'CURRENT STEPS', 'LAST SEEN'],
           workers.map((worker) => [
             worker.name,
+            // A silent worker was killed or lost its machine: its steps go to other workers.
+            worker.status.toLowerCase(),
             worker.host,
             String(worker.pid),
             worker.queue,

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { CachedStepOriginsDocument, type RunProgressSubscription } from '../generated/graphql';
 import { followRun } from '../run-updates';
 import { codeHash } from './cache-key';
+import { MAX_PRIORITY, stepPriority } from './priority';
 import { RunSubmissionError } from './errors';
 import type { Orchestrator, RecordedRun } from './orchestrator';
 import { recordedResult, type StepResult } from './step-execution';
@@ -45,6 +46,10 @@ export interface StepJobData {
   pipelineEnableCache: boolean | null;
   step: string;
   timeoutSeconds: number | null;
+  /** run()'s priority: with each step's own, the order in which the run's steps are taken. Absent in jobs of older SDKs. */
+  runPriority?: number;
+  /** When the step's retry became due (its failed attempt's end, plus the backoff): the retry's enqueue time. */
+  retryDueAt?: number;
 }
 
 /** The run's part of every step job. */
@@ -61,12 +66,11 @@ const DONE = new Set(['COMPLETED', 'CACHED']);
  * Steps with no step run yet whose parents have all completed (or were cached): what can be
  * enqueued now. Among `candidates` only, when given (the children of a step that just finished).
  */
-export function readySteps(invocations: readonly StepInvocation[], state: RunState, candidates?: ReadonlySet<string>): string[] {
+export function readySteps(invocations: readonly StepInvocation[], state: RunState, candidates?: ReadonlySet<string>): StepInvocation[] {
   const status = new Map(state.steps.map((step) => [step.name, step.status]));
   return invocations
     .filter((invocation) => (!candidates || candidates.has(invocation.name)) && !status.has(invocation.name))
-    .filter((invocation) => invocation.parents.every((parent) => DONE.has(status.get(parent) ?? '')))
-    .map((invocation) => invocation.name);
+    .filter((invocation) => invocation.parents.every((parent) => DONE.has(status.get(parent) ?? '')));
 }
 
 /**
@@ -97,7 +101,8 @@ function errorText(error: unknown): string {
 export function maskedRedisUrl(redisUrl: string): string {
   try {
     const url = new URL(redisUrl);
-    if (url.password) url.password = '***';
+    // Masked as the server shows it in the component's configuration (MASKED_PASSWORD).
+    if (url.password) url.password = '****';
     return url.toString();
   } catch {
     return 'the configured redisUrl';
@@ -113,6 +118,10 @@ export async function checkRedisReachable(redisUrl: string, what: string): Promi
   probe.on('error', (error: unknown) => (cause ??= error));
   try {
     await probe.connect();
+    // ioredis selects the URL's database as it connects, but a SELECT Redis refuses (an index past
+    // its `databases`) only reaches the error listener, and every command would go to database 0.
+    const database = Number(new URL(redisUrl).pathname.slice(1) || 0);
+    if (database > 0) await probe.select(database);
     await probe.ping();
   } catch (error) {
     throw new Error(`Cannot reach Redis at ${maskedRedisUrl(redisUrl)} (redisUrl of ${what}): ${errorText(cause ?? error)}`);
@@ -166,10 +175,25 @@ export async function runCodeHashes(queue: Queue, redis: Redis, runId: string): 
   return Object.keys(hashes).length > 0 ? hashes : null;
 }
 
+/**
+ * A step's priority as BullMQ orders jobs: lowest first, from 1. Every step's job is prioritized,
+ * the default ones too: BullMQ takes a job without a priority before any job with one, so
+ * a step of priority below 0 would otherwise overtake them.
+ */
+export function bullmqPriority(priority: number): number {
+  return 2 * MAX_PRIORITY + 1 - priority;
+}
+
 /** Adds the steps' jobs; steps already enqueued are left as they are. Renews the run's code record. */
-export async function enqueueSteps(queue: Queue, redis: Redis, run: RunJobData, steps: readonly string[], options: JobsOptions): Promise<void> {
+export async function enqueueSteps(queue: Queue, redis: Redis, run: RunJobData, steps: readonly StepInvocation[], options: JobsOptions): Promise<void> {
   if (steps.length === 0) return;
-  await queue.addBulk(steps.map((step) => ({ name: step, data: { ...run, step } satisfies StepJobData, opts: { ...options, jobId: stepJobId(run.runId, step) } })));
+  await queue.addBulk(
+    steps.map((step) => ({
+      name: step.name,
+      data: { ...run, step: step.name } satisfies StepJobData,
+      opts: { ...options, jobId: stepJobId(run.runId, step.name), priority: bullmqPriority(stepPriority(run.runPriority, step.definition.options.priority)) },
+    })),
+  );
   await redis.expire(runCodeKey(queue, run.runId), RUN_CODE_TTL_SECONDS);
 }
 
@@ -193,6 +217,33 @@ export function stepQueue(queueName: string, redisUrl: string): Queue {
 
 type ProgressRun = RunProgressSubscription['runUpdated'];
 
+/** How recently a worker must have been seen on a queue for a driver to count it as serving it. */
+const WORKER_SEEN_WITHIN_SECONDS = 60;
+
+/** Node's longest timer: a longer delay fires at once, with a warning. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A duration in milliseconds from the environment, or the fallback when unset. A value that is
+ * not a whole number from 1 to Node's longest timer is refused, naming the variable: ignored, a
+ * typo would silently run with the default; passed on, 1e99 would fire at once.
+ */
+export function millisecondsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= 1 && value <= MAX_TIMER_MS)) throw new Error(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, not "${env[name]}"`);
+  return value;
+}
+
+/**
+ * How long a waiting driver lets its run go without any change before it enqueues again the
+ * steps that can start (BullmqOrchestrator.enqueueLostSteps); STACKYARD_DRIVER_IDLE_CHECK_MS.
+ */
+function idleCheckMs(): number {
+  return millisecondsFromEnv(process.env, 'STACKYARD_DRIVER_IDLE_CHECK_MS', 30_000);
+}
+
 export class BullmqOrchestrator implements Orchestrator {
   private queueInstance: Queue | null = null;
   private redisInstance: Redis | null = null;
@@ -207,7 +258,13 @@ export class BullmqOrchestrator implements Orchestrator {
   }
 
   async verify(): Promise<void> {
-    await checkRedisReachable(this.settings.redisUrl, `the orchestrator "${this.name}"`);
+    // Before the run is recorded: a malformed setting refuses it rather than fail it later.
+    idleCheckMs();
+    try {
+      await checkRedisReachable(this.settings.redisUrl, `the orchestrator "${this.name}"`);
+    } catch (error) {
+      throw new RunSubmissionError((error as Error).message, { cause: error });
+    }
   }
 
   /**
@@ -215,30 +272,79 @@ export class BullmqOrchestrator implements Orchestrator {
    * worker that dies first leaves its job to the one that takes it over, which enqueues them).
    */
   async submit(run: RecordedRun): Promise<void> {
-    const ready = readySteps(run.invocations, { steps: [] });
+    await this.handOver(run);
+  }
+
+  /** Enqueues the steps that can start, then tells whether a worker serves the queue; answers whether none does. */
+  private async handOver(run: RecordedRun): Promise<boolean> {
     try {
-      // The run's code record goes first, so any worker can check its steps.
-      await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
-      await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
+      await this.enqueueReadySteps(run, { steps: [] });
     } catch (error) {
       throw new RunSubmissionError(`The run could not be submitted to the queue "${this.queueName}" at ${maskedRedisUrl(this.settings.redisUrl)}: ${errorText(error)}`, { cause: error });
     }
+    return this.tellIfNoWorker(run, false);
+  }
+
+  /**
+   * Says, in the run's progress, when no live worker has been seen on this queue lately (unless
+   * it was said already): the steps wait in it until one starts, and nothing else would tell the
+   * user why nothing happens. Answers whether none was seen; a server that cannot say counts as
+   * one seen, so there is no false alarm.
+   */
+  private async tellIfNoWorker(run: RecordedRun, told: boolean): Promise<boolean> {
+    const workers = await run.client.workers(WORKER_SEEN_WITHIN_SECONDS).catch(() => null);
+    // A silent worker (killed, its machine lost) serves nothing.
+    const missing = workers !== null && !workers.some((worker) => worker.queue === this.queueName && worker.status === 'LIVE');
+    if (missing && !told) run.progress({ kind: 'no-worker', queue: this.queueName, stack: run.stackName, seenWithinSeconds: WORKER_SEEN_WITHIN_SECONDS });
+    return missing;
   }
 
   /** Submits the run and follows it until it ends; its steps' statuses only when it shows progress. */
   async execute(run: RecordedRun): Promise<Map<string, StepResult>> {
-    await this.submit(run);
+    // Said again, after a while without news, only if a worker came and went meanwhile.
+    let workersMissing = await this.handOver(run);
     const seen = new Map<string, string>();
-    await followRun(
-      run.client,
-      run.run.id,
-      async (state: ProgressRun) => {
-        if (state.steps) await this.reportProgress(run, state.steps, seen);
-        return state.endedAt != null;
-      },
-      { withSteps: run.showsProgress },
-    );
+    let changedAt = Date.now();
+    const idleCheck = setInterval(() => {
+      if (Date.now() - changedAt < idleCheckMs()) return;
+      changedAt = Date.now();
+      void this.enqueueLostSteps(run).catch(() => undefined);
+      void this.tellIfNoWorker(run, workersMissing).then((missing) => (workersMissing = missing));
+    }, Math.max(50, idleCheckMs() / 4));
+    try {
+      await followRun(
+        run.client,
+        run.run.id,
+        async (state: ProgressRun) => {
+          changedAt = Date.now();
+          if (state.steps) await this.reportProgress(run, state.steps, seen);
+          return state.endedAt != null;
+        },
+        { withSteps: run.showsProgress, signal: run.runEnded },
+      );
+    } finally {
+      clearInterval(idleCheck);
+    }
     return this.results(run);
+  }
+
+  /**
+   * Enqueues again the steps that can start, with the run's code record: when a run has not
+   * changed for a while, Redis may have lost them (restarted without persistence, flushed), and
+   * nothing else would. Steps still queued are left as they are (their job ids are taken).
+   */
+  private async enqueueLostSteps(run: RecordedRun): Promise<void> {
+    const state = await run.client.getRun(run.run.id);
+    if (state && !state.endedAt) await this.enqueueReadySteps(run, state);
+  }
+
+  /** Records the run's code, then enqueues the steps that can start in this state of the run. */
+  private async enqueueReadySteps(run: RecordedRun, state: RunState): Promise<void> {
+    const ready = readySteps(run.invocations, state);
+    if (ready.length === 0) return;
+    // The run's code record goes first, so any worker can check its steps.
+    await recordRunCode(this.queue(), this.redis(), run.run.id, run.invocations);
+    await enqueueSteps(this.queue(), this.redis(), this.runJobData(run), ready, stepJobOptions(this.settings));
   }
 
   async close(): Promise<void> {
@@ -269,6 +375,7 @@ export class BullmqOrchestrator implements Orchestrator {
       enableCache: run.enableCache ?? null,
       pipelineEnableCache: run.pipelineEnableCache ?? null,
       timeoutSeconds: this.settings.stepTimeoutSeconds ?? null,
+      runPriority: run.priority,
     };
   }
 
@@ -282,6 +389,9 @@ export class BullmqOrchestrator implements Orchestrator {
       for (const step of read.run?.steps ?? []) origins.set(step.name, step.originalStepRun?.run.name ?? '');
     }
     for (const step of changed) {
+      // A step that started and ended between two updates still gets its start line, as the
+      // local orchestrator prints it: the lines of a run read alike on every orchestrator.
+      if (!seen.has(step.name) && (step.status === 'COMPLETED' || step.status === 'FAILED')) run.progress({ kind: 'step-started', step: step.name });
       seen.set(step.name, step.status);
       const durationMs = step.durationMs ?? 0;
       if (step.status === 'RUNNING') run.progress({ kind: 'step-started', step: step.name });

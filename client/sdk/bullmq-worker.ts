@@ -7,18 +7,20 @@ import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Backoffs, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { LRUCache } from 'lru-cache';
 import { stringify } from 'safe-stable-stringify';
 import type { StackyardClient } from '../stackyard-client';
+import { StackyardError } from '../stackyard-error';
 import { StepJobRunDocument, type StepJobRunQuery } from '../generated/graphql';
 import type { ArtifactStore } from './artifact-store';
-import { materializerTable } from './artifact-versions';
+import { materializerTable, storeForComponent } from './artifact-versions';
 import type { Materializer } from './materializers';
 import {
   BullmqOrchestrator,
   checkRedisReachable,
   enqueueSteps,
+  millisecondsFromEnv,
   maskedRedisUrl,
   readySteps,
   redisClient,
@@ -28,11 +30,13 @@ import {
   RUN_CODE_TTL_DAYS,
   type StepJobData,
 } from './bullmq-orchestrator';
-import { codeHash } from './cache-key';
-import { UnsupportedStackError } from './errors';
+import { codeHash, snapshotStepCode } from './cache-key';
+import { UnsupportedStackError, WorkerNameTakenError } from './errors';
+import { orchestratorForComponent } from './orchestrators';
 import { resolveStack, type Pipeline } from './pipeline';
-import { StepAttemptFailedError, StepExecutor, errorMessage, recordedResult, type StepResult, type StepWorkerIdentity } from './step-execution';
-import type { StepInvocation } from './step';
+import { sendRunHeartbeat } from './run-heartbeat';
+import { StepAttemptFailedError, StepExecutor, errorMessage, recordedResult, runEndedController, type StepResult, type StepWorkerIdentity } from './step-execution';
+import { stepModuleFiles, type StepInvocation } from './step';
 
 export interface StepWorkerOptions {
   client: StackyardClient;
@@ -63,15 +67,59 @@ export interface RunningStepWorker {
  * lock shorter than the longest pause of its event loop would re-run steps that are fine.
  */
 function timings(env: NodeJS.ProcessEnv) {
-  const read = (name: string, fallback: number) => {
-    const value = Number(env[name]);
-    return env[name] && Number.isFinite(value) && value > 0 ? value : fallback;
-  };
+  const read = (name: string, fallback: number) => millisecondsFromEnv(env, name, fallback);
   return {
     lockDuration: read('STACKYARD_WORKER_LOCK_MS', 30_000),
     stalledInterval: read('STACKYARD_WORKER_STALLED_INTERVAL_MS', 30_000),
     heartbeatMs: read('STACKYARD_WORKER_HEARTBEAT_MS', 5_000),
+    stackCheckMs: read('STACKYARD_WORKER_STACK_CHECK_MS', 30_000),
   };
+}
+
+/**
+ * What changed of the stack this worker serves, in words, or null: a worker takes steps from the
+ * queue its stack named when it started, so once the stack names another queue, another Redis or
+ * another orchestrator, or is renamed or deleted, new runs no longer reach it. It says so rather
+ * than follow: the steps it runs finish where they are, and a restart takes the stack anew.
+ */
+async function stackChange(client: StackyardClient, stackName: string, served: BullmqOrchestrator): Promise<string | null> {
+  const serving = `this worker serves the queue "${served.queueName}" at ${maskedRedisUrl(served.settings.redisUrl)}`;
+  const current = await client.getStack(stackName);
+  if (!current) return `The stack "${stackName}" no longer exists (renamed or deleted): no new run reaches this worker; ${serving}`;
+  const component = current.components.find((candidate) => candidate.type === 'ORCHESTRATOR');
+  const now = component ? await orchestratorForComponent(client, component) : null;
+  try {
+    if (now instanceof BullmqOrchestrator && now.queueName === served.queueName && now.settings.redisUrl === served.settings.redisUrl) return null;
+    const target = now instanceof BullmqOrchestrator ? `the queue "${now.queueName}" at ${maskedRedisUrl(now.settings.redisUrl)}` : `the orchestrator "${now?.name ?? '(none)'}"`;
+    return `The stack "${stackName}" now runs its steps on ${target}, and ${serving}: restart it to follow the stack`;
+  } finally {
+    await now?.close();
+  }
+}
+
+/**
+ * Refuses the name of a live worker: both would report under it, and `worker list` would show them
+ * as one, whose steps flicker between the two. Live: the server's LIVE (within three of the
+ * heartbeats it gave), on another host, or on this one as a process that still exists (a worker
+ * restarted after a crash takes its name back at once).
+ */
+async function refuseTakenName(client: StackyardClient, identity: StepWorkerIdentity): Promise<void> {
+  const taken = (await client.workers()).find((worker) => worker.name === identity.name && worker.status === 'LIVE');
+  if (!taken || (taken.host === identity.host && (taken.pid === identity.pid || !processExists(taken.pid)))) return;
+  const seenSecondsAgo = Math.max(0, Math.round((Date.now() - Date.parse(taken.lastSeenAt)) / 1000));
+  throw new WorkerNameTakenError(
+    `A worker named "${identity.name}" is running on ${taken.host} (pid ${taken.pid}), seen ${seenSecondsAgo} s ago: give this one another --name, or stop that one`,
+  );
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isPipeline(value: unknown): value is Pipeline<unknown> {
@@ -108,6 +156,8 @@ export async function loadPipelines(modulePath: string): Promise<Map<string, Pip
   const pipelines = new Map<string, Pipeline<unknown>>();
   for (const value of Object.values(exports)) if (isPipeline(value)) pipelines.set(value.name, value);
   if (pipelines.size === 0) throw new Error(`The module ${modulePath} exports no pipeline; export the values pipeline(...) answers`);
+  // The code its steps are checked against is the code just loaded, not the files' later content.
+  snapshotStepCode(stepModuleFiles);
   return pipelines;
 }
 
@@ -130,11 +180,39 @@ function finishedResults(run: RecordedRunState): Map<string, StepResult> {
   return results;
 }
 
+/**
+ * When the job's current attempt was enqueued: the job's creation for the first, when a retry of
+ * a failed attempt became due for the others. A job taken over from a worker that stopped
+ * answering went back to the queue when BullMQ's stalled check found it, which the job does not
+ * record: its queue wait is not known (null) rather than counted from the first enqueue.
+ */
+async function takeAttemptQueuedAt(job: Job<StepJobData>): Promise<Date | null> {
+  if (job.attemptsStarted <= 1) return new Date(job.timestamp);
+  const { retryDueAt, ...data } = job.data;
+  if (!retryDueAt) return null;
+  // Taken once: a later attempt taken over from a dead worker must not count from it.
+  await job.updateData(data).catch(() => undefined);
+  return new Date(retryDueAt);
+}
+
+/** Keeps on the job when its retry becomes due, as BullMQ computes its backoff, for the retry's queue wait. */
+async function noteRetryDue(job: Job<StepJobData>, error: Error): Promise<void> {
+  const { retryDueAt: _previous, ...data } = job.data;
+  try {
+    const backoff = Backoffs.normalize(job.opts.backoff ?? 0);
+    const delay = backoff ? Number((await Backoffs.calculate(backoff, job.attemptsMade + 1, error, job)) ?? 0) : 0;
+    await job.updateData({ ...data, retryDueAt: Date.now() + Math.max(0, delay) });
+  } catch {
+    // Only the retry's queue wait depends on it: it is then not known.
+    await job.updateData(data).catch(() => undefined);
+  }
+}
+
 export async function startStepWorker(options: StepWorkerOptions): Promise<RunningStepWorker> {
   const { client } = options;
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const { lockDuration, stalledInterval, heartbeatMs } = timings(env);
+  const { lockDuration, stalledInterval, heartbeatMs, stackCheckMs } = timings(env);
   const pipelines = await loadPipelines(options.pipelinesModule);
   const { stack, orchestrator } = await resolveStack(client, options.stack ?? (env.STACKYARD_STACK || undefined));
   await orchestrator.close();
@@ -145,54 +223,85 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   await checkRedisReachable(settings.redisUrl, `the orchestrator "${orchestrator.name}"`);
   const limits = await client.serverLimits();
   const identity: StepWorkerIdentity = { name: options.name ?? `${hostname()}:${process.pid}`, host: hostname(), pid: process.pid };
+  await refuseTakenName(client, identity);
   const concurrency = options.concurrency ?? 1;
+  // The first beat registers the worker, before it opens the queue: a name the server refuses
+  // stops it here, where it would otherwise take steps whose every report the server refuses,
+  // and never be listed.
+  const workerBeat = (currentStepRunIds: Iterable<string> = [], stopping = false) =>
+    client.workerHeartbeat({
+      ...identity,
+      queue: orchestrator.queueName,
+      concurrency,
+      currentStepRunIds: [...currentStepRunIds],
+      stack: stack.name,
+      heartbeatIntervalMs: heartbeatMs,
+      ...(stopping ? { stopping } : {}),
+    });
+  await workerBeat().catch((error: unknown) => {
+    if (error instanceof StackyardError && error.type === 'ValidationError' && error.field === 'input.name') {
+      throw new Error(`--name ${JSON.stringify(identity.name)}: ${error.message.replace(/^input\.name /, '')}`);
+    }
+    throw error;
+  });
   const attempts = settings.attempts ?? 3;
   const connection = redisConnection(settings.redisUrl);
   const queue = stepQueue(orchestrator.queueName, settings.redisUrl);
   const redis = redisClient(settings.redisUrl);
 
-  /** Artifact stores by stack, opened once. */
-  const stores = new Map<string, Promise<ArtifactStore>>();
+  /**
+   * Each run's artifact store, opened from the component the run was submitted with (its id is in
+   * the job), once per run: not the stack's store as this worker first saw it, which the stack may
+   * have replaced, renamed or reconfigured since. A failed read is tried again by the next step.
+   */
+  const runStores = new LRUCache<string, Promise<ArtifactStore>>({ max: RUNS_KEPT });
   const storeOf = (data: StepJobData) => {
-    if (!stores.has(data.stack)) {
-      stores.set(
-        data.stack,
-        resolveStack(client, data.stack).then(async ({ store, orchestrator: other }) => {
-          await other.close();
-          return store;
-        }),
-      );
+    let found = runStores.get(data.runId);
+    if (!found) {
+      found = client.componentById(data.artifactStoreId).then((component) => {
+        if (!component) {
+          throw new UnrecoverableError(`The artifact store the run ${data.runName} was submitted with has been deleted; run the pipeline again`);
+        }
+        return storeForComponent(client, component);
+      });
+      found.catch(() => void runStores.delete(data.runId));
+      runStores.set(data.runId, found);
     }
-    return stores.get(data.stack)!.then((store) => {
-      if (store.id !== data.artifactStoreId) {
-        throw new UnrecoverableError(`The artifact store of the stack "${data.stack}" has changed since the run was submitted; run the pipeline again`);
-      }
-      return store;
-    });
+    return found;
   };
 
-  /** Runs whose steps this worker holds, with how many: it heartbeats them so the server does not fail them. */
-  const heldRuns = new Map<string, number>();
+  /**
+   * Runs whose steps this worker holds, with how many: it heartbeats them so the server does not
+   * fail them, and aborts their steps' `ended` once a beat says the run has ended (a user stopped it).
+   */
+  const heldRuns = new Map<string, { steps: number; ended: AbortController }>();
   const currentStepRunIds = new Set<string>();
-  const hold = (runId: string) => heldRuns.set(runId, (heldRuns.get(runId) ?? 0) + 1);
+  const hold = (runId: string): AbortSignal => {
+    const held = heldRuns.get(runId) ?? { steps: 0, ended: runEndedController() };
+    held.steps += 1;
+    heldRuns.set(runId, held);
+    return held.ended.signal;
+  };
   const release = (runId: string) => {
-    const count = (heldRuns.get(runId) ?? 1) - 1;
-    if (count > 0) heldRuns.set(runId, count);
-    else heldRuns.delete(runId);
+    const held = heldRuns.get(runId);
+    if (held && --held.steps <= 0) heldRuns.delete(runId);
+  };
+  const beatRun = async (runId: string) => {
+    const ended = await sendRunHeartbeat(client, runId);
+    const held = heldRuns.get(runId);
+    if (ended && held && !held.ended.signal.aborted) held.ended.abort(ended);
   };
 
   // Best effort: a missed beat is sent again at the next tick. Once the worker stops, only its
   // last beat goes, after the ones in flight: a later one would say it runs again.
-  let lastBeatAt = 0;
+  let lastBeatAt = Date.now(); // the registration's
   let stopping = false;
   let beating: Promise<unknown> = Promise.resolve();
   const heartbeat = async () => {
     if (stopping) return;
     lastBeatAt = Date.now();
-    const beats: Promise<unknown>[] = [...heldRuns.keys()].map((runId) => client.heartbeat(runId));
-    beats.push(
-      Promise.resolve().then(() => client.workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [...currentStepRunIds], stack: stack.name })),
-    );
+    const beats: Promise<unknown>[] = [...heldRuns.keys()].map(beatRun);
+    beats.push(Promise.resolve().then(() => workerBeat(currentStepRunIds)));
     const settled = Promise.allSettled(beats);
     beating = settled;
     await settled;
@@ -257,9 +366,9 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     return { invocation, composition, pipeline };
   };
 
-  /** Records on the server a failure that happened before the step could start, so the run does not wait forever. */
+  /** Records on the server a job's failure that happened before its step could start, so the run does not wait forever. */
   const recordRefusal = async (data: StepJobData, job: Job<StepJobData>, message: string) => {
-    const stepRun = await client.startStep({ runId: data.runId, name: data.step, attempt: job.attemptsStarted, worker: identity, queuedAt: new Date(job.timestamp).toISOString() });
+    const stepRun = await client.startStep({ runId: data.runId, name: data.step, attempt: job.attemptsStarted, worker: identity, queuedAt: (await takeAttemptQueuedAt(job))?.toISOString() ?? null });
     await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, attempt: job.attemptsStarted, withOutputs: false });
   };
 
@@ -281,18 +390,12 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     return found;
   };
 
-  const processStep = async (job: Job<StepJobData>): Promise<void> => {
+  const processStep = async (job: Job<StepJobData>, runEnded: AbortSignal): Promise<void> => {
     const data = job.data;
     // Read before the checks: Redis failing to answer is a reason to try the job again, not a refusal.
     const runCode = await runCodeOf(data.runId);
-    let resolved: ReturnType<typeof invocationFor>;
-    try {
-      resolved = invocationFor(data, runCode);
-    } catch (error) {
-      await recordRefusal(data, job, errorMessage(error)).catch(() => undefined);
-      throw error;
-    }
-    const { invocation, composition } = resolved;
+    // A refusal fails the job for good, and the failed-job handler records it on the server.
+    const { invocation, composition } = invocationFor(data, runCode);
     const { invocations } = composition;
     // Only a step with parents reads the run first, for their outputs; startStep tells the rest
     // whether the run goes on.
@@ -316,8 +419,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       materializers: composition.materializers,
       // The steps after read this one's outputs from the server.
       resultsCarryOutputs: false,
+      runEnded,
     });
     const attempt = job.attemptsStarted;
+    const queuedAt = await takeAttemptQueuedAt(job);
     const allowed = Math.min(job.opts.attempts ?? attempts, attempts);
     const parentResults = invocation.parents.map((parent) => parents.get(parent) ?? { name: parent, status: 'skipped' as const, stepRunId: null, outputs: {} });
     log(`step ${data.step} of run ${data.runName}: attempt ${attempt} started`);
@@ -333,12 +438,21 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
         },
         attempt,
         worker: identity,
-        queuedAt: new Date(job.timestamp),
+        queuedAt,
         willRetry,
         ...(data.timeoutSeconds ? { timeout: { ms: data.timeoutSeconds * 1000, message: `The step ran longer than its stepTimeoutSeconds (${data.timeoutSeconds} s)` } } : {}),
       });
     } catch (error) {
-      if (error instanceof StepAttemptFailedError) throw error;
+      if (error instanceof StepAttemptFailedError) {
+        await noteRetryDue(job, error);
+        throw error;
+      }
+      // The run ended while the step ran or waited (a user stopped it): the server has ended the
+      // step with it, and the job completes, so BullMQ neither retries it nor keeps a failure.
+      if (runEnded.aborted) {
+        log(`step ${data.step} of run ${data.runName}: abandoned: ${errorMessage(runEnded.reason)}`);
+        return;
+      }
       if (!stepRunId) {
         // The server did not open the attempt: the run has ended, or the step was done before (a
         // worker died between reporting it and acknowledging its job) and only its children remain.
@@ -347,6 +461,12 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
         const done = run.steps.find((step) => step.name === data.step && (step.status === 'COMPLETED' || step.status === 'CACHED'));
         if (done) return enqueueChildren(data, invocations, job);
         throw error;
+      }
+      // A run that ended before this worker heard of it refused the step's report: nothing is lost.
+      const run = await runState(data.runId, []).catch(() => undefined);
+      if (run === null || run?.endedAt) {
+        log(`step ${data.step} of run ${data.runName}: not recorded, the run has ended`);
+        return;
       }
       // The server could not record what the step did: the attempt fails on the step run,
       // so the run does not wait for a report that will never come.
@@ -380,9 +500,9 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const worker = new Worker<StepJobData>(
     orchestrator.queueName,
     async (job) => {
-      hold(job.data.runId);
+      const runEnded = hold(job.data.runId);
       try {
-        await processStep(job);
+        await processStep(job, runEnded);
       } catch (error) {
         // StepAttemptFailedError: kept on the server, BullMQ retries after the backoff.
         if (error instanceof StepAttemptFailedError || error instanceof UnrecoverableError) throw error;
@@ -407,19 +527,36 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   );
   worker.on('error', (error) => log(`worker error: ${errorMessage(error)}`));
   worker.on('failed', (job, error) => {
-    // A job BullMQ failed without our processor (stalled too often, too many starts) leaves
-    // its step running on the server: record the failure there.
-    if (!job || !/allowable limit/.test(error.message)) return;
+    // A job that has failed for good without its step ending on the server (BullMQ gave up on
+    // a step whose workers kept dying; an error before the step could start, such as a store
+    // that cannot be opened) would leave the run waiting forever: record the failure there.
+    if (!job) return;
+    const gaveUp = /allowable limit/.test(error.message);
+    const final = gaveUp || error instanceof UnrecoverableError || job.attemptsMade >= Math.min(job.opts.attempts ?? attempts, attempts);
+    if (!final) return;
+    const message = gaveUp
+      ? `The workers running the step stopped answering ${job.attemptsStarted} times, as many as the orchestrator's attempts allow (BullMQ: ${error.message})`
+      : errorMessage(error);
     void (async () => {
       const run = await runState(job.data.runId, [job.data.step]);
-      const step = run?.steps.find((candidate) => candidate.name === job.data.step);
-      if (!run || run.endedAt || !step || step.status !== 'RUNNING') return;
-      await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: `BullMQ gave up on the step: ${error.message}`, withOutputs: false });
+      if (!run || run.endedAt) return;
+      const step = run.steps.find((candidate) => candidate.name === job.data.step);
+      if (!step) await recordRefusal(job.data, job, message);
+      else if (step.status === 'RUNNING') await client.finishStep({ stepRunId: step.id, status: 'FAILED', errorMessage: message, withOutputs: false });
     })().catch(() => undefined);
   });
   const timer = setInterval(() => void heartbeat(), heartbeatMs);
   timer.unref();
-  await heartbeat();
+  // Said once per change; a server out of reach brings no news.
+  let stackNote: string | null = null;
+  const checkStack = async () => {
+    const note = await stackChange(client, stack.name, orchestrator).catch(() => stackNote);
+    if (note && note !== stackNote) log(`Warning: ${note}`);
+    else if (!note && stackNote) log(`The stack "${stack.name}" sends its runs to this worker's queue again`);
+    stackNote = note;
+  };
+  const stackTimer = setInterval(() => void checkStack(), stackCheckMs);
+  stackTimer.unref();
   void worker.run();
   await worker.waitUntilReady();
   log(
@@ -434,14 +571,13 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       await worker.close();
       stopping = true;
       clearInterval(timer);
+      clearInterval(stackTimer);
       if (beatSoon) clearTimeout(beatSoon);
       await queue.close();
       await redis.quit();
       await beating;
       // The last heartbeat: `worker list` stops showing this process at once, not minutes later.
-      await client
-        .workerHeartbeat({ name: identity.name, host: identity.host, pid: identity.pid, queue: orchestrator.queueName, concurrency, currentStepRunIds: [], stack: stack.name, stopping: true })
-        .catch(() => undefined);
+      await workerBeat([], true).catch(() => undefined);
     },
   };
 }

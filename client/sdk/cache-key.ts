@@ -28,6 +28,16 @@ function moduleCode(file: string | undefined): ReachableCode | null {
 }
 
 /**
+ * Reads now what these modules reach, for the code hashes taken later. A worker does so as it
+ * loads its pipelines: hashed at its first step instead, files edited meanwhile (a deploy under a
+ * running worker) were hashed as the new code while the old one ran, and the old code's outputs
+ * were cached under the new code's key.
+ */
+export function snapshotStepCode(files: Iterable<string>): void {
+  for (const file of files) moduleCode(file);
+}
+
+/**
  * The code a step runs, hashed: its own source, every local module its defining module imports
  * (transitively, by content) and the installed version of each package they import. Editing a
  * helper a step imports, or upgrading a package, invalidates its cache. The same code gives the

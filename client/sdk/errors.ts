@@ -14,8 +14,9 @@ export class ArtifactStoreError extends Error {
 }
 
 /**
- * The orchestrator could not hand the run's steps over (its queue refused them); the run is
- * failed with this reason, whether or not the caller waits for it.
+ * The orchestrator could not take the run: its queue cannot be reached, which run() checks
+ * before it records the run (none is left behind), or the queue refused the run's steps, and the
+ * run is failed with this reason, whether or not the caller waits for it.
  */
 export class RunSubmissionError extends Error {
   override readonly name = 'RunSubmissionError';
@@ -24,4 +25,18 @@ export class RunSubmissionError extends Error {
 /** context.logMetric got a value that is not a finite number. */
 export class MetricValueError extends Error {
   override readonly name = 'MetricValueError';
+}
+
+/**
+ * The run ended while this process ran its steps: a user stopped it (`stackyard run stop`), or it
+ * failed or was deleted elsewhere. It is the reason of the signal the aborted steps see; they
+ * report nothing more.
+ */
+export class RunEndedError extends Error {
+  override readonly name = 'RunEndedError';
+}
+
+/** `stackyard worker start` was given the name of a worker that is running. */
+export class WorkerNameTakenError extends Error {
+  override readonly name = 'WorkerNameTakenError';
 }

@@ -12,6 +12,8 @@ export interface RecordedRun extends StepRunSettings {
   parameters: unknown;
   /** Whether `progress` shows anything (run() was not given `progress: false`). */
   showsProgress: boolean;
+  /** run()'s priority, 0 by default: what a queue takes first (priority.ts). */
+  priority: number;
 }
 
 export interface Orchestrator {

@@ -8,13 +8,15 @@ import type { RunStatus } from '../generated/graphql';
 import { incompleteWriteTtlMs, type ArtifactStore } from './artifact-store';
 import { loadStoredValue, materializerTable, storeForComponent } from './artifact-versions';
 import { codeHash } from './cache-key';
-import { RunSubmissionError, UnsupportedStackError } from './errors';
+import { RunSubmissionError, UnsupportedStackError, type RunEndedError } from './errors';
+import { sendRunHeartbeat } from './run-heartbeat';
 import { isJsonValue } from './materializers';
 import type { Orchestrator, RecordedRun } from './orchestrator';
 import { orchestratorForComponent } from './orchestrators';
-import type { StepResult, StoredOutput } from './step-execution';
+import { runEndedController, type StepResult, type StoredOutput } from './step-execution';
 import { terminalProgress, type ProgressListener } from './progress';
 import { Composition, isOutputRef, type StepInvocation } from './step';
+import { checkPriority } from './priority';
 
 export interface PipelineOptions {
   /** Default for steps that do not set enableCache themselves; default true. */
@@ -41,6 +43,12 @@ export interface RunOptions<P> {
    * (workers of a bullmq stack run the steps). Default true: answer when the run has finished.
    */
   wait?: boolean;
+  /**
+   * Among steps waiting for a remote orchestrator's workers (bullmq), this run's go first when
+   * higher, as Dagster's run priority: an integer from -1000 to 1000; default 0. Each step's own
+   * `priority` adds to it. Recorded in the run's config.
+   */
+  priority?: number;
 }
 
 export interface PipelineRunResult {
@@ -109,12 +117,17 @@ function assertJsonParameters(invocations: readonly StepInvocation[]): void {
   }
 }
 
-/** Keeps the run alive on the server while its process is; the server fails silent runs. */
-function startHeartbeats(client: StackyardClient, runId: string, timeoutSeconds: number): () => void {
-  const intervalMs = Math.max(250, Math.min(30_000, (timeoutSeconds * 1000) / 4));
+/**
+ * Keeps the run alive on the server while its process is (the server fails silent runs), and
+ * aborts `runEnded` once a beat's answer says the run has ended elsewhere (`stackyard run stop`).
+ * At least every 5 s, as workers beat, so a stop is noticed within seconds.
+ */
+function startHeartbeats(client: StackyardClient, runId: string, timeoutSeconds: number, runEnded: AbortController): () => void {
+  const intervalMs = Math.max(250, Math.min(5_000, (timeoutSeconds * 1000) / 4));
   const timer = setInterval(() => {
-    client.heartbeat(runId).catch(() => {
-      // A missed beat is retried at the next tick; the run's reports count as beats too.
+    // A missed beat is sent again at the next tick; the run's reports count as beats too.
+    void sendRunHeartbeat(client, runId).then((ended) => {
+      if (ended && !runEnded.signal.aborted) runEnded.abort(ended);
     });
   }, intervalMs);
   timer.unref();
@@ -136,6 +149,20 @@ function stopOnSignals(client: StackyardClient, runId: string): () => void {
   return () => handlers.forEach((remove) => remove());
 }
 
+/**
+ * Thrown by run() when the run was stopped elsewhere (`stackyard run stop`) while run() waited for
+ * it: its running steps were abandoned. Carries the result and the run's status reason.
+ */
+export class PipelineRunStoppedError extends Error {
+  override readonly name = 'PipelineRunStoppedError';
+  constructor(
+    readonly run: PipelineRunResult,
+    readonly reason: string | null,
+  ) {
+    super(`Pipeline run ${run.name} was stopped${reason ? `: ${reason}` : ''}`);
+  }
+}
+
 /** Defines a pipeline: `define` calls steps and passes their outputs to later steps. */
 export function pipeline<P = void>(name: string, define: (parameters: P) => void, options: PipelineOptions = {}): Pipeline<P> {
   if (!name.trim()) throw new Error('A pipeline needs a name');
@@ -144,6 +171,7 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
     name,
     compose,
     async run(runOptions: RunOptions<P> = {}) {
+      checkPriority(runOptions.priority, `Run of pipeline "${name}"`);
       const invocations = compose(runOptions.parameters);
       assertJsonParameters(invocations);
       // Reading the imports of each step's module blocks for a moment (esbuild, once per module):
@@ -183,7 +211,11 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       name: runOptions.runName,
       steps: invocations.map((invocation) => ({ name: invocation.name, parents: [...invocation.parents] })),
       tags: [...(options.tags ?? []), ...(runOptions.tags ?? [])],
-      config: { parameters: runOptions.parameters ?? null, enableCache: runOptions.enableCache ?? options.enableCache ?? null },
+      config: {
+        parameters: runOptions.parameters ?? null,
+        enableCache: runOptions.enableCache ?? options.enableCache ?? null,
+        ...(runOptions.priority !== undefined ? { priority: runOptions.priority } : {}),
+      },
       idempotencyKey: runOptions.idempotencyKey ?? randomUUID(),
     });
     progress({ kind: 'run-started', pipeline: name, runName: run.name, stack });
@@ -199,6 +231,7 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
       store,
       enableCache: runOptions.enableCache,
       pipelineEnableCache: options.enableCache,
+      priority: runOptions.priority ?? 0,
       maxOutputsPerReport: limits.maxOutputsPerReport,
       progress,
       materializers,
@@ -223,25 +256,43 @@ export function pipeline<P = void>(name: string, define: (parameters: P) => void
         await client.finishRun({ runId: run.id, status: 'FAILED', reason }).catch(() => undefined);
         throw error;
       }
+      // The queue holds the run now and no process follows it: the server must not fail it for
+      // silence while its steps wait there. The run is submitted whatever this answers, so a
+      // failure is not the caller's to handle: at worst a run that waits longer than the
+      // heartbeat timeout is failed, saying so.
+      await client.detachRun(run.id).catch(() => undefined);
       return resultOf(run.status, new Map());
     }
-    const stopHeartbeats = startHeartbeats(client, run.id, limits.heartbeatTimeoutSeconds);
+    const runEnded = runEndedController();
+    recorded.runEnded = runEnded.signal;
+    const stopHeartbeats = startHeartbeats(client, run.id, limits.heartbeatTimeoutSeconds, runEnded);
     const removeSignalHandlers = stopOnSignals(client, run.id);
     let steps: Map<string, StepResult>;
+    let endedElsewhere: RunEndedError | null = null;
     try {
       steps = await orchestrator.execute(recorded);
     } catch (error) {
-      const reason = error instanceof RunSubmissionError ? error.message : 'The SDK could not record a step';
-      await client.finishRun({ runId: run.id, status: 'FAILED', reason }).catch(() => undefined);
-      throw error;
+      // Steps abandoned because the run ended elsewhere, or whose report it refused because it
+      // had just ended, before a heartbeat said so: the run's end is the answer.
+      endedElsewhere = runEnded.signal.aborted ? (runEnded.signal.reason as RunEndedError) : await sendRunHeartbeat(client, run.id);
+      if (!endedElsewhere) {
+        const reason = error instanceof RunSubmissionError ? error.message : 'The SDK could not record a step';
+        await client.finishRun({ runId: run.id, status: 'FAILED', reason }).catch(() => undefined);
+        throw error;
+      }
+      steps = new Map();
     } finally {
       stopHeartbeats();
       removeSignalHandlers();
     }
-    const finished = await client.finishRun({ runId: run.id });
+    // A run that has ended (stopped elsewhere, say) answers as it ended; a deleted one, so.
+    const finished = await client.finishRun({ runId: run.id }).catch((error: unknown) => {
+      throw endedElsewhere ?? error;
+    });
     progress({ kind: 'run-finished', runName: run.name, status: finished.status.toLowerCase(), durationMs: performance.now() - startedAt });
     const result = resultOf(finished.status, steps);
     if (finished.status === 'FAILED') throw new PipelineRunFailedError(result);
+    if (finished.status === 'STOPPED') throw new PipelineRunStoppedError(result, finished.statusReason ?? null);
     return result;
   }
 }

@@ -8,7 +8,9 @@ export type ProgressEvent =
   | { kind: 'step-cached'; step: string; durationMs: number; originalRunName: string }
   | { kind: 'step-failed'; step: string; durationMs: number; message: string }
   | { kind: 'step-skipped'; step: string; reason: string }
-  | { kind: 'run-finished'; runName: string; status: string; durationMs: number };
+  | { kind: 'run-finished'; runName: string; status: string; durationMs: number }
+  /** A remote orchestrator's queue that no worker has served lately: the run's steps wait in it. */
+  | { kind: 'no-worker'; queue: string; stack: string; seenWithinSeconds: number };
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
@@ -28,6 +30,8 @@ export function formatProgress(event: ProgressEvent): string {
       return `  step ${event.step} skipped: ${event.reason}`;
     case 'run-finished':
       return `Run ${event.runName} ${event.status} in ${formatDuration(event.durationMs)}`;
+    case 'no-worker':
+      return `  no worker serving the queue "${event.queue}" was seen in the last ${event.seenWithinSeconds} s: the steps wait until one starts (stackyard worker start --stack ${event.stack} --pipelines <module>)`;
   }
 }
 

@@ -1,8 +1,10 @@
 // Running one step of a recorded run, wherever it runs (the local orchestrator's process or a
 // `stackyard worker`): cache lookup, startStep, inputs loaded from the artifact store, the
 // step's function, outputs written to the store and reported, finishStep.
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { StackyardClient } from '../stackyard-client';
+import { StackyardError } from '../stackyard-error';
 import type { StartStepMutationVariables, StepOutputInput } from '../generated/graphql';
 import { cacheKey, codeHash } from './cache-key';
 import { storeHolds, type ArtifactStore } from './artifact-store';
@@ -51,6 +53,11 @@ export interface StepRunSettings {
    * results carry them only for a step's onSuccess hook.
    */
   resultsCarryOutputs?: boolean;
+  /**
+   * Aborts, with a RunEndedError, once the run has ended elsewhere (stopped by a user, failed,
+   * deleted): running steps are abandoned and report nothing, and no step starts.
+   */
+  runEnded?: AbortSignal;
 }
 
 /** Where a step runs: the worker process, recorded on its step run. */
@@ -64,8 +71,8 @@ export interface StepWorkerIdentity {
 export interface StepAttempt {
   attempt: number;
   worker: StepWorkerIdentity;
-  /** When the step was enqueued, for the queue wait the server shows. */
-  queuedAt: Date;
+  /** When this attempt was enqueued, for the queue wait the server shows; null when not known. */
+  queuedAt: Date | null;
   /** Another attempt follows if this one fails: the failure is kept and the run goes on. */
   willRetry: boolean;
   /** The attempt fails with this error once it has run this long. */
@@ -130,21 +137,40 @@ export function recordedResult(step: { id: string; name: string; status: string;
 }
 
 /**
- * Rejects with the timeout's message once it passes. JavaScript cannot stop the step's function,
- * so the work gets a signal that aborts then, and must check it before reporting anything.
+ * The controller of a run's `ended` signal, which aborts when the run ends elsewhere. Every step
+ * of the run that is running listens to it, as many as run at once; Node's default of 10
+ * listeners would warn (MaxListenersExceededWarning) on a wide fan-out that leaks nothing.
  */
-function withinTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout']): Promise<T> {
+export function runEndedController(): AbortController {
   const controller = new AbortController();
-  if (!timeout) return work(controller.signal);
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+/**
+ * Rejects with the timeout's message once it passes, or with the run's end once it has ended.
+ * JavaScript cannot stop the step's function, so the work gets a signal that aborts then (the
+ * step sees it as context.signal), and must check it before reporting anything.
+ */
+function withinLimits<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout'], runEnded: AbortSignal | undefined): Promise<T> {
+  const controller = new AbortController();
+  if (!timeout && !runEnded) return work(controller.signal);
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(timeout.message);
-      controller.abort(error);
-      reject(error);
-    }, timeout.ms);
+  let onRunEnded: (() => void) | undefined;
+  const cut = new Promise<never>((_resolve, reject) => {
+    const abort = (reason: unknown) => {
+      controller.abort(reason);
+      reject(reason);
+    };
+    if (timeout) timer = setTimeout(() => abort(new Error(timeout.message)), timeout.ms);
+    if (runEnded?.aborted) abort(runEnded.reason);
+    onRunEnded = () => abort(runEnded!.reason);
+    runEnded?.addEventListener('abort', onRunEnded, { once: true });
   });
-  return Promise.race([work(controller.signal), expired]).finally(() => clearTimeout(timer));
+  return Promise.race([work(controller.signal), cut]).finally(() => {
+    clearTimeout(timer);
+    runEnded?.removeEventListener('abort', onRunEnded!);
+  });
 }
 
 export class StepExecutor {
@@ -160,7 +186,8 @@ export class StepExecutor {
    * retried rejects with StepAttemptFailedError after the server has kept its error.
    */
   async execute(invocation: StepInvocation, parentResults: readonly StepResult[], attempt?: StepAttempt): Promise<StepResult> {
-    const { client, run, store, progress } = this.settings;
+    const { client, run, store, progress, runEnded } = this.settings;
+    runEnded?.throwIfAborted();
     const blocked = parentResults.find((parent) => parent.status === 'failed' || parent.status === 'skipped');
     if (blocked) {
       progress({ kind: 'step-skipped', step: invocation.name, reason: `step ${blocked.name} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}` });
@@ -196,7 +223,7 @@ export class StepExecutor {
       parameters,
       cacheKey: key,
       codeHash: code,
-      ...(attempt ? { attempt: attempt.attempt, worker: attempt.worker, queuedAt: attempt.queuedAt.toISOString() } : {}),
+      ...(attempt ? { attempt: attempt.attempt, worker: attempt.worker, queuedAt: attempt.queuedAt?.toISOString() ?? null } : {}),
     };
     const attemptFields = attempt ? { attempt: attempt.attempt } : {};
 
@@ -205,9 +232,16 @@ export class StepExecutor {
       if (original) {
         const stepRun = await client.startStep(stepStart);
         attempt?.onStarted?.(stepRun.id);
-        const cached = await client.finishStep({ stepRunId: stepRun.id, status: 'CACHED', originalStepRunId: original.id, ...attemptFields });
-        progress({ kind: 'step-cached', step: invocation.name, durationMs: performance.now() - startedAt, originalRunName: original.run.name });
-        return { name: invocation.name, status: 'cached', stepRunId: cached.id, outputs: storedOutputs({ outputs: cached.outputs ?? [] }) };
+        const cached = await client.finishStep({ stepRunId: stepRun.id, status: 'CACHED', originalStepRunId: original.id, ...attemptFields }).catch((error: unknown) => {
+          // The original's run was deleted since it was found: a cache miss after all, and the
+          // step, opened already, runs below.
+          if (error instanceof StackyardError && error.type === 'NotFoundError' && error.field === 'originalStepRunId') return null;
+          throw error;
+        });
+        if (cached) {
+          progress({ kind: 'step-cached', step: invocation.name, durationMs: performance.now() - startedAt, originalRunName: original.run.name });
+          return { name: invocation.name, status: 'cached', stepRunId: cached.id, outputs: storedOutputs({ outputs: cached.outputs ?? [] }) };
+        }
       }
     }
 
@@ -226,24 +260,29 @@ export class StepExecutor {
     try {
       const loaded: Record<string, unknown> = { ...parameters };
       for (const [name, stored] of Object.entries(inputOutputs)) loaded[name] = await this.load(stored);
-      const context: StepContext = {
-        pipelineName: this.settings.pipelineName,
-        runId: run.id,
-        runName: run.name,
-        stepName: invocation.name,
-        stepRunId: stepRun.id,
-        attempt: attempt?.attempt ?? 1,
-        logMetadata: async (metadata) => {
-          await client.logMetadata(stepRun.id, metadata);
+      // Outputs are stored inside the limits too: a late or abandoned step must not report anything.
+      const { reported, last } = await withinLimits(
+        async (signal) => {
+          const context: StepContext = {
+            pipelineName: this.settings.pipelineName,
+            runId: run.id,
+            runName: run.name,
+            stepName: invocation.name,
+            stepRunId: stepRun.id,
+            attempt: attempt?.attempt ?? 1,
+            signal,
+            logMetadata: async (metadata) => {
+              await client.logMetadata(stepRun.id, metadata);
+            },
+            logMetric: (name, value, options) => metrics.log(name, value, options),
+          };
+          const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
+          await metrics.close();
+          return this.storeOutputs(invocation, stepRun.id, returned, signal);
         },
-        logMetric: (name, value, options) => metrics.log(name, value, options),
-      };
-      // Outputs are stored inside the timeout too: a late step must not report anything.
-      const { reported, last } = await withinTimeout(async (signal) => {
-        const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
-        await metrics.close();
-        return this.storeOutputs(invocation, stepRun.id, returned, signal);
-      }, attempt?.timeout);
+        attempt?.timeout,
+        runEnded,
+      );
       // The log is whole before the step ends: who follows it stops at the end of the step.
       await log.close();
       // The last outputs go with the step's end: one request.
@@ -253,6 +292,12 @@ export class StepExecutor {
     } catch (error) {
       // What the step logged before it failed still tells why it failed.
       await metrics.close().catch(() => undefined);
+      if (runEnded?.aborted) {
+        // The server ended the step with its run: nothing more is reported.
+        log.append('error', `The step was abandoned: ${errorMessage(runEnded.reason)}`);
+        await log.close().catch(() => undefined);
+        throw runEnded.reason;
+      }
       const message = errorMessage(error);
       log.append('error', failureText(error));
       await log.close();

@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { callerModuleFile } from './code-reach';
 import type { Materializer } from './materializers';
+import { checkPriority } from './priority';
 
 // Registered, so a reference made by another copy of the SDK is still one: a worker loads the
 // user's pipelines through tsx, whose copy of 'stackyard' is not the worker's own.
@@ -27,6 +28,12 @@ export interface StepContext {
   readonly stepRunId: string;
   /** Which try of the step this is: 1, then 2, ... when an orchestrator with retries runs it again. */
   readonly attempt: number;
+  /**
+   * Aborts when the step should stop: its timeout passed, or its run ended elsewhere (a user ran
+   * `stackyard run stop`). Whatever the step returns after that is not recorded; a long step
+   * checks it (signal.throwIfAborted(), or passes it to fetch) to stop its work early.
+   */
+  readonly signal: AbortSignal;
   /** Merges keys into this step run's metadata on the server (metrics, notes, ...). */
   logMetadata(metadata: Record<string, unknown>): Promise<void>;
   /**
@@ -73,6 +80,11 @@ export interface StepOptions {
   onSuccess?: (outcome: StepOutcomeInfo) => void | Promise<void>;
   /** Runs after the step failed and was reported. */
   onFailure?: (outcome: StepOutcomeInfo) => void | Promise<void>;
+  /**
+   * Added to the run's priority: among steps waiting for a remote orchestrator's workers, higher
+   * goes first. An integer from -1000 to 1000; default 0.
+   */
+  priority?: number;
 }
 
 export type StepFunction<I, O> = (inputs: I, context: StepContext) => O | Promise<O>;
@@ -178,6 +190,14 @@ export class Composition {
   }
 }
 
+const STEP_MODULE_FILES = Symbol.for('stackyard.stepModuleFiles');
+/**
+ * The modules that defined steps in this process: a worker reads their code as it loads them.
+ * Kept on the global object: the worker's SDK and the one its pipelines module imports (through
+ * tsx) are two instances of this module.
+ */
+export const stepModuleFiles: Set<string> = ((globalThis as { [STEP_MODULE_FILES]?: Set<string> })[STEP_MODULE_FILES] ??= new Set<string>());
+
 export function step<I = {}, O = unknown>(name: string, run: StepFunction<I, O>, options?: StepOptions): Step<I, O>;
 export function step<I, O extends Record<string, unknown>>(
   name: string,
@@ -194,8 +214,10 @@ export function step(name: string, run: StepFunction<any, unknown>, options: Ste
   if (outputNames.length === 0 || new Set(outputNames).size !== outputNames.length) {
     throw new Error(`Step "${name}": outputs must be distinct names, at least one`);
   }
+  checkPriority(options.priority, `Step "${name}"`);
   const moduleFile = options.module?.startsWith('file:') ? fileURLToPath(options.module) : (options.module ?? callerModuleFile(stepModuleFile));
   const definition: StepDefinition = { name, run, outputNames, multipleOutputs: Boolean(options.outputs), options, moduleFile };
+  if (moduleFile) stepModuleFiles.add(moduleFile);
   const invoke = (inputs?: Record<string, unknown>, invocationOptions?: InvocationOptions) => {
     const invocation = Composition.add(definition, inputs, invocationOptions);
     if (!definition.multipleOutputs) return outputRef(invocation.name, 'output');

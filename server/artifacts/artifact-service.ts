@@ -225,9 +225,13 @@ export function recordedOutputsCtes(stepRunId: string, outputs: CheckedOutput[],
          or array(select distinct t from unnest(s.tags) t order by t) <> array(select distinct t from unnest(i.tags) t order by t)
       order by i.ord limit 1),
     stores as (
+      -- Locked against deletion (KEY SHARE, after the run and the step): a store that a delete
+      -- has taken is waited for and then left out, as missing, where the versions' foreign key
+      -- would otherwise find it gone and fail the statement.
       select c.id from ${stackComponents} c
       where c.type = 'artifact_store'
-        and c.id in (select artifact_store_id from fresh union all select snapshot_store from step)),
+        and c.id in (select artifact_store_id from fresh union all select snapshot_store from step)
+      for key share),
     findings as (
       select exists (select 1 from step) as found,
              (select pipeline from step) as pipeline,

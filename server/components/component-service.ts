@@ -9,6 +9,7 @@ import { stackComponents } from './component-tables';
 import type { ComponentType } from './component-types';
 import { requireFlavor, validateConfiguration } from './flavors';
 import { decryptSecrets, encryptSecrets } from './secret-encryption';
+import { creatorIdSql } from '../users/user-service';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode } from '../db/database';
 
 export type ComponentRow = typeof stackComponents.$inferSelect;
@@ -76,7 +77,7 @@ export async function registerComponent(db: Queryable, input: RegisterComponentI
   const [row] = await uniqueName(`${capitalize(aTypeLabel(input.type))} named "${name}" already exists`, 'name', () =>
     db
       .insert(stackComponents)
-      .values({ type: input.type, name, flavor: flavor.name, configuration, secrets: encryptSecrets(actor.secretKey, secrets), labels, createdBy: actor.userId })
+      .values({ type: input.type, name, flavor: flavor.name, configuration, secrets: encryptSecrets(actor.secretKey, secrets), labels, createdBy: creatorIdSql(actor.userId) })
       .returning(),
   );
   return row;

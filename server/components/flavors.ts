@@ -2,7 +2,7 @@
 // as JSON Schema; settings with `writeOnly: true` are secrets, stored but never returned, and a
 // URL setting with `writeOnlyPart: 'password'` keeps its password secret (see url-passwords.ts).
 import { ValidationError } from '../errors';
-import { assertValid, compileOnFirstUse, type Validator } from '../validation';
+import { assertValid, compileOnFirstUse, CONTROL_CHARACTER_RANGE, type Validator } from '../validation';
 import type { ComponentType } from './component-types';
 import { MASKED_PASSWORD, maskUrlPassword, urlPassword } from './url-passwords';
 
@@ -47,7 +47,7 @@ const urlWithSecretPassword = (schemes: string, description: string) => ({
  * BullMQ keeps a queue under keys that join its name with ':', so a name holding one would mix
  * with other keys; it refuses such names when it opens the queue, after the run was recorded.
  */
-const QUEUE_NAME_PATTERN = '^[^:\\s](?:[^:]{0,98}[^:\\s])?$';
+const QUEUE_NAME_PATTERN = `^[^:\\s${CONTROL_CHARACTER_RANGE}](?:[^:${CONTROL_CHARACTER_RANGE}]{0,98}[^:\\s${CONTROL_CHARACTER_RANGE}])?$`;
 
 /** The longest timer Node keeps: a longer one fires at once (TimeoutOverflowWarning). */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
@@ -74,7 +74,7 @@ const definitions: Omit<Flavor, 'local' | 'runsStepsOnOtherMachines' | 'readable
         queue: string('Name of the BullMQ queue the steps go to: up to 100 characters, no ":" (BullMQ joins its keys with it).', {
           pattern: QUEUE_NAME_PATTERN,
           default: 'stackyard',
-          errorMessage: { pattern: 'must be 1 to 100 characters without ":" (BullMQ refuses it in queue names), not starting or ending with a space' },
+          errorMessage: { pattern: 'must be 1 to 100 characters without ":" (BullMQ refuses it in queue names) or control characters, not starting or ending with a space' },
         }),
         attempts: { type: 'integer', minimum: 1, maximum: 100, default: 3, description: 'Times a step runs before its failure fails the run.' },
         backoffSeconds: {

@@ -60,6 +60,7 @@ const FIELDS: Record<string, Record<string, FieldJson>> = {
     endedAt: dateTime('ended_at'),
     updatedAt: dateTime('updated_at'),
     lastHeartbeatAt: dateTime('last_heartbeat_at'),
+    detachedAt: dateTime('detached_at'),
     durationMs: (alias) => `case when ${alias}."duration_ms" < 0 then null else ${alias}."duration_ms" end`,
   },
   StepRun: {

@@ -43,7 +43,7 @@ const SQL_TYPES: Record<string, SqlType> = {
   PipelineRun: {
     table: pipelineRuns,
     listed: [pipelineRuns.id, pipelineRuns.name, pipelineRuns.status, pipelineRuns.createdAt, pipelineRuns.startedAt, pipelineRuns.endedAt, pipelineRuns.durationMs],
-    columns: pick(pipelineRuns, ['statusReason', 'tags', 'updatedAt', 'lastHeartbeatAt', 'config', 'metadata', 'expectedSteps', 'stackSnapshot']),
+    columns: pick(pipelineRuns, ['statusReason', 'tags', 'updatedAt', 'lastHeartbeatAt', 'detachedAt', 'config', 'metadata', 'expectedSteps', 'stackSnapshot']),
     relations: {
       steps: { type: 'StepRun', table: stepRuns, list: true, join: [stepRuns.runId, pipelineRuns.id], orderBy: [stepRuns.startedAt, stepRuns.id] },
     },

@@ -6,7 +6,7 @@ import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { responsePathAsArray, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { filter as gqlFilter, pipe } from 'graphql-yoga';
 import { builder } from '../builder';
-import { callerId, type RequestContext } from '../context';
+import { caller, callerId, type RequestContext } from '../context';
 import { ComponentTypeEnum, StackComponentType } from '../components/component-schema';
 import { IdempotencyConflictError, IllegalOperationError, LimitExceededError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { databaseId } from '../ids';
@@ -22,6 +22,8 @@ import {
   finishRun,
   finishStep,
   heartbeat,
+  detachRun,
+  stopRun,
   logMetadata,
   METADATA_TARGETS,
   startRun,
@@ -154,6 +156,11 @@ export const PipelineRunType = builder.drizzleNode('pipelineRuns', {
     endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (run) => run.endedAt }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime' }),
+    detachedAt: t.expose('detachedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its driver handed the run to its orchestrator\'s queue without waiting for it (run({ wait: false })); null for a run its driver follows.',
+    }),
     durationMs: t.float({
       nullable: true,
       description: 'Wall time of a finished run in milliseconds; null while it runs.',
@@ -579,11 +586,33 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, context) =>
       finishRun(context.db, { runId: databaseId(args.runId, 'PipelineRun', 'runId'), status: args.status, reason: args.reason }),
   }),
+  stopRun: t.field({
+    authScopes: { reporter: true },
+    type: PipelineRunType,
+    errors: { types: REPORTING_ERRORS },
+    description:
+      "Stops a run that has not ended, as a user does (`stackyard run stop`): the run and its running steps end as STOPPED, its reason says who stopped it and why, and workers abort its running steps at their next heartbeat. A run that has already ended is refused with an IllegalOperationError naming how it ended.",
+    args: {
+      runId: t.arg.id({ required: true }),
+      reason: t.arg.string({ description: 'Why, kept in the run\'s statusReason after who stopped it.' }),
+    },
+    resolve: (_root, args, context) =>
+      stopRun(context.db, { runId: databaseId(args.runId, 'PipelineRun', 'runId'), stoppedBy: caller(context).name, reason: args.reason }),
+  }),
+  detachRun: t.field({
+    authScopes: { reporter: true },
+    type: PipelineRunType,
+    errors: { types: REPORTING_ERRORS },
+    description:
+      "Marks a run as handed to its orchestrator's queue by a driver that does not wait for it (run({ wait: false })). The heartbeat timeout then applies only while one of its steps runs: a run whose steps wait in the queue waits for a worker however long it takes, and `stackyard run stop` ends it. A run that has ended is answered as it is.",
+    args: { runId: t.arg.id({ required: true }) },
+    resolve: (_root, args, context) => detachRun(context.db, databaseId(args.runId, 'PipelineRun', 'runId')),
+  }),
   heartbeat: t.field({
     authScopes: { reporter: true },
     type: PipelineRunType,
     errors: { types: REPORTING_ERRORS },
-    description: `Tells the server the run's process is alive. ${HEARTBEAT_DESCRIPTION}`,
+    description: `Tells the server the run's process is alive, and answers the run: once it has ended (endedAt set; stopped by a user, say), whoever runs its steps stops them. ${HEARTBEAT_DESCRIPTION}`,
     args: { runId: t.arg.id({ required: true }) },
     resolve: (_root, args, context) => heartbeat(context.db, databaseId(args.runId, 'PipelineRun', 'runId')),
   }),

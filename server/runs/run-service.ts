@@ -1,6 +1,6 @@
 // The rules of pipeline runs and step runs: starting, finishing, heartbeats and expiry.
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { checkReportedOutputs, recordedOutputsCtes, reportStepOutputs, type CheckedOutput, type ReportedOutput } from '../artifacts/artifact-service';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
 import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
@@ -9,8 +9,9 @@ import { resultRows, rowColumns } from '../db/row-columns';
 import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { activeStackIdSql, stackMembers } from '../stacks/stack-service';
 import { stacks } from '../stacks/stack-tables';
+import { creatorIdSql } from '../users/user-service';
 import { compileOnFirstUse, assertValid, tagSchema, validateName } from '../validation';
-import { derivedRunStatusSql, FINISHED_RUN_STATUSES_SQL, isFinished, refreshedRunSql, unfinishedSteps } from './run-status';
+import { derivedRunStatusSql, isFinished, refreshedRunSql, unfinishedSteps } from './run-status';
 import {
   pipelineRunComponents,
   pipelineRuns,
@@ -105,12 +106,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
     return await db.transaction(async (tx) => {
       await tx.insert(pipelines).values({ name: pipelineName }).onConflictDoNothing();
       const [pipeline] = await tx.select().from(pipelines).where(eq(pipelines.name, pipelineName));
-      const [stack] = await tx
-        .select()
-        .from(stacks)
-        .where(input.stack == null ? sql`${stacks.id} = ${activeStackIdSql(userId)}` : eq(stacks.name, input.stack.trim()))
-        .for('share');
-      if (!stack) throw new NotFoundError(`No stack named "${input.stack}"`, 'stack');
+      const stack = await lockRunStack(tx, userId, input.stack);
       const members = await stackMembers(tx, stack.id);
       const snapshot: StackSnapshot = {
         stackId: stack.id,
@@ -129,7 +125,7 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
         .values({
           pipelineId: pipeline.id,
           stackId: stack.id,
-          userId,
+          userId: creatorIdSql(userId),
           // The default name carries the start time to the microsecond, as ZenML's does.
           name: runName ?? sql`${pipelineName} || '-' || to_char(clock_timestamp() at time zone 'UTC', 'YYYY_MM_DD-HH24_MI_SS_US')`,
           expectedSteps,
@@ -160,6 +156,20 @@ export async function startRun(db: Database, userId: string, input: StartRunInpu
   }
 }
 
+/**
+ * Locks the stack a run starts on (FOR SHARE: it keeps its components and stays while the run
+ * records them): the one named, else the caller's active stack.
+ */
+async function lockRunStack(tx: Queryable, userId: string, name: string | null | undefined): Promise<typeof stacks.$inferSelect> {
+  const lock = () => tx.select().from(stacks).where(name == null ? sql`${stacks.id} = ${activeStackIdSql(userId)}` : eq(stacks.name, name.trim())).for('share');
+  let [stack] = await lock();
+  // The active stack found was deleted while this waited for its lock: the caller's active stack
+  // is now the default one (ON DELETE SET NULL), which a second look, in a new snapshot, finds.
+  if (!stack && name == null) [stack] = await lock();
+  if (!stack) throw name == null ? new NotFoundError('Your active stack was deleted; set another one active', 'stack') : new NotFoundError(`No stack named "${name}"`, 'stack');
+  return stack;
+}
+
 /** The run started under this key, if its arguments match the replay's; runs from before they were kept are trusted. */
 async function findRunByIdempotencyKey(db: Queryable, key: string, request: Record<string, unknown>): Promise<RunRow | undefined> {
   const [run] = await db.select().from(pipelineRuns).where(eq(pipelineRuns.idempotencyKey, key));
@@ -176,10 +186,10 @@ export async function requireRun(db: Queryable, runId: string, field = 'runId', 
   return run;
 }
 
-export async function requireStepRun(db: Queryable, stepRunId: string, field = 'stepRunId', lock = false): Promise<StepRunRow> {
+export async function requireStepRun(db: Queryable, stepRunId: string, field = 'stepRunId', lock: boolean | 'key share' = false): Promise<StepRunRow> {
   const query = db.select().from(stepRuns).where(eq(stepRuns.id, stepRunId));
-  // NO KEY UPDATE, as requireRun's.
-  const [step] = lock ? await query.for('no key update') : await query;
+  // NO KEY UPDATE, as requireRun's; KEY SHARE only keeps the step from being deleted.
+  const [step] = lock ? await query.for(lock === true ? 'no key update' : lock) : await query;
   if (!step) throw new NotFoundError('No such step run', field);
   return step;
 }
@@ -235,7 +245,7 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
     return db.transaction(async (tx) => {
       // Only what the rules read: a run's expected steps and stack snapshot can be large.
       const [run] = await tx
-        .select({ id: pipelineRuns.id, name: pipelineRuns.name, status: pipelineRuns.status, expected: sql<ExpectedStep | null>`${expectedStepSql(name)}` })
+        .select({ id: pipelineRuns.id, name: pipelineRuns.name, status: pipelineRuns.status, endedAt: pipelineRuns.endedAt, expected: sql<ExpectedStep | null>`${expectedStepSql(name)}` })
         .from(pipelineRuns)
         .where(eq(pipelineRuns.id, input.runId))
         .for('no key update');
@@ -249,6 +259,15 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
     if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION && inputs.length > 0) await requireInputVersions(db, inputs);
     throw error;
   }
+}
+
+/**
+ * A run that has ended starts no step. A run that has failed but not ended still does: its
+ * steps that do not depend on the failed one run on (Dagster's and Vertex's "fail slow"), and it
+ * ends once nothing runs and nothing more can start (stackyard_run_ends).
+ */
+function runEndedError(run: { name: string; status: RunStatus }): IllegalOperationError {
+  return new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
 }
 
 /** A step as startStep opens it; parents null: the run's expected step's. */
@@ -281,9 +300,10 @@ async function openStep(
   const id = randomUUID();
   const result = await executePrepared(db, sql`
     with run as (
-      select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, ${pipelineRuns.expectedStepCount} > 0 as expects_steps
+      select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, ${pipelineRuns.expectedStepCount} > 0 as expects_steps,
+             ${pipelineRuns.stepsFailed} + ${pipelineRuns.stepsStopped} > 0 as has_ended_badly
       from ${pipelineRuns}
-      where ${pipelineRuns.id} = ${runId} and ${pipelineRuns.status} not in (${FINISHED_RUN_STATUSES_SQL})
+      where ${pipelineRuns.id} = ${runId} and ${pipelineRuns.endedAt} is null
       for no key update),
     opened as (
       insert into ${stepRuns} (id, run_id, name, parents, cache_key, code_hash, parameters, attempt, worker, queued_at, log_uri)
@@ -293,7 +313,12 @@ async function openStep(
              ${attempt.worker === null ? null : JSON.stringify(attempt.worker)}::jsonb, ${attempt.queuedAt}::timestamptz,
              ${logsFolder === null ? null : stepLogUri(logsFolder, id)}
       from run
-      where not run.expects_steps or run.expected is not null
+      where (not run.expects_steps or run.expected is not null)
+        -- A step whose parent failed or stopped never starts (startedAgain says why).
+        and (not run.has_ended_badly or not exists (
+          select 1 from ${stepRuns} parent
+          where parent.run_id = run.id and parent.status in ('failed', 'stopped')
+            and parent.name in (select jsonb_array_elements_text(coalesce(${opening.parents === null ? null : JSON.stringify(opening.parents)}::jsonb, run.expected -> 'parents', '[]'::jsonb)))))
       on conflict (run_id, name) do nothing
       returning *),
     linked as (
@@ -328,7 +353,7 @@ async function requireInputVersions(db: Queryable, inputs: { name: string; artif
  */
 async function startedAgain(
   tx: Queryable,
-  run: { id: string; name: string; status: RunStatus },
+  run: { id: string; name: string; status: RunStatus; endedAt: string | null },
   opened: StepOpening & { parents: string[] },
   attempt: AttemptStart,
   inputs: { name: string; artifactVersionId: string }[],
@@ -336,7 +361,20 @@ async function startedAgain(
 ): Promise<StepRunRow> {
   const [existing] = await tx.select().from(stepRuns).where(and(eq(stepRuns.runId, run.id), eq(stepRuns.name, opened.name)));
   if (!existing) {
-    if (isFinished(run.status)) throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
+    if (run.endedAt) throw runEndedError(run);
+    const [blocker] =
+      opened.parents.length === 0
+        ? []
+        : await tx
+            .select({ name: stepRuns.name, status: stepRuns.status })
+            .from(stepRuns)
+            .where(and(eq(stepRuns.runId, run.id), inArray(stepRuns.name, opened.parents), inArray(stepRuns.status, ['failed', 'stopped'])))
+            .orderBy(stepRuns.name)
+            .limit(1);
+    if (blocker) {
+      // The run goes on with the steps that do not depend on the failure, never with this one.
+      throw new IllegalOperationError(`Step "${opened.name}" waits for step "${blocker.name}", which ${blocker.status}: it cannot start`, 'name');
+    }
     throw new ValidationError(`The run does not expect a step named "${opened.name}"`, 'name');
   }
   if (attempt.attempt < existing.attempt) {
@@ -357,12 +395,18 @@ async function startedAgain(
   }
   if (attempt.attempt === existing.attempt) {
     assertSameArguments(attemptArguments(existing), attemptArguments(attempt));
+    // A step opened for the cache, whose original was deleted before it could be reused, runs
+    // after all: its start again brings the folder for the log it now writes.
+    if (logUri !== null && existing.logUri === null && existing.status === 'running') {
+      const [opened] = await tx.update(stepRuns).set({ logUri }).where(eq(stepRuns.id, existing.id)).returning();
+      return opened;
+    }
     return existing;
   }
   if (existing.status !== 'running') {
     throw new IllegalOperationError(`The step "${opened.name}" has already finished (${existing.status})`, 'attempt');
   }
-  if (isFinished(run.status)) throw new IllegalOperationError(`The run "${run.name}" has already finished (${run.status})`, 'runId');
+  if (run.endedAt) throw runEndedError(run);
   const taken = await openNextAttempt(tx, existing, attempt, existing.logUri ?? logUri);
   await refreshRunStatus(tx, run.id);
   return taken;
@@ -407,7 +451,7 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
     // The run first, then the step, in the order startStep and finishRun lock them; and the run
     // before the statements that count its steps, so they see every step that ended before.
     const [run] = await tx
-      .select({ id: pipelineRuns.id, status: pipelineRuns.status })
+      .select({ id: pipelineRuns.id, status: pipelineRuns.status, endedAt: pipelineRuns.endedAt })
       .from(pipelineRuns)
       .where(eq(pipelineRuns.id, tx.select({ runId: stepRuns.runId }).from(stepRuns).where(eq(stepRuns.id, input.stepRunId))))
       .for('no key update');
@@ -426,10 +470,9 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
         'attempt',
       );
     }
-    // A run that has failed (another step used up its attempts) starts no further attempt: a
-    // failure that would be retried ends the step instead, below, so the run ends once nothing
-    // runs rather than waiting for a retry that startStep would refuse.
-    if (input.willRetry && !isFinished(run.status)) {
+    // A run that has ended starts no further attempt: a failure that would be retried ends the
+    // step instead, below. A run that has failed but not ended retries its other steps.
+    if (input.willRetry && !run.endedAt) {
       if (step.status !== 'running') throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
       if (ended) {
         if (ended.status === 'failed' && ended.errorMessage === input.errorMessage!.trim()) return step;
@@ -450,7 +493,9 @@ export async function finishStep(db: Database, input: FinishStepInput): Promise<
       throw new IllegalOperationError(`The step "${step.name}" has already finished (${step.status})`, 'status');
     }
     if (input.status === 'cached') {
-      const original = await requireStepRun(tx, input.originalStepRunId!, 'originalStepRunId');
+      // Locked against deletion (its run's) till the outputs are copied: deleted between this
+      // look and the copy, it left a cached step with none of its outputs.
+      const original = await requireStepRun(tx, input.originalStepRunId!, 'originalStepRunId', 'key share');
       if (original.status !== 'completed') {
         throw new ValidationError('The original step run did not complete', 'originalStepRunId');
       }
@@ -574,18 +619,47 @@ export async function finishRun(db: Database, input: FinishRunInput): Promise<Ru
       status = 'failed';
       reason ??= `Finished before these steps completed: ${missing.join(', ')}`;
     }
-    // Steps still running when the run ends can no longer report.
-    await tx
-      .update(stepRuns)
-      .set({ status: 'stopped', endedAt: sql`clock_timestamp()` })
-      .where(and(eq(stepRuns.runId, run.id), eq(stepRuns.status, 'running')));
-    const [finished] = await tx
-      .update(pipelineRuns)
-      .set({ status, statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
-      .where(eq(pipelineRuns.id, run.id))
-      .returning();
-    await notifyRunUpdated(tx, run.id);
-    return finished;
+    return endRun(tx, run.id, status, reason);
+  });
+}
+
+/** Ends a locked run with this status; its steps still running end as stopped. */
+async function endRun(tx: Queryable, runId: string, status: RunStatus, reason: string | null): Promise<RunRow> {
+  // Steps still running when the run ends can no longer report.
+  await tx
+    .update(stepRuns)
+    .set({ status: 'stopped', endedAt: sql`clock_timestamp()` })
+    .where(and(eq(stepRuns.runId, runId), eq(stepRuns.status, 'running')));
+  const [ended] = await tx
+    .update(pipelineRuns)
+    .set({ status, statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
+    .where(eq(pipelineRuns.id, runId))
+    .returning();
+  await notifyRunUpdated(tx, runId);
+  return ended;
+}
+
+export interface StopRunInput {
+  runId: string;
+  /** The name of the user who stops it, kept in the run's status reason. */
+  stoppedBy: string;
+  reason?: string | null;
+}
+
+/**
+ * A user's stop of a run, as Dagster's terminate and `zenml pipeline runs stop`: the run and its
+ * running steps end as stopped, and the workers running them abort them at their next heartbeat.
+ * Unlike finishRun, which answers a driver's repeated report of the same end, a run that has
+ * already ended is refused, saying how it ended: the user learns their stop changed nothing.
+ */
+export async function stopRun(db: Database, input: StopRunInput): Promise<RunRow> {
+  const reason = input.reason?.trim();
+  return db.transaction(async (tx) => {
+    const run = await requireRun(tx, input.runId, 'runId', true);
+    if (isFinished(run.status) && run.endedAt) {
+      throw new IllegalOperationError(`The run "${run.name}" has already ended (${run.status}); only a run that has not ended can be stopped`, 'runId');
+    }
+    return endRun(tx, run.id, 'stopped', `Stopped by ${input.stoppedBy}${reason ? `: ${reason}` : ''}`);
   });
 }
 
@@ -599,6 +673,21 @@ export async function heartbeat(db: Database, runId: string): Promise<RunRow> {
   return run;
 }
 
+/**
+ * Marks a run as handed to its orchestrator's queue by a driver that does not wait for it
+ * (run({ wait: false })): from then on the heartbeat timeout applies only while one of its steps
+ * runs, so a run that waits in a long queue waits for a worker, as a queued run does in Dagster.
+ * A run that has ended is answered as it is; a repeated call keeps the first time.
+ */
+export async function detachRun(db: Database, runId: string): Promise<RunRow> {
+  const [detached] = await db
+    .update(pipelineRuns)
+    .set({ detachedAt: sql`coalesce(${pipelineRuns.detachedAt}, clock_timestamp())`, lastHeartbeatAt: sql`clock_timestamp()` })
+    .where(and(eq(pipelineRuns.id, runId), isNull(pipelineRuns.endedAt)))
+    .returning();
+  return detached ?? requireRun(db, runId);
+}
+
 export function describeDuration(milliseconds: number): string {
   if (milliseconds % 3_600_000 === 0) return `${milliseconds / 3_600_000}h`;
   if (milliseconds % 60_000 === 0) return `${milliseconds / 60_000}m`;
@@ -608,20 +697,42 @@ export function describeDuration(milliseconds: number): string {
 
 /**
  * Fails the runs whose process went silent: no heartbeat (or other report) within the timeout.
- * Their running steps are failed too. Answers how many runs it failed.
+ * Their running steps are failed too. A detached run (detachRun) is left alone while none of its
+ * steps runs: its steps wait in a queue, and no process owes it a heartbeat. Answers how many runs it failed.
  */
 export async function expireSilentRuns(db: Database, timeoutMs: number): Promise<number> {
   const reason = `no heartbeat for ${describeDuration(timeoutMs)}`;
   return db.transaction(async (tx) => {
+    // The silent runs are locked in id order first, as deleteStack and deleteUser lock the runs
+    // they change: the update alone locked them in the order it found them (by heartbeat), and
+    // deadlocked with a delete of their stack. A run that reported while this waited for it is
+    // left out: the lock reads it again.
+    const silent = tx
+      .select({ id: pipelineRuns.id })
+      .from(pipelineRuns)
+      .where(
+        and(
+          isNull(pipelineRuns.endedAt),
+          lt(pipelineRuns.lastHeartbeatAt, sql`clock_timestamp() - ${`${timeoutMs} milliseconds`}::interval`),
+          // A detached run whose steps wait in its queue owes no heartbeat; one whose step runs an
+          // attempt does. A step whose attempt failed and awaits its retry (in BullMQ's backoff,
+          // then the queue) counts as running but runs nothing: it waits too.
+          or(
+            isNull(pipelineRuns.detachedAt),
+            and(
+              gt(pipelineRuns.stepsRunning, 0),
+              sql`exists (select 1 from ${stepRuns} where ${stepRuns.runId} = ${pipelineRuns.id} and ${stepRuns.status} = 'running'
+                and not exists (select 1 from ${stepAttempts} where ${stepAttempts.stepRunId} = ${stepRuns.id} and ${stepAttempts.attempt} = ${stepRuns.attempt}))`,
+            ),
+          ),
+        ),
+      )
+      .orderBy(pipelineRuns.id)
+      .for('no key update');
     const expired = await tx
       .update(pipelineRuns)
       .set({ status: 'failed', statusReason: reason, updatedAt: sql`clock_timestamp()`, ...endedNow() })
-      .where(
-        and(
-          inArray(pipelineRuns.status, ['initializing', 'running']),
-          lt(pipelineRuns.lastHeartbeatAt, sql`clock_timestamp() - ${`${timeoutMs} milliseconds`}::interval`),
-        ),
-      )
+      .where(inArray(pipelineRuns.id, silent))
       .returning({ id: pipelineRuns.id });
     if (expired.length > 0) {
       await tx

@@ -8,18 +8,17 @@ export function isFinished(status: RunStatus): boolean {
   return FINISHED_RUN_STATUSES.includes(status);
 }
 
-/** The statuses a run can end with, as SQL literals. */
-export const FINISHED_RUN_STATUSES_SQL = sql.raw(FINISHED_RUN_STATUSES.map((status) => `'${status}'`).join(', '));
 
 // A statement that changes a step's status needs nothing more: the trigger on step_runs that
 // keeps the run's counts of its steps by status also refreshes the run from them, in the same
 // UPDATE (migrations run_step_count_trigger and run_refresh_in_step_trigger).
 
 /**
- * The status a run's steps give it, and whether it ends now (finished, with no step running),
- * as a query of one row (status, ends). The rule is the database function stackyard_run_status,
- * which reads the counts of the run's steps by status that the trigger keeps on the run:
- * recording one step of a run with thousands reads none of the others.
+ * The status a run's steps give it, and whether it ends now (finished, with no step running and,
+ * once failed, no step that can still start), as a query of one row (status, ends). The rule is
+ * the database function stackyard_run_status, which reads the counts of the run's steps by status
+ * that the trigger keeps on the run: recording one step of a run with thousands reads none of the
+ * others.
  */
 export function derivedRunStatusSql(runId: string): SQL {
   return sql`select status, ends from stackyard_run_status(${runId}::uuid)`;

@@ -75,6 +75,12 @@ export const pipelineRuns = pgTable(
     endedAt: microsecondTimestamp('ended_at'),
     updatedAt: microsecondTimestamp('updated_at').notNull().defaultNow(),
     lastHeartbeatAt: microsecondTimestamp('last_heartbeat_at').notNull().defaultNow(),
+    /**
+     * When its driver handed the run to its orchestrator's queue and left (run({ wait: false })).
+     * Such a run is not failed for silence while its steps only wait there: no process owes it a
+     * heartbeat until a worker takes one of them.
+     */
+    detachedAt: microsecondTimestamp('detached_at'),
     /** Wall time of a finished run; -1 while it runs, so unfinished runs sort as shortest. */
     durationMs: bigint('duration_ms', { mode: 'number' }).notNull().default(-1),
     // Its step runs by status, kept by a trigger on step_runs (migration run_step_count_trigger):
@@ -95,9 +101,11 @@ export const pipelineRuns = pgTable(
     index('pipeline_runs_stack_duration_idx').on(table.stackId, table.durationMs, table.id),
     index('pipeline_runs_created_idx').on(table.createdAt, table.id),
     index('pipeline_runs_pipeline_created_idx').on(table.pipelineId, table.createdAt, table.id),
+    // The runs the heartbeat sweep reads: those that have not ended (a failed run may not have:
+    // it goes on with the steps that do not depend on the failure).
     index('pipeline_runs_unfinished_idx')
       .on(table.lastHeartbeatAt)
-      .where(sql`${table.status} in ('initializing', 'running')`),
+      .where(sql`${table.endedAt} is null`),
     index('pipeline_runs_tags_idx').using('gin', table.tags),
   ],
 );

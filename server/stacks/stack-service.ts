@@ -1,13 +1,15 @@
 // The rules of stacks: which components they hold, the default stack, the active stack.
 import type { Actor } from '../context';
-import { and, eq, inArray, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, notExists, or, sql, type SQL } from 'drizzle-orm';
 import type { Database, Queryable, Transaction } from '../db/database';
 import { FOREIGN_KEY_VIOLATION, postgresErrorCode } from '../db/database';
 import { stackComponents } from '../components/component-tables';
 import { REQUIRED_COMPONENT_TYPES, type ComponentType } from '../components/component-types';
 import { mergePatch, typeLabel, uniqueName, type ComponentRow } from '../components/component-service';
 import { requireFlavor } from '../components/flavors';
+import { pipelineRuns } from '../runs/run-tables';
 import { IllegalOperationError, NotFoundError, ValidationError } from '../errors';
+import { creatorIdSql } from '../users/user-service';
 import { users } from '../users/user-tables';
 import { normalizeName, validateLabels, validateName } from '../validation';
 import { stackComponentAssignments, stacks } from './stack-tables';
@@ -24,9 +26,12 @@ export function activeStackIdSql(userId: string): SQL {
     (select ${stacks.id} from ${stacks} where ${stacks.isDefault}))`;
 }
 
-/** Locks the named stack for a change; the default stack, found by its flag, is refused. */
-async function requireStackForChange(tx: Queryable, name: string, action: string): Promise<StackRow> {
-  const [row] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(name))).for('update');
+/**
+ * Locks the named stack for a change; the default stack, found by its flag, is refused. NO KEY
+ * UPDATE for a delete: see deleteStack.
+ */
+async function requireStackForChange(tx: Queryable, name: string, action: string, lock: 'update' | 'no key update' = 'update'): Promise<StackRow> {
+  const [row] = await tx.select().from(stacks).where(eq(stacks.name, normalizeName(name))).for(lock);
   if (!row) throw new NotFoundError(`No stack named "${name}"`, 'name');
   if (row.isDefault) throw new IllegalOperationError(`The default stack cannot be ${action}`, 'name');
   return row;
@@ -50,16 +55,24 @@ export async function stackMembers(db: Queryable, stackId: string): Promise<Comp
 
 const stackNameTaken = (name: string) => `A stack named "${name}" already exists`;
 
-/** Looks up each named component; a missing one is a NotFoundError naming its input field. */
+/**
+ * Looks up and locks (FOR SHARE) each named component; a missing one is a NotFoundError naming its
+ * input field. One statement locks them all, in id order: a recursive deleteStack locks the
+ * components it may delete in that order, and taking them in the order of their types instead
+ * deadlocked with it.
+ */
 async function resolveComponents(tx: Queryable, names: ComponentNames): Promise<Map<ComponentType, ComponentRow>> {
+  const named = (Object.entries(names) as [ComponentType, string | null | undefined][]).filter((entry): entry is [ComponentType, string] => entry[1] != null);
+  if (named.length === 0) return new Map();
+  const rows = await tx
+    .select()
+    .from(stackComponents)
+    .where(or(...named.map(([type, name]) => and(eq(stackComponents.type, type), eq(stackComponents.name, normalizeName(name))))))
+    .orderBy(stackComponents.id)
+    .for('share');
   const resolved = new Map<ComponentType, ComponentRow>();
-  for (const [type, name] of Object.entries(names) as [ComponentType, string | null | undefined][]) {
-    if (name == null) continue;
-    const [row] = await tx
-      .select()
-      .from(stackComponents)
-      .where(and(eq(stackComponents.type, type), eq(stackComponents.name, normalizeName(name))))
-      .for('share');
+  for (const [type, name] of named) {
+    const row = rows.find((component) => component.type === type);
     if (!row) throw new NotFoundError(`No ${typeLabel(type)} named "${name}"`, `components.${camelCase(type)}`);
     resolved.set(type, row);
   }
@@ -84,7 +97,7 @@ function checkStackComponents(components: ReadonlyMap<ComponentType, ComponentRo
   const field = changed.has('artifact_store') || !changed.has('orchestrator') ? 'artifactStore' : 'orchestrator';
   throw new ValidationError(
     `The orchestrator "${orchestrator.name}" (${orchestrator.flavor}) runs steps on other machines, which cannot read the ` +
-      `local directory of the artifact store "${store.name}" (${store.flavor}); use a remote artifact store such as s3, gcs or azure`,
+      `local directory of the artifact store "${store.name}" (${store.flavor}); use a remote artifact store the SDK runs, s3 or azure`,
     `components.${field}`,
   );
 }
@@ -134,7 +147,7 @@ export async function registerStack(db: Database, input: RegisterStackInput, act
     const components = await resolveComponents(tx, input.components);
     checkStackComponents(components, new Set(components.keys()));
     const [stack] = await uniqueName(stackNameTaken(name), 'name', () =>
-      tx.insert(stacks).values({ name, description: input.description ?? '', labels, createdBy: actor.userId }).returning(),
+      tx.insert(stacks).values({ name, description: input.description ?? '', labels, createdBy: creatorIdSql(actor.userId) }).returning(),
     );
     await assignComponents(tx, stack.id, components);
     return stack;
@@ -209,7 +222,7 @@ export async function copyStack(db: Database, sourceName: string, newName: strin
     // A stack registered before the rule existed may break it; its copy must not.
     checkStackComponents(await componentsAfterChange(tx, source.id, new Map()), new Set());
     const [stack] = await uniqueName(stackNameTaken(validName), 'newName', () =>
-      tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels, createdBy: actor.userId }).returning(),
+      tx.insert(stacks).values({ name: validName, description: source.description, labels: source.labels, createdBy: creatorIdSql(actor.userId) }).returning(),
     );
     await tx.insert(stackComponentAssignments).select(
       tx
@@ -236,11 +249,17 @@ export interface DeletedStack {
  */
 export async function deleteStack(db: Database, userId: string, name: string, recursive: boolean): Promise<DeletedStack> {
   return db.transaction(async (tx) => {
-    const current = await requireStackForChange(tx, name, 'deleted');
+    // The delete sets the stack of its runs to null, so it locks them; a run's writers lock the
+    // run, then (the foreign key's check of a run they update twice) its stack, KEY SHARE. So
+    // the stack is held NO KEY UPDATE till its runs are locked (in id order), which lets those
+    // writers finish rather than deadlock with the delete, and still keeps runs from starting on
+    // it (startRun locks it FOR SHARE).
+    const current = await requireStackForChange(tx, name, 'deleted', 'no key update');
     const [caller] = await tx.select({ activeStackId: users.activeStackId }).from(users).where(eq(users.id, userId));
     if (caller?.activeStackId === current.id) {
       throw new IllegalOperationError(`"${current.name}" is your active stack; set another stack active first`, 'name');
     }
+    await tx.select({ id: pipelineRuns.id }).from(pipelineRuns).where(eq(pipelineRuns.stackId, current.id)).orderBy(pipelineRuns.id).for('no key update');
     const members = await tx
       .select({ componentId: stackComponentAssignments.componentId })
       .from(stackComponentAssignments)

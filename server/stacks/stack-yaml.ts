@@ -11,9 +11,9 @@ import { decryptSecrets } from '../components/secret-encryption';
 import { MASKED_PASSWORD } from '../components/url-passwords';
 import type { Actor } from '../context';
 import type { Database, Queryable } from '../db/database';
-import { NotFoundError, ValidationError } from '../errors';
+import { NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { assertValid, compileOnFirstUse, escapeLike, normalizeName, validateName } from '../validation';
-import { registerStack, stackMembers, type StackRow } from './stack-service';
+import { camelCase, registerStack, stackMembers, type StackRow } from './stack-service';
 import { stacks } from './stack-tables';
 
 export const EXPORT_FORMAT_VERSION = 1;
@@ -113,6 +113,42 @@ export async function importStack(db: Database, yamlText: string, name: string |
     validateConfiguration(requireFlavor(type, component.flavor, `${field}.flavor`), component.configuration ?? {}, `${field}.configuration`, { keepMaskedPasswords: true });
   }
 
+  // Two imports of one YAML at once both find no component to reuse and register it under the
+  // same free name: the second one's insert waits for the first and fails once that commits. Its
+  // import runs again, and then reuses what the first registered, as if it had come after it.
+  // Likewise a component found to reuse and deleted before the stack could take it: the import
+  // runs again, and registers it anew.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await importInTransaction(db, entries, stackName, exported, actor);
+    } catch (error) {
+      if (!(error instanceof ComponentsChangedMeanwhile)) throw error;
+      if (attempt >= IMPORT_ATTEMPTS) throw error.refusal;
+    }
+  }
+}
+
+/** Runs of an import at most, the first included, when others take its components' names meanwhile. */
+const IMPORT_ATTEMPTS = 3;
+
+/**
+ * Another request changed the components an import chose before it committed: it took a free name
+ * the import chose, or deleted a component the import reused. `refusal` is what the import answers
+ * if that keeps happening, naming the import's own field.
+ */
+class ComponentsChangedMeanwhile extends Error {
+  constructor(readonly refusal: NameTakenError | NotFoundError) {
+    super(refusal.message);
+  }
+}
+
+async function importInTransaction(
+  db: Database,
+  entries: [ComponentType, ExportedComponent][],
+  stackName: string,
+  exported: ExportedStack,
+  actor: Actor,
+): Promise<ImportedStack> {
   return db.transaction(async (tx) => {
     const reusedComponents: ComponentRow[] = [];
     const createdComponents: ComponentRow[] = [];
@@ -138,7 +174,9 @@ export async function importStack(db: Database, yamlText: string, name: string |
         name: await freeName(tx, type, normalizeName(component.name)),
         flavor: flavor.name,
         configuration: component.configuration ?? {},
-      }, actor);
+      }, actor).catch((error: unknown) => {
+        throw error instanceof NameTakenError ? new ComponentsChangedMeanwhile(error) : error;
+      });
       createdComponents.push(created);
       names[type] = created.name;
     }
@@ -147,7 +185,13 @@ export async function importStack(db: Database, yamlText: string, name: string |
       description: exported.description,
       labels: exported.labels,
       components: names,
-    }, actor);
+    }, actor).catch((error: unknown) => {
+      if (!(error instanceof NotFoundError)) throw error;
+      // registerStack names its own argument (components.orchestrator); the import's is the YAML's.
+      const type = entries.map(([candidate]) => candidate).find((candidate) => error.field === `components.${camelCase(candidate)}`);
+      if (!type) throw error;
+      throw new ComponentsChangedMeanwhile(new NotFoundError(`${error.message}: it was deleted while the stack was imported`, `yaml.components.${type}`));
+    });
     return { stack, reusedComponents, createdComponents };
   });
 }

@@ -115,6 +115,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, context) =>
       createApiToken(context.db, {
         userId: args.userName ? (await requireUser(context.db, args.userName, 'userName')).id : callerId(context),
+        userName: args.userName,
         name: args.name,
         expiresInDays: args.expiresInDays,
       }),

@@ -1,13 +1,16 @@
 // Users and their API tokens: the rules for creating, listing, revoking and checking them.
 // A token is random, shown once, and stored only as its SHA-256 hash.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, asc, count, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { AuthUser } from '../context';
 import type { Database, Queryable } from '../db/database';
-import { postgresErrorCode, UNIQUE_VIOLATION } from '../db/database';
+import { FOREIGN_KEY_VIOLATION, postgresErrorCode, UNIQUE_VIOLATION } from '../db/database';
 import type { Logger } from '../logger';
 import { IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
 import { validateName } from '../validation';
+import { stackComponents } from '../components/component-tables';
+import { pipelineRuns } from '../runs/run-tables';
+import { stacks } from '../stacks/stack-tables';
 import { apiTokens, USER_ROLES, users, type UserRole } from './user-tables';
 
 export const LOCAL_USER_NAME = 'local';
@@ -92,6 +95,17 @@ export async function authenticateToken(db: Queryable, token: string): Promise<T
   return { user: { id: row.id, name: row.name, role: row.role } };
 }
 
+/**
+ * The id a new row records as its creator (created_by, a run's user_id), as a value for the
+ * INSERT that writes it. The caller was authenticated by an earlier statement, and an admin may
+ * delete it in between: the foreign key would then fail the insert. The user is locked as the
+ * foreign key would lock it (KEY SHARE), so a delete in progress is waited for, and a user it
+ * deleted is recorded as null, as deleting a user leaves what it created (ON DELETE SET NULL).
+ */
+export function creatorIdSql(userId: string | null): SQL {
+  return sql`(select ${users.id} from ${users} where ${users.id} = ${userId} for key share)`;
+}
+
 export function validateRole(role: string): UserRole {
   if (!(USER_ROLES as readonly string[]).includes(role)) {
     throw new ValidationError(`role must be one of ${USER_ROLES.join(', ')}`, 'role');
@@ -110,8 +124,9 @@ export async function createUser(db: Queryable, input: { name: string; role: Use
   }
 }
 
-export async function requireUser(db: Queryable, name: string, field = 'name'): Promise<UserRow> {
-  const [row] = await db.select().from(users).where(eq(users.name, name.trim()));
+export async function requireUser(db: Queryable, name: string, field = 'name', lock?: 'no key update'): Promise<UserRow> {
+  const query = db.select().from(users).where(eq(users.name, name.trim()));
+  const [row] = lock ? await query.for(lock) : await query;
   if (!row) throw new NotFoundError(`No user named "${name.trim()}"`, field);
   return row;
 }
@@ -119,9 +134,19 @@ export async function requireUser(db: Queryable, name: string, field = 'name'): 
 /** Deletes a user and its tokens. The caller cannot delete itself, so an admin always remains. */
 export async function deleteUser(db: Database, callerId: string, name: string): Promise<UserRow> {
   return db.transaction(async (tx) => {
-    const user = await requireUser(tx, name);
+    // The delete sets the creator of what the user created to null, so it locks those rows; their
+    // writers lock them first, then the user, KEY SHARE (a run's writers for the foreign key's
+    // check of a run they update twice, startRun and registerStack for the creator they record).
+    // So the user is held NO KEY UPDATE till those rows are locked, which lets their writers
+    // finish rather than deadlock with the delete: the stacks and components first, in the order
+    // deleteStack takes a stack before its runs and components, then the runs; each in id order.
+    const user = await requireUser(tx, name, 'name', 'no key update');
     if (user.id === callerId) throw new IllegalOperationError('You cannot delete yourself', 'name');
     if (user.name === LOCAL_USER_NAME) throw new IllegalOperationError('The local user of local mode cannot be deleted', 'name');
+    for (const table of [stacks, stackComponents]) {
+      await tx.select({ id: table.id }).from(table).where(eq(table.createdBy, user.id)).orderBy(table.id).for('no key update');
+    }
+    await tx.select({ id: pipelineRuns.id }).from(pipelineRuns).where(eq(pipelineRuns.userId, user.id)).orderBy(pipelineRuns.id).for('no key update');
     await tx.delete(users).where(eq(users.id, user.id));
     return user;
   });
@@ -136,7 +161,8 @@ export const MAX_TOKEN_DAYS = 366;
 
 export async function createApiToken(
   db: Queryable,
-  input: { userId: string; name: string; expiresInDays?: number | null },
+  /** userName: the user named by the caller, if not the caller itself. */
+  input: { userId: string; userName?: string | null; name: string; expiresInDays?: number | null },
 ): Promise<{ token: string; row: ApiTokenRow }> {
   const name = validateName(input.name);
   let expiresAt: Date | null = null;
@@ -147,11 +173,19 @@ export async function createApiToken(
     expiresAt = new Date(Date.now() + input.expiresInDays * 86_400_000);
   }
   const token = newToken();
-  const [row] = await db
-    .insert(apiTokens)
-    .values({ userId: input.userId, name, tokenHash: hashToken(token), prefix: token.slice(0, 8), expiresAt })
-    .returning();
-  return { token, row };
+  try {
+    const [row] = await db
+      .insert(apiTokens)
+      .values({ userId: input.userId, name, tokenHash: hashToken(token), prefix: token.slice(0, 8), expiresAt })
+      .returning();
+    return { token, row };
+  } catch (error) {
+    // The user was deleted after the request looked it up (or authenticated it).
+    if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION) {
+      throw input.userName ? new NotFoundError(`No user named "${input.userName}"`, 'userName') : new NotFoundError('Your user has been deleted');
+    }
+    throw error;
+  }
 }
 
 export async function listApiTokens(db: Queryable, userId: string): Promise<ApiTokenRow[]> {

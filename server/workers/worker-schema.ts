@@ -4,7 +4,15 @@ import { builder } from '../builder';
 import { NAME } from '../name-arguments';
 import { ValidationError } from '../errors';
 import { databaseId } from '../ids';
-import { recordWorkerHeartbeat } from './worker-service';
+import { recordWorkerHeartbeat, workerStatus, type WorkerStatus } from './worker-service';
+
+const WorkerStatusEnum = builder.enumType('WorkerStatus', {
+  values: {
+    LIVE: { value: 'live' as WorkerStatus, description: 'Sends its heartbeats.' },
+    SILENT: { value: 'silent' as WorkerStatus, description: 'Missed three heartbeats without saying it stopped: killed, or its machine lost.' },
+    STOPPED: { value: 'stopped' as WorkerStatus, description: 'Said in its last heartbeat that it stopped.' },
+  } as const,
+});
 
 export const WorkerType = builder.drizzleObject('workers', {
   name: 'Worker',
@@ -16,10 +24,19 @@ export const WorkerType = builder.drizzleObject('workers', {
     queue: t.exposeString('queue'),
     concurrency: t.exposeInt('concurrency', { description: 'Steps it runs at once at most.' }),
     stack: t.exposeString('stack', { nullable: true, description: 'Name of the stack it serves, as the worker gave it.' }),
-    currentSteps: t.relation('currentSteps', { description: 'Step runs it was running at its last heartbeat.', query: { orderBy: { startedAt: 'asc', id: 'asc' } } }),
+    currentSteps: t.relation('currentSteps', {
+      description: 'Step runs it is running: those its last heartbeat named that are still running and that no other worker has taken over since.',
+      query: { where: { status: 'running' }, orderBy: { startedAt: 'asc', id: 'asc' } },
+    }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'First heartbeat of this process.' }),
     lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
     stoppedAt: t.expose('stoppedAt', { type: 'DateTime', nullable: true, description: 'When it stopped, as its last heartbeat said; null while it runs.' }),
+    status: t.field({
+      type: WorkerStatusEnum,
+      description: 'LIVE, SILENT once it has missed three heartbeats (of the interval it gave) without saying it stopped, or STOPPED.',
+      select: { columns: { lastSeenAt: true, stoppedAt: true, heartbeatIntervalMs: true } },
+      resolve: (worker) => workerStatus(worker),
+    }),
   }),
 });
 
@@ -33,6 +50,7 @@ const WorkerHeartbeatInput = builder.inputType('WorkerHeartbeatInput', {
     currentStepRunIds: t.idList({ required: true, description: 'Step runs it runs now.' }),
     stack: t.string({ description: 'Name of the stack it serves.' }),
     stopping: t.boolean({ description: 'The last heartbeat of a worker that stops: it takes no more steps and exits.' }),
+    heartbeatIntervalMs: t.int({ description: 'How often it sends heartbeats (5000 when not given): it counts as SILENT after missing three.' }),
   }),
 });
 

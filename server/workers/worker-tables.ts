@@ -19,6 +19,8 @@ export const workers = pgTable(
     lastSeenAt: microsecondTimestamp('last_seen_at').notNull().defaultNow(),
     /** When the process said, in its last heartbeat, that it stopped; null while it runs. */
     stoppedAt: microsecondTimestamp('stopped_at'),
+    /** How often the worker said it sends heartbeats; null from workers that did not say (5 s, the default). */
+    heartbeatIntervalMs: integer('heartbeat_interval_ms'),
   },
   (table) => [index('workers_last_seen_idx').on(table.lastSeenAt)],
 );

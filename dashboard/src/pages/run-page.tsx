@@ -23,8 +23,9 @@ import { StepGantt } from '../ui/step-gantt';
 import { StepGraph, stepAnchor, type StepNode } from '../ui/step-graph';
 import { StepLog } from '../ui/step-log';
 import { Breadcrumbs } from './breadcrumbs';
+import { StopRunButton } from './stop-run-button';
 import { usePageTitle } from './page-title';
-import { unstartedStepStatus } from '../../../client/unstarted-steps';
+import { unstartedStepStatuses } from '../../../client/unstarted-steps';
 
 type Run = NonNullable<RunQuery['run']>;
 
@@ -71,11 +72,11 @@ export function RunPage() {
 }
 
 function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
-  const started = new Map(run.steps.map((step) => [step.name, step]));
-  // Steps the run expects but has not started are drawn too: pending while it runs, skipped after.
+  // Steps the run expects but has not started are drawn too: pending while they can start, skipped once not.
+  const unstarted = unstartedStepStatuses(run);
   const nodes: StepNode[] = [
     ...run.steps.map((step) => ({ name: step.name, parents: step.parents, status: step.status, durationMs: step.durationMs, startedAt: step.startedAt, isCached: step.isCached })),
-    ...run.expectedSteps.filter((step) => !started.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: unstartedStepStatus(run.status) })),
+    ...run.expectedSteps.filter((step) => unstarted.has(step.name)).map((step) => ({ name: step.name, parents: step.parents, status: unstarted.get(step.name)! })),
   ];
   return (
     <>
@@ -85,6 +86,7 @@ function RunDetails({ run, live }: { run: Run; live: ReactNode }) {
         <p role="status" aria-label="Run status" className="run-status">
           <StatusBadge status={run.status} />
         </p>
+        {!isFinished(run) && <StopRunButton runId={run.id} runName={run.name} />}
       </header>
       {live}
       <dl className="facts" aria-label="Run">

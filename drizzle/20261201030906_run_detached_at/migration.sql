@@ -1,0 +1,1 @@
+ALTER TABLE "pipeline_runs" ADD COLUMN "detached_at" timestamp(6) with time zone;

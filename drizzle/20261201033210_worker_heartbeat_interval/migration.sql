@@ -1,0 +1,1 @@
+ALTER TABLE "workers" ADD COLUMN "heartbeat_interval_ms" integer;
