@@ -2,7 +2,7 @@
 // shared artifact store, `stackyard worker` processes spawned as users start them, and drivers
 // that are pipeline scripts in their own processes. Workers report with a service account's token.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -458,6 +458,40 @@ describe.each(databaseTargets)('bullmq orchestrator on $name', (target) => {
     const objects = (await s3.list(BUCKET)).filter((object) => object.key.startsWith(`${prefix}/produce/`));
     expect(objects.map((object) => object.key).sort()).toEqual(produce.outputs.map((output) => output.artifactVersion.uri.slice(`s3://${BUCKET}/`.length)).sort());
     expect(run.steps.find((step) => step.name === 'consume')!.status).toBe('COMPLETED');
+  });
+
+  it('begins a step of a run it knows goes on while its start is recorded; a start answered with another step run aborts it and keeps nothing of it', async () => {
+    const { stack, prefix, queue } = await bullmqStack();
+    // Known to go on for as long as the test may take: a slow machine must not turn this into a step that starts first.
+    await startWorker(stack, uniqueName('early'), { env: { STACKYARD_WORKER_RUN_KNOWN_LIVE_MS: '600000' } });
+    const markerDir = tempDir('stackyard-bullmq-early-');
+    const driven = await drive(stack, 'watched', { markerDir, ms: 300 }, ['--no-cache']);
+    expect(driven, JSON.stringify(driven)).toMatchObject({ code: 0, status: 'COMPLETED' });
+    const [recorded] = (await admin.getRun(driven.id))!.steps;
+    expect([recorded.name, recorded.status, recorded.attempt, recorded.outputs.length]).toEqual(['watchful', 'COMPLETED', 1, 1]);
+    // The run's first step started once recorded: the worker had not heard of the run before.
+    const markers = (kind: string) => readdirSync(markerDir).filter((file) => file.startsWith(`${kind}-`)).map((file) => readFileSync(join(markerDir, file), 'utf8'));
+    expect(markers('began')).toEqual([recorded.id]);
+
+    // Its job delivered again, as when a worker dies between reporting a step and acknowledging
+    // its job: a first attempt of a run the worker knows, which begins at once under a new id.
+    const jobs = new Queue(queue, { connection: { url: redis.url } });
+    onTestFinished(() => jobs.close());
+    const [done] = await jobs.getJobs(['completed']);
+    const again = `${done.id}-again`;
+    await jobs.add(done.name, done.data, { jobId: again });
+    await until('the step delivered again to be done with', async () => (await jobs.getJobState(again)) === 'completed');
+    const began = markers('began');
+    expect(began).toHaveLength(2);
+    const proposed = began.find((id) => id !== recorded.id)!;
+    expect(markers('aborted')).toEqual([proposed]);
+    // The server answered the step run it has: nothing of the aborted begin was reported or stored.
+    const after = (await admin.getRun(driven.id))!;
+    expect(after.steps.map((step) => [step.id, step.status, step.attempt, step.outputs.length])).toEqual([[recorded.id, 'COMPLETED', 1, 1]]);
+    const uuidOf = (stepRunId: string) => Buffer.from(stepRunId, 'base64').toString('utf8').split(':')[1];
+    const keys = (await s3.list(BUCKET)).map((object) => object.key).filter((key) => key.startsWith(`${prefix}/`));
+    expect(keys.filter((key) => key.includes(uuidOf(recorded.id))).length).toBeGreaterThan(0);
+    expect(keys.filter((key) => key.includes(uuidOf(proposed)))).toEqual([]);
   });
 
   it('retries a step that throws up to `attempts`, keeping each error, then fails the run', async () => {

@@ -1,11 +1,15 @@
 // A retry answers what the call it repeats stored, but only with the same arguments: a replay of
 // an idempotency key, a step or an output with other arguments is an IdempotencyConflictError
 // naming the field that differs, and changes nothing.
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StackyardClient, StackyardError } from '../client';
 import { databaseTargets, uniqueName, useTestServer, type TestServer } from './harness';
 import { expectType, registerLocalStack } from './registry-operations';
 import { reportOutputs, startRun, startStep } from './run-operations';
+
+/** A StepRun's id as the API gives it: the type name and the UUID, in base64. */
+const stepRunGlobalId = (uuid: string) => Buffer.from(`StepRun:${uuid}`).toString('base64');
 
 describe.each(databaseTargets)('idempotent retries on $name', (target) => {
   const testServer = useTestServer(target);
@@ -58,6 +62,26 @@ describe.each(databaseTargets)('idempotent retries on $name', (target) => {
     expect(await startStep(server, { runId: run.id, name: 'train', parents: [], cacheKey: 'k1' })).toMatchObject({ id: first.id });
     expectType(await startStep(server, { runId: run.id, name: 'train', parents: [], cacheKey: 'k2' }), 'IdempotencyConflictError', 'cacheKey');
     expectType(await startStep(server, { runId: run.id, name: 'train', parents: ['load'], cacheKey: 'k1' }), 'IdempotencyConflictError', 'parents');
+  });
+
+  it('opens a step run under the id its caller chose, answers a retry with it, and refuses an id that is taken or malformed', async () => {
+    const run = expectType(await startRun(server, { pipeline: uniqueName('chosen-id'), steps: [{ name: 'load' }, { name: 'train' }] }), 'PipelineRun');
+    const chosen = stepRunGlobalId(randomUUID());
+    const opened = expectType(await startStep(server, { runId: run.id, name: 'load', id: chosen }), 'StepRun');
+    expect(opened).toMatchObject({ id: chosen, status: 'RUNNING' });
+    // A retry of that start, and a start proposing another id, answer the step run it opened.
+    expect(await startStep(server, { runId: run.id, name: 'load', id: chosen })).toMatchObject({ id: chosen });
+    expect(await startStep(server, { runId: run.id, name: 'load', id: stepRunGlobalId(randomUUID()) })).toMatchObject({ id: chosen });
+    // Another step cannot take an id a step run has, in this run or any other.
+    expectType(await startStep(server, { runId: run.id, name: 'train', id: chosen }), 'IdempotencyConflictError', 'id');
+    const other = expectType(await startRun(server, { pipeline: uniqueName('chosen-id') }), 'PipelineRun');
+    expectType(await startStep(server, { runId: other.id, name: 'load', id: chosen }), 'IdempotencyConflictError', 'id');
+    for (const malformed of [randomUUID(), run.id, Buffer.from('StepRun:not-a-uuid').toString('base64')]) {
+      expectType(await startStep(server, { runId: run.id, name: 'train', id: malformed }), 'ValidationError', 'id');
+    }
+    const steps = await server.gql(`query($id: ID!) { node(id: $id) { ... on PipelineRun { steps { id name } } } }`, { id: run.id });
+    expect(steps.node.steps).toEqual([{ id: chosen, name: 'load' }]);
+    expect((await server.gql(`query($id: ID!) { node(id: $id) { ... on PipelineRun { steps { id } } } }`, { id: other.id })).node.steps).toEqual([]);
   });
 
   it('refuses a retried output with other arguments, naming the field', async () => {

@@ -21,8 +21,8 @@ export async function startRun(server: TestServer, variables: Record<string, unk
 
 export async function startStep(server: TestServer, variables: Record<string, unknown>) {
   const data = await server.gql(
-    `mutation($runId: ID!, $name: String!, $parents: [String!], $cacheKey: String, $inputs: [StepInputInput!]) {
-      startStep(runId: $runId, name: $name, parents: $parents, cacheKey: $cacheKey, inputs: $inputs) {
+    `mutation($runId: ID!, $name: String!, $parents: [String!], $cacheKey: String, $inputs: [StepInputInput!], $id: ID) {
+      startStep(runId: $runId, name: $name, parents: $parents, cacheKey: $cacheKey, inputs: $inputs, id: $id) {
         ${RESULT_FIELDS} ... on StepRun { id name status parents cacheKey run { status } }
       }
     }`,

@@ -73,6 +73,9 @@ function timings(env: NodeJS.ProcessEnv) {
     stalledInterval: read('STACKYARD_WORKER_STALLED_INTERVAL_MS', 30_000),
     heartbeatMs: read('STACKYARD_WORKER_HEARTBEAT_MS', 5_000),
     stackCheckMs: read('STACKYARD_WORKER_STACK_CHECK_MS', 30_000),
+    // How long a run the server said goes on is taken to go on, for its steps to begin while
+    // their start is recorded.
+    runKnownLiveMs: read('STACKYARD_WORKER_RUN_KNOWN_LIVE_MS', 5_000),
   };
 }
 
@@ -212,7 +215,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   const { client } = options;
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const { lockDuration, stalledInterval, heartbeatMs, stackCheckMs } = timings(env);
+  const { lockDuration, stalledInterval, heartbeatMs, stackCheckMs, runKnownLiveMs } = timings(env);
   const pipelines = await loadPipelines(options.pipelinesModule);
   const { stack, orchestrator } = await resolveStack(client, options.stack ?? (env.STACKYARD_STACK || undefined));
   await orchestrator.close();
@@ -275,6 +278,10 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
    * fail them, and aborts their steps' `ended` once a beat says the run has ended (a user stopped it).
    */
   const heldRuns = new Map<string, { steps: number; ended: AbortController }>();
+  // Runs the server has said go on (a step of theirs started, a heartbeat answered) in the last
+  // few seconds: their first attempts begin while their start is recorded. A run this worker has
+  // not heard of lately could have ended long ago, and its steps start only once recorded.
+  const liveRuns = new LRUCache<string, true>({ max: RUNS_KEPT, ttl: runKnownLiveMs });
   const currentStepRunIds = new Set<string>();
   const hold = (runId: string): AbortSignal => {
     const held = heldRuns.get(runId) ?? { steps: 0, ended: runEndedController() };
@@ -288,6 +295,8 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
   };
   const beatRun = async (runId: string) => {
     const ended = await sendRunHeartbeat(client, runId);
+    if (ended) liveRuns.delete(runId);
+    else liveRuns.set(runId, true);
     const held = heldRuns.get(runId);
     if (ended && held && !held.ended.signal.aborted) held.ended.abort(ended);
   };
@@ -404,6 +413,7 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       const run = await runState(data.runId, invocation.parents);
       // A run that was stopped, failed or deleted meanwhile has nothing more to run.
       if (!run || run.endedAt) return;
+      liveRuns.set(data.runId, true);
       parents = finishedResults(run);
     }
     const store = await storeOf(data);
@@ -432,11 +442,13 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
     try {
       result = await executor.execute(invocation, parentResults, {
         onStarted: (id) => {
+          liveRuns.set(data.runId, true);
           stepRunId = id;
           currentStepRunIds.add(id);
           requestHeartbeat();
         },
         attempt,
+        beginsWhileStarting: attempt === 1 && liveRuns.has(data.runId),
         worker: identity,
         queuedAt,
         willRetry,
@@ -456,6 +468,8 @@ export async function startStepWorker(options: StepWorkerOptions): Promise<Runni
       if (!stepRunId) {
         // The server did not open the attempt: the run has ended, or the step was done before (a
         // worker died between reporting it and acknowledging its job) and only its children remain.
+        // Either way its next steps here start only once recorded.
+        liveRuns.delete(data.runId);
         const run = await runState(data.runId, [data.step]);
         if (!run || run.endedAt) return;
         const done = run.steps.find((step) => step.name === data.step && (step.status === 'COMPLETED' || step.status === 'CACHED'));

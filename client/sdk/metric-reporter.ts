@@ -12,6 +12,8 @@ export interface MetricReporterOptions {
   flushIntervalMs?: number;
   /** Points per report, and the queue length that sends one at once; default 1000 (the server's limit). */
   maxPointsPerReport?: number;
+  /** Settles once the step run exists on the server: no point is sent before; none if it rejects. */
+  started?: Promise<unknown>;
 }
 
 export class MetricReporter {
@@ -24,6 +26,7 @@ export class MetricReporter {
   private refused: StackyardError | undefined;
   private readonly flushIntervalMs: number;
   private readonly maxPointsPerReport: number;
+  private readonly started: Promise<unknown>;
 
   constructor(
     private readonly client: StackyardClient,
@@ -33,6 +36,8 @@ export class MetricReporter {
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 2000;
     this.maxPointsPerReport = options.maxPointsPerReport ?? 1000;
+    this.started = options.started ?? Promise.resolve();
+    this.started.catch(() => undefined);
   }
 
   /** Queues one point. Without a step, it follows the last step logged for this name (0 first). */
@@ -62,7 +67,15 @@ export class MetricReporter {
     if (this.refused) throw this.refused;
   }
 
+  /** Stops the timer and drops the queue: the step's start was refused, so its points have nowhere to go. */
+  discard(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.queue.length = 0;
+  }
+
   private async sendQueued(): Promise<void> {
+    await this.started;
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.maxPointsPerReport);
       try {

@@ -1,6 +1,7 @@
 // Running one step of a recorded run, wherever it runs (the local orchestrator's process or a
 // `stackyard worker`): cache lookup, startStep, inputs loaded from the artifact store, the
 // step's function, outputs written to the store and reported, finishStep.
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { StackyardClient } from '../stackyard-client';
@@ -77,8 +78,39 @@ export interface StepAttempt {
   willRetry: boolean;
   /** The attempt fails with this error once it has run this long. */
   timeout?: { ms: number; message: string };
+  /**
+   * The step's function may begin while its start is recorded, under a step run id chosen here:
+   * only a first attempt (a later one takes over a step run that has its id), of a run the
+   * worker has lately heard go on. A refused start aborts it, and nothing of it is kept.
+   */
+  beginsWhileStarting?: boolean;
   /** Told the step run's id once the server has opened the attempt. */
   onStarted?(stepRunId: string): void;
+}
+
+/** What startStep answers. */
+type StartedStep = Awaited<ReturnType<StackyardClient['startStep']>>;
+
+/** A step about to start, with what its function is given. */
+interface StepOpened {
+  invocation: StepInvocation;
+  parameters: Record<string, unknown>;
+  inputOutputs: Record<string, StoredOutput>;
+  attempt: StepAttempt | undefined;
+  /** performance.now() when the step's execution began, for its duration. */
+  startedAt: number;
+}
+
+/** startStep answered a step run other than the one proposed, or one that is not running. */
+class StartAnsweredOtherwise extends Error {
+  constructor(readonly stepRun: StartedStep) {
+    super(`The step has step run ${stepRun.id} already (${stepRun.status})`);
+  }
+}
+
+/** A new step run's id, as the API gives ids (the type name and a UUID, in base64), for startStep's `id`. */
+function newStepRunId(): string {
+  return Buffer.from(`StepRun:${randomUUID()}`).toString('base64');
 }
 
 /** A step's failure that another attempt will retry; the step run stays running on the server. */
@@ -227,9 +259,11 @@ export class StepExecutor {
     };
     const attemptFields = attempt ? { attempt: attempt.attempt } : {};
 
+    let openedForCache = false;
     if (this.cacheEnabled(invocation)) {
       const original = await this.reusableStepRun(key, invocation);
       if (original) {
+        openedForCache = true;
         const stepRun = await client.startStep(stepStart);
         attempt?.onStarted?.(stepRun.id);
         const cached = await client.finishStep({ stepRunId: stepRun.id, status: 'CACHED', originalStepRunId: original.id, ...attemptFields }).catch((error: unknown) => {
@@ -246,17 +280,60 @@ export class StepExecutor {
     }
 
     // The server records where the log goes as it opens the step, before the step prints anything.
-    const stepRun = await client.startStep({ ...stepStart, logsFolder: store.logsUri() });
-    // A repeated start of a step that has ended (its job delivered again) answers what it recorded.
+    // A worker's first attempt at a step of a run it knows goes on begins while its start is
+    // recorded, under a step run id it chose (as Prefect's client-side task runs do): with many
+    // steps ending together the start's round trip is much of a short step's overhead, and it
+    // then overlaps the step. Nothing of the step is stored or reported before its start is
+    // recorded, and a refused start aborts it. The local orchestrator's steps print to the
+    // user's terminal in order: those start first.
+    const proposedId = attempt?.beginsWhileStarting && !openedForCache ? newStepRunId() : undefined;
+    const starting = client.startStep({ ...stepStart, logsFolder: store.logsUri(), ...(proposedId ? { id: proposedId } : {}) });
+    const opened: StepOpened = { invocation, parameters, inputOutputs, attempt, startedAt };
+    if (proposedId) {
+      const started = starting.then((stepRun) => {
+        if (stepRun.id !== proposedId || stepRun.status !== 'RUNNING') throw new StartAnsweredOtherwise(stepRun);
+        return stepRun;
+      });
+      try {
+        return await this.runStep(opened, proposedId, started);
+      } catch (error) {
+        if (!(error instanceof StartAnsweredOtherwise)) throw error;
+        // The step has a step run already (its job was delivered twice): as a later attempt does.
+        return this.runStartedStep(opened, error.stepRun);
+      }
+    }
+    return this.runStartedStep(opened, await starting);
+  }
+
+  /** Runs a step whose start the server has answered; a repeated start of a step that has ended (its job delivered again) answers what it recorded. */
+  private async runStartedStep(opened: StepOpened, stepRun: StartedStep): Promise<StepResult> {
     if (stepRun.status !== 'RUNNING') {
-      const recorded = (await client.getRun(run.id))?.steps.find((step) => step.id === stepRun.id);
+      const recorded = (await this.settings.client.getRun(this.settings.run.id))?.steps.find((step) => step.id === stepRun.id);
       return recordedResult(recorded ?? { ...stepRun, outputs: [] });
     }
-    attempt?.onStarted?.(stepRun.id);
-    progress({ kind: 'step-started', step: invocation.name });
-    const log = await this.openStepLog(stepRun.logUri!, attempt?.attempt ?? 1);
+    return this.runStep(opened, stepRun.id, Promise.resolve(stepRun));
+  }
+
+  /**
+   * The step's function, its outputs stored and its end reported, as step run `stepRunId`, once
+   * `started` says the server has opened it: the function may begin before, and is aborted
+   * with started's reason if it rejects.
+   */
+  private async runStep(opened: StepOpened, stepRunId: string, started: Promise<StartedStep>): Promise<StepResult> {
+    const { client, run, progress, runEnded } = this.settings;
+    const { invocation, parameters, inputOutputs, attempt, startedAt } = opened;
+    const attemptFields = attempt ? { attempt: attempt.attempt } : {};
+    const refused = new AbortController();
+    started.then(
+      (stepRun) => {
+        attempt?.onStarted?.(stepRun.id);
+        progress({ kind: 'step-started', step: invocation.name });
+      },
+      (reason: unknown) => refused.abort(reason),
+    );
+    const log = await this.openStepLog(started, attempt?.attempt ?? 1);
     let outputs: Record<string, StoredOutput>;
-    const metrics = new MetricReporter(client, run.id, stepRun.id);
+    const metrics = new MetricReporter(client, run.id, stepRunId, { started });
     try {
       const loaded: Record<string, unknown> = { ...parameters };
       for (const [name, stored] of Object.entries(inputOutputs)) loaded[name] = await this.load(stored);
@@ -268,28 +345,38 @@ export class StepExecutor {
             runId: run.id,
             runName: run.name,
             stepName: invocation.name,
-            stepRunId: stepRun.id,
+            stepRunId,
             attempt: attempt?.attempt ?? 1,
             signal,
             logMetadata: async (metadata) => {
-              await client.logMetadata(stepRun.id, metadata);
+              await started;
+              await client.logMetadata(stepRunId, metadata);
             },
             logMetric: (name, value, options) => metrics.log(name, value, options),
           };
           const returned = await captureStepOutput(log, () => invocation.definition.run(loaded, context));
           await metrics.close();
-          return this.storeOutputs(invocation, stepRun.id, returned, signal);
+          await started;
+          return this.storeOutputs(invocation, stepRunId, returned, signal);
         },
         attempt?.timeout,
-        runEnded,
+        runEnded ? AbortSignal.any([runEnded, refused.signal]) : refused.signal,
       );
       // The log is whole before the step ends: who follows it stops at the end of the step.
       await log.close();
       // The last outputs go with the step's end: one request.
       const withOutputs = (this.settings.resultsCarryOutputs ?? true) || invocation.definition.options.onSuccess !== undefined;
-      const finished = await client.finishStep({ stepRunId: stepRun.id, status: 'COMPLETED', ...attemptFields, ...(last.length > 0 ? { outputs: last } : {}), withOutputs });
+      const finished = await client.finishStep({ stepRunId, status: 'COMPLETED', ...attemptFields, ...(last.length > 0 ? { outputs: last } : {}), withOutputs });
       outputs = { ...reported, ...storedOutputs({ outputs: finished.outputs ?? [] }) };
     } catch (error) {
+      // A failure before the server answered the start is reported once it has opened the step.
+      await started.catch(() => undefined);
+      if (refused.signal.aborted) {
+        // The server did not open this step run: nothing of it is kept.
+        metrics.discard();
+        log.discard();
+        throw refused.signal.reason;
+      }
       // What the step logged before it failed still tells why it failed.
       await metrics.close().catch(() => undefined);
       if (runEnded?.aborted) {
@@ -302,22 +389,22 @@ export class StepExecutor {
       log.append('error', failureText(error));
       await log.close();
       const willRetry = attempt?.willRetry ?? false;
-      await client.finishStep({ stepRunId: stepRun.id, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}), withOutputs: false });
+      await client.finishStep({ stepRunId, status: 'FAILED', errorMessage: message, ...attemptFields, ...(willRetry ? { willRetry } : {}), withOutputs: false });
       progress({ kind: 'step-failed', step: invocation.name, durationMs: performance.now() - startedAt, message });
       if (willRetry) throw new StepAttemptFailedError(message, { cause: error });
-      const outcome: StepResult = { name: invocation.name, status: 'failed', stepRunId: stepRun.id, outputs: {}, error: message };
-      await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId: stepRun.id, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
+      const outcome: StepResult = { name: invocation.name, status: 'failed', stepRunId, outputs: {}, error: message };
+      await invocation.definition.options.onFailure?.({ stepName: invocation.name, stepRunId, status: 'failed', outputs: {}, error: error instanceof Error ? error : new Error(message) });
       return outcome;
     }
     progress({ kind: 'step-completed', step: invocation.name, durationMs: performance.now() - startedAt });
-    await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRun.id, 'completed', outputs));
-    return { name: invocation.name, status: 'completed', stepRunId: stepRun.id, outputs };
+    await invocation.definition.options.onSuccess?.(this.outcomeInfo(invocation.name, stepRunId, 'completed', outputs));
+    return { name: invocation.name, status: 'completed', stepRunId, outputs };
   }
 
   /** The step run's log in the store; a later attempt adds to it after a line saying which attempt starts. */
-  private async openStepLog(uri: string, attempt: number): Promise<StepLogWriter> {
-    if (attempt === 1) return new StepLogWriter(this.settings.store, uri);
-    const log = await StepLogWriter.resume(this.settings.store, uri);
+  private async openStepLog(started: Promise<StartedStep>, attempt: number): Promise<StepLogWriter> {
+    if (attempt === 1) return new StepLogWriter(this.settings.store, started.then((stepRun) => stepRun.logUri!));
+    const log = await StepLogWriter.resume(this.settings.store, (await started).logUri!);
     log.append('info', `Attempt ${attempt} starts`);
     return log;
   }

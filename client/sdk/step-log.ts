@@ -74,12 +74,20 @@ export class StepLogWriter {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
+  private readonly uri: Promise<string>;
+
   constructor(
     private readonly store: ArtifactStore,
-    /** The log folder, from store.logUri. */
-    readonly uri: string,
+    /**
+     * The log folder, StepRun.logUri; or the server's answer that brings it, for a step that
+     * begins while its start is recorded: what it logs meanwhile waits, and is lost if the start
+     * is refused.
+     */
+    uri: string | Promise<string>,
     options: StepLogOptions = {},
   ) {
+    this.uri = Promise.resolve(uri);
+    this.uri.catch(() => undefined);
     this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1000);
     this.timer.unref();
   }
@@ -116,10 +124,12 @@ export class StepLogWriter {
           count += 1;
         }
         const chunk = Buffer.from(this.pending.slice(0, count).join(''));
+        let uri: string | undefined;
         try {
-          await this.store.write(`${this.uri}${chunkName(this.written)}`, chunk);
+          uri = await this.uri;
+          await this.store.write(`${uri}${chunkName(this.written)}`, chunk);
         } catch (error) {
-          debug('could not write a log chunk to %s: %s', this.uri, error instanceof Error ? error.message : String(error));
+          debug('could not write a log chunk to %s: %s', uri ?? 'a step whose start was refused', error instanceof Error ? error.message : String(error));
           return;
         }
         this.pending.splice(0, count);
@@ -127,6 +137,13 @@ export class StepLogWriter {
       }
     });
     return this.flushing;
+  }
+
+  /** Stops the timer and drops what is buffered: the step's start was refused, so it has no log. */
+  discard(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.pending = [];
   }
 
   /** Stops the timer and writes the rest; what a store still refuses then is lost, and said so at debug. */

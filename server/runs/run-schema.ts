@@ -535,11 +535,16 @@ builder.mutationFields((t) => ({
       logsFolder: t.arg.string({
         description: "The logs folder of the run's artifact store (ending in /logs/): the step run's log is kept in its subfolder named by the step run's id (StepRun.logUri).",
       }),
+      id: t.arg.id({
+        description:
+          "The new step run's id, a StepRun id of a fresh UUID the caller chose, so the step can begin while its start is recorded. A step that has a step run already answers that step run, with its own id; an id another step run has is an IdempotencyConflictError.",
+      }),
     },
     resolve: (_root, args, context) =>
       startStep(context.db, {
         ...args,
         runId: databaseId(args.runId, 'PipelineRun', 'runId'),
+        id: args.id == null ? null : databaseId(args.id, 'StepRun', 'id'),
         inputs: args.inputs?.map((input, index) => ({
           name: input.name,
           artifactVersionId: databaseId(input.artifactVersionId, 'ArtifactVersion', `inputs.${index}.artifactVersionId`),

@@ -223,6 +223,11 @@ export interface StartStepInput {
   queuedAt?: string | null;
   /** The logs folder of the run's artifact store: the step run's log goes in its subfolder named by its id. */
   logsFolder?: string | null;
+  /**
+   * The new step run's id, chosen by the caller so the step can begin while its start is
+   * recorded; the server's own when absent. A step that has a step run already keeps its id.
+   */
+  id?: string | null;
 }
 
 export async function startStep(db: Database, input: StartStepInput): Promise<StepRunRow> {
@@ -240,7 +245,7 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
   const start = async () => {
     // The usual first start of a step is one statement; a retry, a later attempt, or a start
     // that cannot be, follows the rules one by one.
-    const opened = await openStep(db, input.runId, opening, attempt, inputs, logsFolder);
+    const opened = await openStep(db, input.runId, opening, attempt, inputs, logsFolder, input.id ?? randomUUID());
     if (opened) return opened;
     return db.transaction(async (tx) => {
       // Only what the rules read: a run's expected steps and stack snapshot can be large.
@@ -257,6 +262,8 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
     return await start();
   } catch (error) {
     if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION && inputs.length > 0) await requireInputVersions(db, inputs);
+    // Only a chosen id can collide: the key of another step run.
+    if (postgresErrorCode(error) === UNIQUE_VIOLATION && input.id != null) throw new IdempotencyConflictError('Another step run has this id', 'id');
     throw error;
   }
 }
@@ -296,8 +303,8 @@ async function openStep(
   attempt: AttemptStart,
   inputs: { name: string; artifactVersionId: string }[],
   logsFolder: string | null,
+  id: string,
 ): Promise<StepRunRow | undefined> {
-  const id = randomUUID();
   const result = await executePrepared(db, sql`
     with run as (
       select ${pipelineRuns.id} as id, ${expectedStepSql(opening.name)} as expected, ${pipelineRuns.expectedStepCount} > 0 as expects_steps,
