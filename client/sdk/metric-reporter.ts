@@ -27,6 +27,8 @@ export class MetricReporter {
   private readonly flushIntervalMs: number;
   private readonly maxPointsPerReport: number;
   private readonly started: Promise<unknown>;
+  /** The step's start was refused: what it logs goes nowhere, and no timer sends it. */
+  private discarded = false;
 
   constructor(
     private readonly client: StackyardClient,
@@ -42,6 +44,7 @@ export class MetricReporter {
 
   /** Queues one point. Without a step, it follows the last step logged for this name (0 first). */
   log(name: string, value: number, options: { step?: number } = {}): void {
+    if (this.discarded) return;
     // JSON has no NaN or Infinity: such a value could not even reach the server to be refused.
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new MetricValueError(`Metric "${name}" got ${String(value)}; a metric value must be a finite number`);
     const step = options.step ?? this.nextStep.get(name) ?? 0;
@@ -69,6 +72,7 @@ export class MetricReporter {
 
   /** Stops the timer and drops the queue: the step's start was refused, so its points have nowhere to go. */
   discard(): void {
+    this.discarded = true;
     clearInterval(this.timer);
     this.timer = undefined;
     this.queue.length = 0;

@@ -180,28 +180,36 @@ export function runEndedController(): AbortController {
 }
 
 /**
- * Rejects with the timeout's message once it passes, or with the run's end once it has ended.
- * JavaScript cannot stop the step's function, so the work gets a signal that aborts then (the
- * step sees it as context.signal), and must check it before reporting anything.
+ * Rejects with the timeout's message once it passes, or with the reason of the first of `stops`
+ * to abort (the run's end, a refused start). JavaScript cannot stop the step's function, so the
+ * work gets a signal that aborts then (the step sees it as context.signal), and must check it
+ * before reporting anything. One listener per signal, removed after: the run's signal outlives
+ * many steps (AbortSignal.any keeps its dependants on it).
  */
-function withinLimits<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout'], runEnded: AbortSignal | undefined): Promise<T> {
+function withinLimits<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout'], stops: readonly (AbortSignal | undefined)[]): Promise<T> {
   const controller = new AbortController();
-  if (!timeout && !runEnded) return work(controller.signal);
+  const signals = stops.filter((signal): signal is AbortSignal => signal !== undefined);
+  // A step stopped before it began does not begin.
+  const stopped = signals.find((signal) => signal.aborted);
+  if (stopped) return Promise.reject(stopped.reason);
+  if (!timeout && signals.length === 0) return work(controller.signal);
   let timer: NodeJS.Timeout | undefined;
-  let onRunEnded: (() => void) | undefined;
+  const listeners: [AbortSignal, () => void][] = [];
   const cut = new Promise<never>((_resolve, reject) => {
     const abort = (reason: unknown) => {
       controller.abort(reason);
       reject(reason);
     };
     if (timeout) timer = setTimeout(() => abort(new Error(timeout.message)), timeout.ms);
-    if (runEnded?.aborted) abort(runEnded.reason);
-    onRunEnded = () => abort(runEnded!.reason);
-    runEnded?.addEventListener('abort', onRunEnded, { once: true });
+    for (const signal of signals) {
+      const listener = () => abort(signal.reason);
+      signal.addEventListener('abort', listener, { once: true });
+      listeners.push([signal, listener]);
+    }
   });
   return Promise.race([work(controller.signal), cut]).finally(() => {
     clearTimeout(timer);
-    runEnded?.removeEventListener('abort', onRunEnded!);
+    for (const [signal, listener] of listeners) signal.removeEventListener('abort', listener);
   });
 }
 
@@ -324,13 +332,16 @@ export class StepExecutor {
     const { invocation, parameters, inputOutputs, attempt, startedAt } = opened;
     const attemptFields = attempt ? { attempt: attempt.attempt } : {};
     const refused = new AbortController();
-    started.then(
-      (stepRun) => {
-        attempt?.onStarted?.(stepRun.id);
-        progress({ kind: 'step-started', step: invocation.name });
-      },
-      (reason: unknown) => refused.abort(reason),
-    );
+    started
+      .then(
+        (stepRun) => {
+          attempt?.onStarted?.(stepRun.id);
+          progress({ kind: 'step-started', step: invocation.name });
+        },
+        (reason: unknown) => refused.abort(reason),
+      )
+      // A listener that throws fails the step, as it did when called before the step began.
+      .catch((error: unknown) => refused.abort(error));
     const log = await this.openStepLog(started, attempt?.attempt ?? 1);
     let outputs: Record<string, StoredOutput>;
     const metrics = new MetricReporter(client, run.id, stepRunId, { started });
@@ -360,7 +371,7 @@ export class StepExecutor {
           return this.storeOutputs(invocation, stepRunId, returned, signal);
         },
         attempt?.timeout,
-        runEnded ? AbortSignal.any([runEnded, refused.signal]) : refused.signal,
+        [runEnded, refused.signal],
       );
       // The log is whole before the step ends: who follows it stops at the end of the step.
       await log.close();

@@ -151,7 +151,7 @@ export class StepLogWriter {
     this.closed = true;
     clearInterval(this.timer);
     await this.flush();
-    if (this.pending.length > 0) debug('%d log lines of %s were not stored', this.pending.length, this.uri);
+    if (this.pending.length > 0) debug('%d log lines of %s were not stored', this.pending.length, await this.uri.catch(() => 'a step whose start was refused'));
   }
 }
 

@@ -207,6 +207,15 @@ export function postgresErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The constraint a database error names (pg and PGlite both give it), if any. */
+export function postgresErrorConstraint(error: unknown): string | undefined {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const constraint = (current as { constraint?: unknown }).constraint;
+    if (typeof constraint === 'string') return constraint;
+  }
+  return undefined;
+}
+
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 export const DEADLOCK_DETECTED = '40P01';

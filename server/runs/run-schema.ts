@@ -537,7 +537,7 @@ builder.mutationFields((t) => ({
       }),
       id: t.arg.id({
         description:
-          "The new step run's id, a StepRun id of a fresh UUID the caller chose, so the step can begin while its start is recorded. A step that has a step run already answers that step run, with its own id; an id another step run has is an IdempotencyConflictError.",
+          "The new step run's id, a StepRun id of a fresh UUID the caller chose, so the step can begin while its start is recorded. A step that has a step run already answers that step run, with its own id, whatever id is given; opening a step under an id another step run has is an IdempotencyConflictError.",
       }),
     },
     resolve: (_root, args, context) =>

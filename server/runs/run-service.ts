@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, gt, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { checkReportedOutputs, recordedOutputsCtes, reportStepOutputs, type CheckedOutput, type ReportedOutput } from '../artifacts/artifact-service';
 import { stepRunOutputs, stepRunInputs, artifactVersions } from '../artifacts/artifact-tables';
-import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, type Database, type Queryable } from '../db/database';
+import { FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION, postgresErrorCode, postgresErrorConstraint, type Database, type Queryable } from '../db/database';
 import { executePrepared } from '../db/prepared-statements';
 import { resultRows, rowColumns } from '../db/row-columns';
 import { IdempotencyConflictError, IllegalOperationError, NameTakenError, NotFoundError, ValidationError } from '../errors';
@@ -258,15 +258,26 @@ export async function startStep(db: Database, input: StartStepInput): Promise<St
       return startedAgain(tx, run, { ...opening, parents: opening.parents ?? run.expected?.parents ?? [] }, attempt, inputs, logsFolder);
     });
   };
+  // A chosen id can collide with the key of another step run; or with this very start's, when a
+  // retry of it ran while the first was inserting (the insert yields only to a step run of the
+  // same name): once the first is in, the start again answers it.
+  const idTaken = (error: unknown) => input.id != null && postgresErrorCode(error) === UNIQUE_VIOLATION && postgresErrorConstraint(error) === STEP_RUNS_PRIMARY_KEY;
   try {
-    return await start();
+    try {
+      return await start();
+    } catch (error) {
+      if (!idTaken(error)) throw error;
+      return await start();
+    }
   } catch (error) {
     if (postgresErrorCode(error) === FOREIGN_KEY_VIOLATION && inputs.length > 0) await requireInputVersions(db, inputs);
-    // Only a chosen id can collide: the key of another step run.
-    if (postgresErrorCode(error) === UNIQUE_VIOLATION && input.id != null) throw new IdempotencyConflictError('Another step run has this id', 'id');
+    if (idTaken(error)) throw new IdempotencyConflictError('Another step run has this id', 'id');
     throw error;
   }
 }
+
+/** The primary key of step_runs, which a step run id chosen by startStep's caller can collide with. */
+const STEP_RUNS_PRIMARY_KEY = 'step_runs_pkey';
 
 /**
  * A run that has ended starts no step. A run that has failed but not ended still does: its
