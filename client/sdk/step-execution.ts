@@ -187,12 +187,11 @@ export function runEndedController(): AbortController {
  * many steps (AbortSignal.any keeps its dependants on it).
  */
 function withinLimits<T>(work: (signal: AbortSignal) => Promise<T>, timeout: StepAttempt['timeout'], stops: readonly (AbortSignal | undefined)[]): Promise<T> {
-  const controller = new AbortController();
   const signals = stops.filter((signal): signal is AbortSignal => signal !== undefined);
   // A step stopped before it began does not begin.
   const stopped = signals.find((signal) => signal.aborted);
   if (stopped) return Promise.reject(stopped.reason);
-  if (!timeout && signals.length === 0) return work(controller.signal);
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const listeners: [AbortSignal, () => void][] = [];
   const cut = new Promise<never>((_resolve, reject) => {
